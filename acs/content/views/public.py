@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import select_template
+
+from acs.content import taxcheck
+from acs.content.forms import TaxpayerCheckerForm
+from acs.content.models import Page
+from acs.content.selectors import page_get
+from acs.posts.selectors import post_default
+
+TAXPAYERS_SLUG = "overseas-taxpayers"
+
+
+def _page_or_404(slug: str) -> Page:
+    post = post_default()
+    page = page_get(post=post, slug=slug) if post else None
+    if page is None:
+        raise Http404(slug)
+    return page
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    page = _page_or_404("home")
+    return render(request, "content/home.html", {"page": page})
+
+
+def page(request: HttpRequest, slug: str) -> HttpResponse:
+    page = _page_or_404(slug)
+    # A page may have a template of its own (the emergency page adds the dialling box).
+    template = select_template([f"content/page_{slug}.html", "content/page.html"])
+    return HttpResponse(template.render({"page": page}, request))
+
+
+def taxpayers(request: HttpRequest) -> HttpResponse:
+    """The overseas-taxpayers page with its checker; answers are posted, never kept."""
+    page = _page_or_404(TAXPAYERS_SLUG)
+    result = None
+    if request.method == "POST":
+        form = TaxpayerCheckerForm(request.POST)
+        if form.is_valid():
+            result = taxcheck.check(form.answers())
+    else:
+        form = TaxpayerCheckerForm()
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    context = {
+        "page": page,
+        "form": form,
+        "result": result,
+        "tax_year": taxcheck.thresholds()["tax_year"],
+    }
+    return render(request, "content/taxpayers.html", context, status=status)

@@ -1,0 +1,30 @@
+"""What every page's frame needs: the post, the navigation and the other language's URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import translate_url
+
+from acs.content.selectors import nav_pages
+from acs.posts.selectors import post_default
+
+
+def site(request: HttpRequest) -> dict[str, Any]:
+    if request.path.startswith("/staff/"):
+        return {}
+    post = post_default()
+    current = getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)
+    path = request.get_full_path()
+    other_languages = [
+        {"code": code, "name": name, "url": translate_url(path, code)}
+        for code, name in settings.LANGUAGES
+        if code != current
+    ]
+    return {
+        "post": post,
+        "nav_pages": nav_pages(post) if post else [],
+        "other_languages": other_languages,
+    }

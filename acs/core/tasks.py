@@ -1,0 +1,16 @@
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def heartbeat() -> str:
+    """Record that a worker ran periodic work, so operators can see beat and workers are alive."""
+    stamp = timezone.now().isoformat()
+    cache.set("acs:worker-heartbeat", stamp, timeout=None)
+    logger.info("heartbeat %s", stamp)
+    return stamp

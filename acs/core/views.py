@@ -1,0 +1,41 @@
+"""Site-wide views: health probe and the styled error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
+
+logger = logging.getLogger(__name__)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers: 200 when the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Render the styled 500 page; if even that fails (the database is down), a plain one."""
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:
+        logger.exception("the 500 page could not be rendered with its context")
+        try:
+            return HttpResponseServerError(loader.render_to_string("500_plain.html"))
+        except Exception:
+            return HttpResponseServerError("Server error. Please try again later.")

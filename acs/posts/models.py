@@ -1,0 +1,118 @@
+"""Posts: the embassies and consulates that own every other record."""
+
+from __future__ import annotations
+
+import gettext
+import zoneinfo
+from functools import cache
+
+import pycountry
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from acs.core.i18n import current_language, localized
+from acs.posts.phones import DialForms, dial_forms, validate_phone
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(zone)s” is not an IANA time zone."), params={"zone": value})
+
+
+@cache
+def _country_names(language: str) -> gettext.NullTranslations:
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+class Post(models.Model):
+    """An embassy or consulate. Every later record belongs to one."""
+
+    slug = models.SlugField(_("short name"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_es = models.CharField(_("name in Spanish"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    country_code = models.CharField(
+        _("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code, such as PE.")
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        validators=[validate_time_zone],
+        help_text=_("IANA name, such as America/Lima."),
+    )
+    street_address = models.TextField(_("street address"))
+    main_phone = models.CharField(
+        _("main phone"),
+        max_length=40,
+        validators=[validate_phone],
+        help_text=_("In international form, such as +51 1 618 2000."),
+    )
+    emergency_phone = models.CharField(
+        _("emergency hotline"),
+        max_length=40,
+        validators=[validate_phone],
+        help_text=_("In international form, such as +51 1 618 2000."),
+    )
+    public_email = models.EmailField(_("public email"), blank=True)
+    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
+    opening_hours_es = models.CharField(_("opening hours in Spanish"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return localized(self, "name")
+
+    @property
+    def country_name(self) -> str:
+        """The country's common name in the reader's language (from pycountry's ISO lists)."""
+        country = pycountry.countries.get(alpha_2=self.country_code)
+        if country is None:
+            return self.country_code
+        name = getattr(country, "common_name", country.name)
+        return _country_names(current_language()).gettext(name)
+
+    @property
+    def display_hours(self) -> str:
+        return localized(self, "opening_hours")
+
+    @property
+    def hotline(self) -> DialForms:
+        return dial_forms(self.emergency_phone)
+
+    @property
+    def main_line(self) -> DialForms:
+        return dial_forms(self.main_phone)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Region(models.Model):
+    """A first-level subdivision of the post's country (ISO 3166-2), used to target messages."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="regions")
+    code = models.CharField(_("ISO 3166-2 code"), max_length=10)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "code"], name="region_unique_code_per_post"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

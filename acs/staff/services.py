@@ -1,0 +1,39 @@
+"""Staff accounts: every one has a TOTP device, because the back office demands a second factor."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+@dataclass(frozen=True)
+class StaffCredentials:
+    user: User
+    password: str
+    totp_secret: str  # base32, as authenticator apps take it when typed in
+    totp_uri: str  # otpauth://… for a QR code
+
+
+def staff_user_create(
+    *, username: str, email: str = "", password: str | None = None, superuser: bool = False
+) -> StaffCredentials:
+    """Create (or reset) a staff account with a new password and a new TOTP secret."""
+    password = password or secrets.token_urlsafe(12)
+    with transaction.atomic():
+        user, _created = User.objects.get_or_create(username=username)
+        user.email = email
+        user.is_staff = True
+        user.is_superuser = superuser
+        user.set_password(password)
+        user.save()
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return StaffCredentials(
+        user=user, password=password, totp_secret=secret, totp_uri=device.config_url
+    )

@@ -1,0 +1,17 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path
+
+from acs.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("staff/", include("acs.staff.urls")),
+    *i18n_patterns(
+        path("", include("acs.content.urls")),
+        prefix_default_language=True,
+    ),
+]
+
+handler403 = "acs.core.views.permission_denied"
+handler404 = "acs.core.views.page_not_found"
+handler500 = "acs.core.views.server_error"
