@@ -15,22 +15,24 @@ MAX_AMOUNT = Decimal("1000000000000")
 _GROUPING = re.compile(r"[\s,$]|USD", re.IGNORECASE)
 
 
-class DollarField(forms.CharField):
+class DollarField(forms.Field):
     """A whole-dollar amount. Accepts "12,500" and "$12500"; refuses the rest in plain words."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 40)
-        super().__init__(**kwargs)
+    widget = forms.TextInput
 
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "numeric", "class": "usa-input usa-input--medium"})
+        attrs.update({"inputmode": "numeric", "maxlength": "40", "autocomplete": "off"})
         return attrs
 
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        text = _GROUPING.sub("", super().to_python(value) or "")
+    def to_python(self, value: Any) -> Decimal | None:
+        text = _GROUPING.sub("", str(value or "").strip())
         if not text:
             return None
+        if len(text) > 40:
+            raise ValidationError(
+                _("That amount is too large to be right. Check the number of digits.")
+            )
         try:
             amount = Decimal(text)
         except InvalidOperation as error:

@@ -39,3 +39,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
             return HttpResponseServerError(loader.render_to_string("500_plain.html"))
         except Exception:
             return HttpResponseServerError("Server error. Please try again later.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (expired page, cookies blocked) gets the styled 403 page, not Django's."""
+    return render(request, "403.html", status=403)

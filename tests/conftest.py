@@ -1,0 +1,64 @@
+"""Shared fixtures: a seeded post, and a client that checks every page it renders."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from acs.content.services import pages_seed
+from acs.core.management.commands.demo_seed import LIMA
+from acs.posts.models import Post
+from acs.posts.services import post_create
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, tmp_path):
+    """Every test gets an empty cache of its own (axes lockouts, rate limits)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Argon2 is slow on purpose; tests that are not about hashing need not pay for it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def lima(db) -> Post:
+    post = post_create(**LIMA)
+    pages_seed(post=post)
+    return post
+
+
+_SCRIPT = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
+
+
+class CheckingClient(Client):
+    """A test client that fails on pages a citizen should never get: no title, a form with
+    no action, an inline script (the CSP forbids them)."""
+
+    def request(self, **request):
+        response = super().request(**request)
+        content_type = response.get("Content-Type", "")
+        ours = not request.get("PATH_INFO", "").startswith("/staff/admin/")  # Django's own
+        is_page = ours and not 300 <= response.status_code < 400
+        if is_page and content_type.startswith("text/html") and not response.streaming:
+            html = response.content.decode()
+            assert re.search(r"<title>[^<]+</title>", html), "page has no title"
+            for form in re.findall(r"<form\b[^>]*>", html):
+                assert "action=" in form, f"form without an action: {form}"
+            for tag in _SCRIPT.findall(html):
+                assert "src=" in tag, f"inline script: {tag}"
+        return response
+
+
+@pytest.fixture
+def client() -> CheckingClient:
+    return CheckingClient()
