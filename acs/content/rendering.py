@@ -39,6 +39,15 @@ ALLOWED_ATTRIBUTES = {
     "table": {"class"},
     "th": {"scope"},
 }
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    # nh3 checks the scheme of absolute links only; "//host/…" borrows ours and goes anywhere.
+    if attribute == "href" and value.startswith("//"):
+        return None
+    return value
+
+
 _PAGE_LINK = re.compile(r"\{page:([a-z0-9-]+)\}")
 
 
@@ -64,6 +73,7 @@ def render_body(html: str) -> SafeString:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"https", "mailto", "tel"},
+        attribute_filter=_attribute_filter,
         link_rel="noopener noreferrer",
     )
     return mark_safe(clean)  # noqa: S308 — sanitised by nh3 just above

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from acs.posts.models import Post, Region
+from acs.posts.services import regions_sync
 
 
 class RegionInline(admin.TabularInline):
@@ -15,3 +16,9 @@ class PostAdmin(admin.ModelAdmin):
     search_fields = ("name", "city")
     prepopulated_fields = {"slug": ("city",)}
     inlines = [RegionInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not obj.regions.exists():
+            # A new post gets its country's ISO 3166-2 regions, as the seed does.
+            regions_sync(post=obj)

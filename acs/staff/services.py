@@ -22,11 +22,14 @@ class StaffCredentials:
 def staff_user_create(
     *, username: str, email: str = "", password: str | None = None, superuser: bool = False
 ) -> StaffCredentials:
-    """Create (or reset) a staff account with a new password and a new TOTP secret."""
+    """Create (or reset) a staff account with a new password and a new TOTP secret.
+
+    Resetting keeps the account's email unless a new one is given.
+    """
     password = password or secrets.token_urlsafe(12)
     with transaction.atomic():
         user, _created = User.objects.get_or_create(username=username)
-        user.email = email
+        user.email = email or user.email
         user.is_staff = True
         user.is_superuser = superuser
         user.set_password(password)

@@ -92,12 +92,13 @@ def test_unknown_page_is_a_styled_404_in_the_readers_language(client, lima):
 def test_staff_edits_show_up_and_unsafe_html_is_removed(client, lima):
     Page.objects.filter(post=lima, slug="travel-app").update(
         body_en='<p>New text</p><script>alert(1)</script><p onclick="x()">Click</p>'
-        '<a href="javascript:alert(1)">bad</a>'
+        '<a href="javascript:alert(1)">bad</a><a href="//evil.example/x">evil</a>'
     )
     html = client.get("/en/travel-app/").content.decode()
     assert "<p>New text</p>" in html
     assert "alert(1)" not in html
     assert "onclick" not in html
+    assert "evil.example" not in html
 
 
 def test_pages_without_spanish_text_fall_back_to_english(client, lima):

@@ -45,3 +45,24 @@ def test_a_post_with_bad_data_is_refused_and_nothing_is_saved(field, value):
     from acs.posts.models import Post
 
     assert not Post.objects.filter(slug="bad").exists()
+
+
+def test_post_seed_command_creates_lima_without_demo_accounts():
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from acs.content.models import Page
+    from acs.posts.models import Post
+
+    call_command("post_seed", "lima")
+    post = Post.objects.get(slug="lima")
+    assert post.regions.count() == 26
+    assert Page.objects.filter(post=post).count() == 8
+    assert not User.objects.exists()
+
+
+def test_post_seed_refuses_an_unknown_post_in_plain_words():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="No shipped post 'atlantis'"):
+        call_command("post_seed", "atlantis")

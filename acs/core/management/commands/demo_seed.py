@@ -4,39 +4,22 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from acs.content.services import pages_seed
-from acs.posts.services import post_create
+from acs.posts.management.commands.post_seed import shipped_posts
 from acs.staff.services import staff_user_create
 
 DEMO_STAFF = "demo-officer"
 
-LIMA = {
-    "slug": "lima",
-    "name": "U.S. Embassy Lima",
-    "name_es": "Embajada de los Estados Unidos en Lima",
-    "city": "Lima",
-    "country_code": "PE",
-    "time_zone": "America/Lima",
-    "street_address": "Avenida La Encalada cuadra 17 s/n\nSantiago de Surco, Lima 33\nPeru",
-    "main_phone": "+51 1 618 2000",
-    # From the post's public page: [011] (51-1) 618-2000.
-    "emergency_phone": "+51 1 618 2000",
-    "opening_hours": "Monday to Friday, by appointment only",
-    "opening_hours_es": "De lunes a viernes, solo con cita previa",
-}
+LIMA = shipped_posts()["lima"]
 
 
 class Command(BaseCommand):
     help = "Create the Lima post, its public pages and a demo staff account (idempotent)."
 
     def handle(self, *args, **options):
-        post = post_create(**LIMA)
-        written = pages_seed(post=post)
-        self.stdout.write(
-            f"Post: {post.name} with {post.regions.count()} regions; {written} pages written."
-        )
+        call_command("post_seed", "lima", stdout=self.stdout)
 
         creds_file = settings.VAR_DIR / "demo-staff.json"
         if not creds_file.exists() or not User.objects.filter(username=DEMO_STAFF).exists():
