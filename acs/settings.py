@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "acs.core",
     "acs.posts",
     "acs.content",
+    "acs.appointments",
     "acs.staff",
 ]
 
@@ -165,6 +166,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# With no proxy in front, only the socket's address counts: X-Forwarded-For would be the
+# client's own word, and a guesser would change it at every try.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 # Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -228,6 +234,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "options": {"queue": "periodic"},
     },
+    "core.pow-purge": {
+        "task": "acs.core.tasks.pow_purge",
+        "schedule": crontab(minute=17),
+        "options": {"queue": "periodic"},
+    },
+    "appointments.reminders": {
+        # Hourly: each post's "tomorrow" starts at its own midnight.
+        "task": "acs.appointments.tasks.send_reminders",
+        "schedule": crontab(minute=5),
+        "options": {"queue": "periodic"},
+    },
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 
@@ -281,3 +298,14 @@ LOGGING = {
 # ACS Portal -------------------------------------------------------------------------------
 # The post whose public site this deployment serves (its slug; see acs.posts).
 ACS_DEFAULT_POST = env.str("ACS_DEFAULT_POST", default="lima")
+
+# Proof-of-work on public forms that cost the post capacity (ALTCHA, self-hosted). The
+# benchmark switches it off with ACS_POW_ENABLED=false; never do that in production.
+ACS_POW_ENABLED = env.bool("ACS_POW_ENABLED", default=True)
+ACS_POW_MAX_NUMBER = env.int("ACS_POW_MAX_NUMBER", default=100_000)
+ACS_POW_TTL_SECONDS = env.int("ACS_POW_TTL_SECONDS", default=1200)
+# Booking attempts allowed per client address and per email address, per hour.
+ACS_BOOKING_RATE_PER_ADDRESS = env.int("ACS_BOOKING_RATE_PER_ADDRESS", default=30)
+ACS_BOOKING_RATE_PER_EMAIL = env.int("ACS_BOOKING_RATE_PER_EMAIL", default=10)
+# Only the concurrency tests' control run turns this off, to show the race is real.
+ACS_LOCKS_ENABLED = True

@@ -14,3 +14,11 @@ def heartbeat() -> str:
     cache.set("acs:worker-heartbeat", stamp, timeout=None)
     logger.info("heartbeat %s", stamp)
     return stamp
+
+
+@shared_task
+def pow_purge() -> int:
+    """Forget used proof-of-work solutions once they have expired anyway."""
+    from acs.core.pow import expired_purge
+
+    return expired_purge()

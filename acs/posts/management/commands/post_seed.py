@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from acs.appointments.services import services_seed
 from acs.content.services import pages_seed
 from acs.posts.services import post_create
 
@@ -32,5 +33,12 @@ class Command(BaseCommand):
             raise CommandError(f"No shipped post {slug!r}; choose one of {', '.join(posts)}.")
         post = post_create(**posts[slug])
         written = pages_seed(post=post, overwrite=overwrite_pages)
+        services_file = SEED_FILE.parents[2] / "appointments" / "seed" / f"{slug}.json"
+        services = 0
+        if services_file.exists():
+            services = services_seed(post=post, entries=json.loads(services_file.read_text()))
         regions = post.regions.count()
-        self.stdout.write(f"Post: {post.name} with {regions} regions; {written} pages written.")
+        self.stdout.write(
+            f"Post: {post.name} with {regions} regions; {written} pages and "
+            f"{services} services written."
+        )

@@ -1,0 +1,165 @@
+"""Which times a service can be booked: rules, closures, holidays, notice, horizon, seats.
+
+Times are reasoned about in the post's own zone and stored in UTC. A local time that does
+not exist (a daylight-saving gap) is never offered; a local time that happens twice (the
+hour repeated in autumn) is offered once, at its first occurrence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+
+import holidays
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from acs.appointments.constants import ACTIVE
+from acs.appointments.models import Booking, Closure, Service
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime  # UTC
+    local: datetime  # in the post's zone
+    free: int
+
+    @property
+    def key(self) -> str:
+        """How forms name a slot: its UTC instant, unambiguous across daylight saving."""
+        return self.starts_at.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def parse_slot_key(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+@cache
+def _holidays(country: str, year: int) -> dict[date, str]:
+    found: dict[date, str] = {}
+    # The U.S. federal holidays close the embassy as well as the host country's.
+    for calendar in (
+        holidays.country_holidays("US", years=year),
+        holidays.country_holidays(country, years=year),
+    ):
+        found.update(calendar)
+    return found
+
+
+def holiday_name(country: str, day: date) -> str | None:
+    return _holidays(country, day.year).get(day)
+
+
+def _local_times(service: Service, day: date, rules) -> list[datetime]:
+    """The local start times of one day's slots, real instants only."""
+    zone = service.post.zone
+    step = timedelta(minutes=service.duration_minutes)
+    starts: list[datetime] = []
+    for rule in rules:
+        cursor = datetime.combine(day, rule.opens, tzinfo=zone)
+        closes = datetime.combine(day, rule.closes, tzinfo=zone)
+        while cursor + step <= closes:
+            round_trip = cursor.astimezone(UTC).astimezone(zone)
+            if round_trip.replace(tzinfo=None) == cursor.replace(tzinfo=None):
+                starts.append(round_trip)  # skips wall times inside a spring-forward gap
+            cursor = (cursor.replace(tzinfo=None) + step).replace(tzinfo=zone)
+    return starts
+
+
+def _closed(instant: datetime, end: datetime, closures) -> bool:
+    return any(c.starts_at < end and instant < c.ends_at for c in closures)
+
+
+def slots_between(
+    service: Service, first_day: date, last_day: date, *, now: datetime | None = None
+) -> dict[date, list[Slot]]:
+    """Bookable slots per local day, from ``first_day`` to ``last_day`` inclusive.
+
+    Four queries whatever the range: the rules, the closures, the seats taken (and the
+    service's post, when not already loaded).
+    """
+    now = now or timezone.now()
+    post = service.post
+    zone = post.zone
+    today = now.astimezone(zone).date()
+    first_day = max(first_day, today)
+    last_day = min(last_day, today + timedelta(days=service.horizon_days))
+    if last_day < first_day:
+        return {}
+    earliest = now + timedelta(hours=service.min_notice_hours)
+    step = timedelta(minutes=service.duration_minutes)
+
+    rules_by_day = defaultdict(list)
+    for rule in service.opening_rules.all():
+        rules_by_day[rule.weekday].append(rule)
+    window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
+    window_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    closures = list(
+        Closure.objects.filter(
+            Q(service__isnull=True) | Q(service=service),
+            post_id=service.post_id,
+            starts_at__lt=window_end,
+            ends_at__gt=window_start,
+        )
+    )
+    taken = dict(
+        Booking.objects.filter(
+            service=service,
+            status__in=ACTIVE,
+            starts_at__gte=window_start,
+            starts_at__lt=window_end,
+        )
+        .values("starts_at")
+        .annotate(people=Sum("people_count"))
+        .values_list("starts_at", "people")
+    )
+
+    result: dict[date, list[Slot]] = {}
+    day = first_day
+    while day <= last_day:
+        if rules_by_day.get(day.weekday()) and not holiday_name(post.country_code, day):
+            slots = []
+            for local in _local_times(service, day, rules_by_day[day.weekday()]):
+                instant = local.astimezone(UTC)
+                if instant < earliest or _closed(instant, instant + step, closures):
+                    continue
+                free = service.seats_per_slot - (taken.get(instant) or 0)
+                slots.append(Slot(starts_at=instant, local=local, free=max(free, 0)))
+            if slots:
+                result[day] = slots
+        day += timedelta(days=1)
+    return result
+
+
+def slot_offered(
+    service: Service, starts_at: datetime, *, now: datetime | None = None
+) -> Slot | None:
+    """The slot starting at ``starts_at`` if the service offers it (free seats or not)."""
+    local_day = starts_at.astimezone(service.post.zone).date()
+    for slot in slots_between(service, local_day, local_day, now=now).get(local_day, []):
+        if slot.starts_at == starts_at:
+            return slot
+    return None
+
+
+def nearest_free(
+    service: Service,
+    around: datetime,
+    *,
+    people: int = 1,
+    count: int = 3,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """The free slots closest in time to ``around``, for "just taken: try these"."""
+    local_day = around.astimezone(service.post.zone).date()
+    days = slots_between(
+        service, local_day - timedelta(days=7), local_day + timedelta(days=14), now=now
+    )
+    free = [slot for slots in days.values() for slot in slots if slot.free >= people]
+    free.sort(key=lambda slot: abs(slot.starts_at - around))
+    return sorted(free[:count], key=lambda slot: slot.starts_at)

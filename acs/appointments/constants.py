@@ -1,0 +1,27 @@
+"""Status vocabularies for appointments, grouped, in one place."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class BookingStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CHECKED_IN = "checked_in", _("Checked in")
+    SERVED = "served", _("Served")
+    CANCELLED = "cancelled", _("Cancelled")
+    LATE_REFUSED = "late_refused", _("Refused: late")
+    NO_SHOW = "no_show", _("No-show")
+
+
+# Bookings that hold their seats and count against a person's one-booking-per-service rule.
+ACTIVE = {BookingStatus.BOOKED, BookingStatus.CHECKED_IN}
+# Bookings that are over, one way or another.
+ENDED = {
+    BookingStatus.SERVED,
+    BookingStatus.CANCELLED,
+    BookingStatus.LATE_REFUSED,
+    BookingStatus.NO_SHOW,
+}
+
+# A cancellation closer than this to the appointment is allowed, and counted as late.
+LATE_CANCELLATION_HOURS = 24

@@ -1,0 +1,241 @@
+"""Consular services, their opening rules and closures, and the bookings that fill them."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from acs.appointments.constants import ACTIVE, BookingStatus
+from acs.core.i18n import localized
+from acs.posts.models import Post
+
+
+class Service(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="services")
+    slug = models.SlugField(_("address"))
+    order = models.PositiveSmallIntegerField(_("order"), default=100)
+    active = models.BooleanField(_("open for booking"), default=True)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_es = models.CharField(_("name (Spanish)"), max_length=120)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_es = models.TextField(_("description (Spanish)"), blank=True)
+    checklist_en = models.TextField(
+        _("what to bring (English)"), blank=True, help_text=_("One item per line, in order.")
+    )
+    checklist_es = models.TextField(
+        _("what to bring (Spanish)"), blank=True, help_text=_("One item per line, in order.")
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), default=15, validators=[MinValueValidator(5)]
+    )
+    seats_per_slot = models.PositiveSmallIntegerField(
+        _("people per time slot"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("How many people the windows can serve at the same time."),
+    )
+    max_people = models.PositiveSmallIntegerField(
+        _("most people in one booking"),
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        _("bookable days ahead"), default=60, validators=[MinValueValidator(1)]
+    )
+    min_notice_hours = models.PositiveSmallIntegerField(_("minimum notice (hours)"), default=24)
+    requires_benefits_ack = models.BooleanField(
+        _("requires reading the federal benefits information"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["post", "order", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "slug"], name="service_unique_slug_per_post"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+    @property
+    def description(self) -> str:
+        return localized(self, "description")
+
+    @property
+    def checklist(self) -> list[str]:
+        return [line.strip() for line in localized(self, "checklist").splitlines() if line.strip()]
+
+
+class OpeningRule(models.Model):
+    """On this weekday, from–to in the post's local time, the service takes appointments."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="opening_rules")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("from"))
+    closes = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("opening rule")
+        verbose_name_plural = _("opening rules")
+        ordering = ["service", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="opening_rule_closes_after_opens"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """The unit (or one service) is closed for a range of time, with a public reason."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="closures")
+    service = models.ForeignKey(
+        Service,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="closures",
+        help_text=_("Leave empty to close the whole unit."),
+    )
+    starts_at = models.DateTimeField(_("closed from"))
+    ends_at = models.DateTimeField(_("closed until"))
+    reason_en = models.CharField(_("public reason (English)"), max_length=200)
+    reason_es = models.CharField(_("public reason (Spanish)"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="closure_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["post", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M} {self.reason_en}"
+
+    @property
+    def reason(self) -> str:
+        return localized(self, "reason")
+
+
+def new_token() -> str:
+    """192 random bits for the links a citizen receives."""
+    return secrets.token_urlsafe(24)
+
+
+# Crockford's base32 less the look-alikes: no I, L, O, U, 0 or 1 to misread over the phone.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+class Booking(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="bookings")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    starts_at = models.DateTimeField(_("starts at"))
+    people_count = models.PositiveSmallIntegerField(_("people"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=BookingStatus.choices, default=BookingStatus.BOOKED
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    code = models.CharField(_("confirmation code"), max_length=9, unique=True, default=new_code)
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=40)
+    language = models.CharField(_("language"), max_length=5, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_late = models.BooleanField(_("cancelled within 24 hours"), default=False)
+    reschedule_count = models.PositiveSmallIntegerField(default=0)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["starts_at"]
+        indexes = [
+            models.Index(fields=["service", "starts_at", "status"]),
+            models.Index(fields=["post", "starts_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def local_start(self):
+        return self.starts_at.astimezone(self.post.zone)
+
+
+class BookingPerson(models.Model):
+    """One person covered by a booking. ``identity_key`` enforces one active booking per
+    person per service, whatever booking they are in."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="people")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    full_name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"))
+    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
+    identity_key = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["booking", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "identity_key"],
+                condition=Q(active=True),
+                name="one_active_booking_per_person_per_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class SlotLock(models.Model):
+    """One row per (service, start) that a booking has touched: the row a booker locks before
+    counting seats, so two bookers of the same slot queue up while other slots go on."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "starts_at"], name="slot_lock_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.starts_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,300 @@
+"""Every change of state of a booking: create, cancel, reschedule, remind.
+
+Capacity is counted, never stored: each writer locks the slot's lock row (``lock_row``), then
+counts the people already booked, then writes. ``ACS_LOCKS_ENABLED`` exists only so that a
+test can show the race this prevents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from acs.appointments import availability
+from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus
+from acs.appointments.models import Booking, BookingPerson, OpeningRule, Service, SlotLock
+from acs.core.locking import lock_row
+from acs.core.queues import Queues
+from acs.posts.models import Post
+
+
+class BookingError(Exception):
+    """A refusal a citizen can read; ``code`` is stable for pages, the API and tests."""
+
+    def __init__(self, code: str, message: str, *, nearest: list | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.nearest = nearest or []
+
+
+@dataclass(frozen=True)
+class PersonData:
+    full_name: str
+    date_of_birth: date
+    passport_number: str = ""
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def normalize_passport(value: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", value.upper())
+
+
+def identity_key(person: PersonData, *, email: str) -> str:
+    """Who a person is, for the one-active-booking rule: the passport number when there is
+    one, otherwise name, date of birth and email together."""
+    if person.passport_number:
+        basis = f"passport:{normalize_passport(person.passport_number)}"
+    else:
+        basis = f"person:{_fold(person.full_name)}|{person.date_of_birth:%Y-%m-%d}|{email.lower()}"
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def _local_date_text(booking_or_instant, zone) -> str:
+    return date_format(booking_or_instant.astimezone(zone), "DATE_FORMAT")
+
+
+def _seats_taken(service: Service, starts_at: datetime, *, exclude: Booking | None = None) -> int:
+    queryset = Booking.objects.filter(service=service, starts_at=starts_at, status__in=ACTIVE)
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return queryset.aggregate(total=Sum("people_count"))["total"] or 0
+
+
+def _check_slot(service: Service, starts_at: datetime, people: int, now: datetime) -> None:
+    slot = availability.slot_offered(service, starts_at, now=now)
+    if slot is None:
+        raise BookingError(
+            "not_offered",
+            _("That time is not open for booking. Please choose one of the times shown."),
+        )
+
+
+def _taken(service: Service, starts_at: datetime, people: int, now: datetime) -> BookingError:
+    return BookingError(
+        "taken",
+        _("Sorry, that time was just taken. These are the nearest free times."),
+        nearest=availability.nearest_free(service, starts_at, people=people, now=now),
+    )
+
+
+def _check_people(service: Service, people: list[PersonData], email: str) -> list[str]:
+    if not 1 <= len(people) <= service.max_people:
+        raise BookingError(
+            "people_count",
+            _("One booking can cover from 1 to %(most)d people.") % {"most": service.max_people},
+        )
+    keys = [identity_key(person, email=email) for person in people]
+    if len(set(keys)) != len(keys):
+        raise BookingError("duplicate_person", _("The same person is listed twice."))
+    existing = (
+        BookingPerson.objects.filter(service=service, identity_key__in=keys, active=True)
+        .select_related("booking")
+        .first()
+    )
+    if existing is not None:
+        raise BookingError(
+            "already_booked",
+            _(
+                "%(name)s already has an appointment for this service on %(date)s. Change or "
+                "cancel that one instead of booking again."
+            )
+            % {
+                "name": existing.full_name,
+                "date": _local_date_text(existing.booking.starts_at, service.post.zone),
+            },
+        )
+    return keys
+
+
+def booking_create(
+    *,
+    service: Service,
+    starts_at: datetime,
+    people: list[PersonData],
+    email: str,
+    phone: str,
+    language: str = "en",
+    now: datetime | None = None,
+) -> Booking:
+    """Book ``people`` into the slot at ``starts_at``, or raise BookingError.
+
+    One transaction: lock the slot, count, write. The partial unique index on active people
+    is the backstop for the one-booking-per-person rule under concurrency.
+    """
+    now = now or timezone.now()
+    email = email.strip().lower()
+    _check_slot(service, starts_at, len(people), now)
+    keys = _check_people(service, people, email)
+    try:
+        with transaction.atomic(durable=True):
+            lock_row(SlotLock, service=service, starts_at=starts_at)
+            taken = _seats_taken(service, starts_at)
+            if taken + len(people) > service.seats_per_slot:
+                raise _taken(service, starts_at, len(people), now)
+            booking = Booking.objects.create(
+                post_id=service.post_id,
+                service=service,
+                starts_at=starts_at,
+                people_count=len(people),
+                email=email,
+                phone=phone,
+                language=language,
+            )
+            BookingPerson.objects.bulk_create(
+                [
+                    BookingPerson(
+                        booking=booking,
+                        service=service,
+                        full_name=person.full_name.strip(),
+                        date_of_birth=person.date_of_birth,
+                        passport_number=normalize_passport(person.passport_number),
+                        identity_key=key,
+                    )
+                    for person, key in zip(people, keys, strict=True)
+                ]
+            )
+            transaction.on_commit(lambda: _email_later(booking.pk, "confirmation"))
+    except IntegrityError as error:
+        # Another booking for one of these people committed between our check and our insert.
+        raise BookingError(
+            "already_booked",
+            _("One of these people already has an appointment for this service."),
+        ) from error
+    return booking
+
+
+def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
+    """Cancel: the seats are free at once. Cancelling twice is harmless."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        if booking.status == BookingStatus.CANCELLED:
+            return booking
+        if booking.status != BookingStatus.BOOKED:
+            raise BookingError("not_cancellable", _("This appointment can no longer be cancelled."))
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = now
+        booking.cancelled_late = booking.starts_at - now < timedelta(hours=LATE_CANCELLATION_HOURS)
+        booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
+        booking.people.update(active=False)
+        transaction.on_commit(lambda: _email_later(booking.pk, "cancelled"))
+    return booking
+
+
+def booking_reschedule(
+    *, booking: Booking, starts_at: datetime, now: datetime | None = None
+) -> Booking:
+    """Move a booking to another slot of the same service.
+
+    The new seat is taken before the old one is released: both happen in one transaction
+    that first locks the new slot and counts it. If the new time is gone, nothing changes.
+    """
+    now = now or timezone.now()
+    service = booking.service
+    _check_slot(service, starts_at, booking.people_count, now)
+    with transaction.atomic(durable=True):
+        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        if booking.status != BookingStatus.BOOKED:
+            raise BookingError("not_reschedulable", _("This appointment can no longer be changed."))
+        if booking.starts_at == starts_at:
+            return booking
+        lock_row(SlotLock, service=service, starts_at=starts_at)
+        taken = _seats_taken(service, starts_at, exclude=booking)
+        if taken + booking.people_count > service.seats_per_slot:
+            raise _taken(service, starts_at, booking.people_count, now)
+        booking.starts_at = starts_at
+        booking.reschedule_count += 1
+        booking.reminder_sent_at = None
+        booking.save(update_fields=["starts_at", "reschedule_count", "reminder_sent_at"])
+        transaction.on_commit(lambda: _email_later(booking.pk, "rescheduled"))
+    return booking
+
+
+def _email_later(booking_id: int, kind: str) -> None:
+    """Queue the citizen's email; the request never sends mail itself."""
+    from acs.appointments.tasks import send_booking_email
+
+    send_booking_email.apply_async(args=[booking_id, kind], queue=Queues.DEFAULT)
+
+
+def reminders_due(*, now: datetime | None = None) -> list[int]:
+    """Bookings whose appointment is tomorrow in their post's zone and not yet reminded."""
+    now = now or timezone.now()
+    candidates = Booking.objects.filter(
+        status=BookingStatus.BOOKED,
+        reminder_sent_at__isnull=True,
+        starts_at__gt=now,
+        starts_at__lt=now + timedelta(hours=48),
+    ).select_related("post")
+    due = []
+    for booking in candidates:
+        zone = booking.post.zone
+        if booking.starts_at.astimezone(zone).date() == now.astimezone(zone).date() + timedelta(
+            days=1
+        ):
+            due.append(booking.pk)
+    return due
+
+
+def reminder_claim(*, booking_id: int, now: datetime | None = None) -> bool:
+    """Mark a reminder as sent, once: a conditional update, so a repeated task sends nothing."""
+    now = now or timezone.now()
+    claimed = Booking.objects.filter(
+        pk=booking_id, status=BookingStatus.BOOKED, reminder_sent_at__isnull=True
+    ).update(reminder_sent_at=now)
+    return claimed == 1
+
+
+def services_seed(*, post: Post, entries: list[dict]) -> int:
+    """Create the shipped services and their opening hours; existing services stay as they
+    are (staff may have changed them). Returns how many services were created."""
+    created = 0
+    with transaction.atomic():
+        for entry in entries:
+            if Service.objects.filter(post=post, slug=entry["slug"]).exists():
+                continue
+            service = Service.objects.create(
+                post=post,
+                slug=entry["slug"],
+                order=entry["order"],
+                name_en=entry["name"]["en"],
+                name_es=entry["name"]["es"],
+                description_en=entry["description"]["en"],
+                description_es=entry["description"]["es"],
+                checklist_en="\n".join(entry["checklist"]["en"]),
+                checklist_es="\n".join(entry["checklist"]["es"]),
+                duration_minutes=entry["duration_minutes"],
+                seats_per_slot=entry["seats_per_slot"],
+                max_people=entry["max_people"],
+                horizon_days=entry["horizon_days"],
+                min_notice_hours=entry["min_notice_hours"],
+                requires_benefits_ack=entry["requires_benefits_ack"],
+            )
+            OpeningRule.objects.bulk_create(
+                [
+                    OpeningRule(
+                        service=service,
+                        weekday=day,
+                        opens=time.fromisoformat(opens),
+                        closes=time.fromisoformat(closes),
+                    )
+                    for day, opens, closes in entry["hours"]
+                ]
+            )
+            created += 1
+    return created

@@ -1,0 +1,116 @@
+"""The self-hosted proof-of-work challenge (ALTCHA) for public forms that cost the post.
+
+The browser's widget fetches nothing: the challenge is embedded in the page, signed with a
+key derived from SECRET_KEY. A solution is accepted once: its signature is recorded until
+the challenge expires, and a second use is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import altcha
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from acs.core.models import ProofOfWorkUse
+
+
+class ProofOfWorkError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Challenge:
+    json: str  # what the widget's ``challengejson`` attribute takes
+
+
+def _key() -> str:
+    return salted_hmac("acs.core.pow", "altcha", algorithm="sha256").hexdigest()
+
+
+def enabled() -> bool:
+    return settings.ACS_POW_ENABLED
+
+
+def challenge_create() -> Challenge:
+    expires = timezone.now() + timedelta(seconds=settings.ACS_POW_TTL_SECONDS)
+    challenge = altcha.create_challenge_v1(
+        altcha.ChallengeOptionsV1(
+            hmac_key=_key(), max_number=settings.ACS_POW_MAX_NUMBER, expires=expires
+        )
+    )
+    data = {
+        "algorithm": challenge.algorithm,
+        "challenge": challenge.challenge,
+        "maxnumber": challenge.max_number,
+        "salt": challenge.salt,
+        "signature": challenge.signature,
+    }
+    return Challenge(json=json.dumps(data))
+
+
+def solution_consume(payload: str | None) -> None:
+    """Check a solution and record it as used, or raise ProofOfWorkError.
+
+    Runs in its own transaction: a used solution stays used even when what it protected
+    then fails (a seat just taken), so the widget solves a fresh one.
+    """
+    if not enabled():
+        return
+    if not payload:
+        raise ProofOfWorkError(
+            "missing", _("The anti-robot check did not run. Please wait for it to finish.")
+        )
+    try:
+        data = json.loads(base64.b64decode(payload, validate=True))
+        signature = str(data["signature"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ProofOfWorkError(
+            "invalid", _("The anti-robot check failed. Please try again.")
+        ) from error
+    ok, _detail = altcha.verify_solution_v1(data, _key(), check_expires=True)
+    if not ok:
+        raise ProofOfWorkError(
+            "invalid", _("The anti-robot check failed or expired. Please try again.")
+        )
+    try:
+        with transaction.atomic():
+            ProofOfWorkUse.objects.create(
+                signature=signature,
+                expires_at=timezone.now() + timedelta(seconds=settings.ACS_POW_TTL_SECONDS),
+            )
+    except IntegrityError as error:
+        raise ProofOfWorkError(
+            "replayed", _("This check was already used. Please try again.")
+        ) from error
+
+
+def solve_for_tests(challenge: Challenge) -> str:
+    """Solve a challenge the way the widget does; for tests and benchmarks only."""
+    data = json.loads(challenge.json)
+    solution = altcha.solve_challenge_v1(
+        data["challenge"], data["salt"], data["algorithm"], data["maxnumber"]
+    )
+    payload = {
+        "algorithm": data["algorithm"],
+        "challenge": data["challenge"],
+        "number": solution.number,
+        "salt": data["salt"],
+        "signature": data["signature"],
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def expired_purge() -> int:
+    deleted, _by_model = ProofOfWorkUse.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted

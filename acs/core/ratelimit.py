@@ -1,0 +1,38 @@
+"""Fixed-window rate limits kept in the cache (Redis in production), shared by all processes."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from ipware import get_client_ip
+
+
+def _key(scope: str, identity: str, window: int) -> str:
+    digest = hashlib.sha256(identity.strip().lower().encode()).hexdigest()[:32]
+    return f"rl:{scope}:{digest}:{int(time.time() // window)}"
+
+
+def hit(scope: str, identity: str, *, limit: int, window: int) -> bool:
+    """Count one attempt; return False once ``limit`` attempts were made in this window."""
+    key = _key(scope, identity, window)
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 5)
+        count = 1
+    return count <= limit
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or the right hop of X-Forwarded-For behind
+    ``PROXY_COUNT`` trusted proxies (never a header a client could forge on its own)."""
+    proxies = settings.AXES_IPWARE_PROXY_COUNT
+    if not proxies:
+        return request.META.get("REMOTE_ADDR", "")
+    address, _routable = get_client_ip(request, proxy_count=proxies)
+    return address or request.META.get("REMOTE_ADDR", "")
