@@ -296,6 +296,8 @@ LOGGING = {
 }
 
 # ACS Portal -------------------------------------------------------------------------------
+# The public address of the site, for links in emails (a worker has no request to ask).
+ACS_SITE_URL = env.str("ACS_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The post whose public site this deployment serves (its slug; see acs.posts).
 ACS_DEFAULT_POST = env.str("ACS_DEFAULT_POST", default="lima")
 

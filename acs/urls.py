@@ -6,7 +6,9 @@ from acs.core import views as core_views
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("staff/", include("acs.staff.urls")),
+    path("api/v1/", include("acs.api.urls")),
     *i18n_patterns(
+        path("appointments/", include("acs.appointments.urls")),
         path("", include("acs.content.urls")),
         prefix_default_language=True,
     ),

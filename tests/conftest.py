@@ -24,6 +24,15 @@ def _isolated_cache(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_inline():
+    """Tasks run in the test's own process and transaction; their errors fail the test."""
+    from acs.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Argon2 is slow on purpose; tests that are not about hashing need not pay for it."""

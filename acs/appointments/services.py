@@ -16,12 +16,12 @@ from datetime import date, datetime, time, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from acs.appointments import availability
 from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus
 from acs.appointments.models import Booking, BookingPerson, OpeningRule, Service, SlotLock
+from acs.core.i18n import long_date
 from acs.core.locking import lock_row
 from acs.core.queues import Queues
 from acs.posts.models import Post
@@ -64,8 +64,8 @@ def identity_key(person: PersonData, *, email: str) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
-def _local_date_text(booking_or_instant, zone) -> str:
-    return date_format(booking_or_instant.astimezone(zone), "DATE_FORMAT")
+def _local_date_text(instant: datetime, zone) -> str:
+    return long_date(instant.astimezone(zone))
 
 
 def _seats_taken(service: Service, starts_at: datetime, *, exclude: Booking | None = None) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import get_language
+from django.utils.formats import date_format
+from django.utils.translation import get_language, pgettext
 
 
 def current_language() -> str:
@@ -23,3 +24,13 @@ def localized(obj: Any, field: str, language: str | None = None) -> str:
     if language == "en":
         return english
     return getattr(obj, f"{field}_{language}", "") or english
+
+
+def long_date(value: Any) -> str:
+    """A date no reader can misread: "Wednesday, January 13, 2027" / "miércoles 13 de enero
+    de 2027"."""
+    return date_format(value, pgettext("long date format", "l, F j, Y"))
+
+
+def long_datetime(value: Any) -> str:
+    return date_format(value, pgettext("long date and time format", "l, F j, Y, H:i"))

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from acs.appointments.views import public
+
+app_name = "appointments"
+
+urlpatterns = [
+    path("", public.start, name="start"),
+    path("manage/", public.find, name="find"),
+    path("manage/<str:token>/", public.manage, name="manage"),
+    path("manage/<str:token>/cancel/", public.cancel, name="cancel"),
+    path("manage/<str:token>/reschedule/", public.reschedule, name="reschedule"),
+    path("manage/<str:token>/appointment.ics", public.calendar, name="ics"),
+    path("manage/<str:token>/qr.svg", public.qr, name="qr"),
+    path("<slug:service>/", public.service, name="service"),
+    path("<slug:service>/when/", public.when, name="when"),
+    path("<slug:service>/people/", public.people, name="people"),
+    path("<slug:service>/review/", public.review, name="review"),
+]
