@@ -1,9 +1,232 @@
-"""Booking emails (to be completed): text + HTML in the booking's language, QR, .ics."""
+"""Booking emails: a plain-text body, an HTML alternative with the door's QR code inline, and
+the appointment as an ``.ics`` file, all written in the language the citizen booked in.
 
-from django.core.mail import EmailMultiAlternatives
+Workers build these (``tasks.send_booking_email``); a request never does. Nothing here changes
+state, so building a message twice is harmless.
+"""
 
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from email.mime.image import MIMEImage
+from email.utils import parseaddr
+
+import segno
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.core.mail.message import SafeMIMEMultipart, SafeMIMEText
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from acs.appointments.calendar import booking_ics, one_line_address
 from acs.appointments.models import Booking
+
+KINDS = ("confirmation", "rescheduled", "cancelled", "reminder")
+
+# Written-out dates per language. Django's own DATE_FORMAT is the short form ("Dec. 8, 2026");
+# an appointment letter wants the weekday and the month in full.
+_LONG_DATE = {"en": "l, j F Y", "es": r"l, j \d\e F \d\e Y"}
+_TIME = "H:i"
+
+
+class BookingEmail(EmailMultiAlternatives):
+    """An email whose HTML part carries inline images (``inline_images``).
+
+    Django puts every attachment side by side in multipart/mixed; mail programs only resolve
+    ``cid:`` links reliably when the image sits with the HTML in multipart/related:
+
+        mixed ─┬─ alternative ─┬─ text/plain
+               │               └─ related ─┬─ text/html
+               │                           └─ image/png (Content-ID, inline)
+               └─ text/calendar (appointment.ics)
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline_images: list[MIMEImage] = []
+
+    def _create_alternatives(self, msg):
+        if not self.inline_images:
+            return super()._create_alternatives(msg)
+        encoding = self.encoding or settings.DEFAULT_CHARSET
+        alternative = SafeMIMEMultipart(_subtype=self.alternative_subtype, encoding=encoding)
+        if self.body:
+            alternative.attach(msg)
+        for content, mimetype in self.alternatives:
+            part = self._create_mime_attachment(content, mimetype)
+            if mimetype == "text/html":
+                related = SafeMIMEMultipart(_subtype="related", encoding=encoding)
+                related.attach(part)
+                for image in self.inline_images:
+                    related.attach(image)
+                part = related
+            alternative.attach(part)
+        return alternative
+
+
+def site_url(path: str) -> str:
+    base = getattr(settings, "ACS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}{path}"
+
+
+def manage_url(booking: Booking) -> str:
+    """The absolute link to manage the booking, in the booking's language."""
+    with translation.override(booking.language):
+        return site_url(reverse("appointments:manage", kwargs={"token": booking.token}))
+
+
+def utc_offset_text(local: datetime) -> str:
+    """``UTC−05:00``, with a true minus sign, as the zone is shown everywhere."""
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "−" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+def when_texts(booking: Booking) -> dict[str, str]:
+    """Date, time and zone of the appointment in the post's zone, in the active language.
+
+    Formatted here, not in the template: the template ``date`` filter would convert to the
+    process's zone (UTC), and the citizen needs the post's wall clock.
+    """
+    local = booking.starts_at.astimezone(booking.post.zone)
+    language = translation.get_language() or "en"
+    date_text = date_format(local, _LONG_DATE.get(language.split("-")[0], _LONG_DATE["en"]))
+    time_text = date_format(local, _TIME)
+    zone_text = _("%(city)s time, %(offset)s") % {
+        "city": booking.post.city,
+        "offset": utc_offset_text(local),
+    }
+    return {
+        "date": date_text,
+        "time": time_text,
+        "zone": zone_text,
+        "when": _("%(date)s, %(time)s (%(zone)s)")
+        % {"date": date_text, "time": time_text, "zone": zone_text},
+    }
+
+
+def _subject(kind: str, booking: Booking, when: dict[str, str]) -> str:
+    values = {"service": booking.service.name, "code": booking.code, "date": when["date"]}
+    if kind == "confirmation":
+        return _("Appointment confirmed: %(service)s, %(date)s (%(code)s)") % values
+    if kind == "rescheduled":
+        return _("Appointment changed: %(service)s, %(date)s (%(code)s)") % values
+    if kind == "reminder":
+        return _("Reminder: your appointment tomorrow, %(date)s (%(code)s)") % values
+    return _("Appointment cancelled: %(service)s, %(date)s (%(code)s)") % values
+
+
+def _intro(kind: str) -> tuple[str, str]:
+    """The heading and first sentence of each kind of email."""
+    if kind == "confirmation":
+        return _("Your appointment is booked"), _(
+            "Thank you. Your appointment at the consular section is confirmed."
+        )
+    if kind == "rescheduled":
+        return _("Your appointment has changed"), _(
+            "Your appointment has been moved to a new time. The old time is no longer valid."
+        )
+    if kind == "reminder":
+        return _("Your appointment is tomorrow"), _(
+            "This is a reminder of your appointment tomorrow at the consular section."
+        )
+    return _("Your appointment is cancelled"), _(
+        "Your appointment has been cancelled. The time is free for someone else."
+    )
+
+
+def qr_png(code: str) -> bytes:
+    """The confirmation code as a QR code the door's scanner reads."""
+    buffer = io.BytesIO()
+    segno.make(code, error="m", micro=False).save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def _qr_part(code: str, content_id: str) -> MIMEImage:
+    image = MIMEImage(qr_png(code), "png")
+    image.add_header("Content-ID", f"<{content_id}>")
+    image.add_header("Content-Disposition", "inline", filename="qr-code.png")
+    return image
+
+
+def _ics_part(booking: Booking, url: str, *, cancelled: bool) -> SafeMIMEText:
+    content = booking_ics(booking, url, cancelled=cancelled).decode()
+    part = SafeMIMEText(content, "calendar", "utf-8")
+    part.set_param("method", "CANCEL" if cancelled else "PUBLISH")
+    part.set_param("name", "appointment.ics")
+    part.add_header("Content-Disposition", "attachment", filename="appointment.ics")
+    return part
+
+
+def _mail_domain() -> str:
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "acs-portal.invalid"
+
+
+def _context(booking: Booking, kind: str, when: dict[str, str], url: str) -> dict:
+    post = booking.post
+    heading, intro = _intro(kind)
+    return {
+        "kind": kind,
+        "heading": heading,
+        "intro": intro,
+        "booking": booking,
+        "code": booking.code,
+        "service_name": booking.service.name,
+        "duration": booking.service.duration_minutes,
+        "when": when,
+        "post_name": post.display_name,
+        "address_lines": [line.strip() for line in post.street_address.splitlines() if line],
+        "address_one_line": one_line_address(booking),
+        "hotline": post.hotline,
+        "people": [person.full_name for person in booking.people.all()],
+        "checklist": booking.service.checklist,
+        "manage_url": url,
+        "book_again_url": site_url(reverse("appointments:start")),
+        "language": translation.get_language(),
+    }
 
 
 def booking_message(booking: Booking, kind: str) -> EmailMultiAlternatives:
-    raise NotImplementedError(kind)
+    """Build (not send) the email of ``kind`` for ``booking`` in the booking's language.
+
+    ``kind`` is one of ``confirmation``, ``rescheduled``, ``cancelled``, ``reminder``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown booking email kind: {kind!r}")
+    cancelled = kind == "cancelled"
+    domain = _mail_domain()
+    with translation.override(booking.language):
+        url = manage_url(booking)
+        when = when_texts(booking)
+        context = _context(booking, kind, when, url)
+        template = "cancelled" if cancelled else "booking"
+        if not cancelled:
+            context["qr_cid"] = make_msgid("qr", domain=domain)[1:-1]
+        subject = _subject(kind, booking, when)
+        text = render_to_string(f"appointments/email/{template}.txt", context)
+        html = render_to_string(f"appointments/email/{template}.html", context)
+
+    reply_to = [booking.post.public_email] if booking.post.public_email else []
+    message = BookingEmail(
+        subject=subject,
+        body=text,
+        to=[booking.email],
+        reply_to=reply_to,
+        headers={
+            "Message-ID": make_msgid(domain=domain),
+            # Tells vacation responders and ticket systems not to answer (RFC 3834).
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    if not cancelled:
+        message.inline_images.append(_qr_part(booking.code, context["qr_cid"]))
+    message.attach(_ics_part(booking, url, cancelled=cancelled))
+    return message
