@@ -76,7 +76,12 @@ def _closed(instant: datetime, end: datetime, closures) -> bool:
 
 
 def slots_between(
-    service: Service, first_day: date, last_day: date, *, now: datetime | None = None
+    service: Service,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime | None = None,
+    count_seats: bool = True,
 ) -> dict[date, list[Slot]]:
     """Bookable slots per local day, from ``first_day`` to ``last_day`` inclusive.
 
@@ -107,16 +112,20 @@ def slots_between(
             ends_at__gt=window_start,
         )
     )
-    taken = dict(
-        Booking.objects.filter(
-            service=service,
-            status__in=ACTIVE,
-            starts_at__gte=window_start,
-            starts_at__lt=window_end,
+    taken = (
+        {}
+        if not count_seats
+        else dict(
+            Booking.objects.filter(
+                service=service,
+                status__in=ACTIVE,
+                starts_at__gte=window_start,
+                starts_at__lt=window_end,
+            )
+            .values("starts_at")
+            .annotate(people=Sum("people_count"))
+            .values_list("starts_at", "people")
         )
-        .values("starts_at")
-        .annotate(people=Sum("people_count"))
-        .values_list("starts_at", "people")
     )
 
     result: dict[date, list[Slot]] = {}
@@ -137,11 +146,17 @@ def slots_between(
 
 
 def slot_offered(
-    service: Service, starts_at: datetime, *, now: datetime | None = None
+    service: Service,
+    starts_at: datetime,
+    *,
+    now: datetime | None = None,
+    count_seats: bool = True,
 ) -> Slot | None:
-    """The slot starting at ``starts_at`` if the service offers it (free seats or not)."""
+    """The slot starting at ``starts_at`` if the service offers it (free seats or not;
+    without ``count_seats`` its ``free`` is the full capacity)."""
     local_day = starts_at.astimezone(service.post.zone).date()
-    for slot in slots_between(service, local_day, local_day, now=now).get(local_day, []):
+    days = slots_between(service, local_day, local_day, now=now, count_seats=count_seats)
+    for slot in days.get(local_day, []):
         if slot.starts_at == starts_at:
             return slot
     return None

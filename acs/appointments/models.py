@@ -183,6 +183,14 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["service", "starts_at", "status"]),
             models.Index(fields=["post", "starts_at"]),
+            # The seat count, under the lock and for availability: an index-only scan on
+            # PostgreSQL (``include`` is ignored elsewhere).
+            models.Index(
+                fields=["service", "starts_at"],
+                include=["people_count"],
+                condition=Q(status__in=sorted(ACTIVE)),
+                name="booking_active_seats",
+            ),
         ]
 
     def __str__(self) -> str:

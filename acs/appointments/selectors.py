@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime, timedelta
 
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from acs.appointments.constants import LATE_CANCELLATION_HOURS
 from acs.appointments.models import Booking, Service
 from acs.posts.models import Post
 
@@ -33,3 +37,9 @@ def booking_by_code(*, code: str, email: str) -> Booking | None:
         .filter(code=code, email=email.strip().lower())
         .first()
     )
+
+
+def cancellation_is_late(booking: Booking, *, now: datetime | None = None) -> bool:
+    """Whether cancelling now would be counted as a late cancellation."""
+    now = now or timezone.now()
+    return booking.starts_at - now < timedelta(hours=LATE_CANCELLATION_HOURS)

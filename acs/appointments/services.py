@@ -76,7 +76,8 @@ def _seats_taken(service: Service, starts_at: datetime, *, exclude: Booking | No
 
 
 def _check_slot(service: Service, starts_at: datetime, people: int, now: datetime) -> None:
-    slot = availability.slot_offered(service, starts_at, now=now)
+    # Only whether the time is offered; seats are counted later, under the slot's lock.
+    slot = availability.slot_offered(service, starts_at, now=now, count_seats=False)
     if slot is None:
         raise BookingError(
             "not_offered",
@@ -107,18 +108,24 @@ def _check_people(service: Service, people: list[PersonData], email: str) -> lis
         .first()
     )
     if existing is not None:
-        raise BookingError(
-            "already_booked",
-            _(
-                "%(name)s already has an appointment for this service on %(date)s. Change or "
-                "cancel that one instead of booking again."
-            )
-            % {
-                "name": existing.full_name,
-                "date": _local_date_text(existing.booking.starts_at, service.post.zone),
-            },
-        )
+        raise _already_booked(existing, email=email, zone=service.post.zone)
     return keys
+
+
+def _already_booked(existing: BookingPerson, *, email: str, zone) -> BookingError:
+    # Name the existing appointment only to whoever made it (same email): a stranger who
+    # knows a passport number must not learn where and when its holder will be.
+    if existing.booking.email == email:
+        message = _(
+            "%(name)s already has an appointment for this service on %(date)s. Change or "
+            "cancel that one instead of booking again."
+        ) % {"name": existing.full_name, "date": _local_date_text(existing.booking.starts_at, zone)}
+    else:
+        message = _(
+            "One of these people already has an appointment for this service. To change it, "
+            "use the link in that appointment's confirmation email."
+        )
+    return BookingError("already_booked", message)
 
 
 def booking_create(

@@ -2,9 +2,10 @@
 
 Capacity is counted from rows, never kept in a counter; what makes the count safe is that
 every writer first locks the same row and only then counts. On PostgreSQL that is a row lock
-(``SELECT … FOR UPDATE``) on a small "lock row" created on demand; on SQLite the transaction
-already holds the database's write lock from its first statement (``transaction_mode =
-"IMMEDIATE"`` in settings), so the row lock is a no-op there and still correct.
+(``SELECT … FOR UPDATE``) on a small "lock row" created on demand. On SQLite ``FOR UPDATE``
+does nothing, but the transaction already holds the database's write lock from its first
+statement (``transaction_mode = "IMMEDIATE"`` in settings), and the lock row's ``INSERT`` is a
+write too: two independent protections, so keep the insert even where it looks redundant.
 """
 
 from __future__ import annotations

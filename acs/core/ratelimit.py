@@ -19,12 +19,11 @@ def _key(scope: str, identity: str, window: int) -> str:
 def hit(scope: str, identity: str, *, limit: int, window: int) -> bool:
     """Count one attempt; return False once ``limit`` attempts were made in this window."""
     key = _key(scope, identity, window)
-    cache.add(key, 0, timeout=window + 5)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 5)
-        count = 1
+        count = cache.incr(key)  # one round trip in the common case
+    except ValueError:  # first attempt in this window (or the key just expired)
+        # add() fails only if another process created the key meanwhile: count on it.
+        count = 1 if cache.add(key, 1, timeout=window + 5) else cache.incr(key)
     return count <= limit
 
 

@@ -110,9 +110,18 @@ def test_a_time_that_is_not_offered_is_refused(service):
 def test_one_active_booking_per_person_per_service_names_the_date(service, slots):
     book(service, slots[0], [person(1)])
     with pytest.raises(BookingError) as refused:
-        book(service, slots[2], [person(1)], email="other@example.org")
+        book(service, slots[2], [person(1)])
     assert refused.value.code == "already_booked"
     assert "Wednesday, January 13, 2027" in refused.value.message
+
+
+def test_a_stranger_with_the_passport_number_learns_no_date(service, slots):
+    book(service, slots[0], [person(1)])
+    with pytest.raises(BookingError) as refused:
+        book(service, slots[2], [person(1)], email="stranger@example.org")
+    assert refused.value.code == "already_booked"
+    assert "2027" not in refused.value.message
+    assert "Number1" not in refused.value.message
 
 
 def test_identity_without_passport_is_name_birth_date_and_email(service, slots):

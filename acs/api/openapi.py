@@ -1,0 +1,339 @@
+"""The OpenAPI 3.1 description of the JSON API, written by hand next to the views it describes.
+
+A test walks ``acs.api.urls`` and fails for any route missing here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREFIX = "/api/v1"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+ERROR_CODES = {
+    "invalid_lang": "`lang` is not `en` or `es`.",
+    "invalid_date": "`from` is not a date (YYYY-MM-DD).",
+    "invalid_days": "`days` is not a whole number from 1 to 92.",
+    "unknown_service": "No bookable service has this slug.",
+    "not_found": "The site has no default post configured.",
+    "method_not_allowed": "The method is not allowed on this path.",
+    "invalid_json": "The body is not a JSON object.",
+    "invalid_fields": "One or more fields are wrong; see `fields`.",
+    "rate_limited": "Too many attempts from this address or for this email in the hour.",
+    "pow_missing": "No proof-of-work solution (`altcha`) was sent.",
+    "pow_invalid": "The proof-of-work solution is wrong or expired.",
+    "pow_replayed": "The proof-of-work solution was already used.",
+    "not_offered": "The service does not offer that start time.",
+    "taken": "The slot has no seats left for this many people; see `nearest`.",
+    "already_booked": "One of these people already holds a booking for this service.",
+    "duplicate_person": "The same person is listed twice.",
+    "people_count": "Too many or too few people for one booking.",
+}
+
+FIELD_CODES = [
+    "required",
+    "invalid",
+    "too_long",
+    "unknown_service",
+    "benefits_ack_required",
+    "invalid_start",
+    "people_count",
+    "invalid_date",
+    "future_date",
+    "invalid_passport",
+    "invalid_email",
+    "invalid_phone",
+    "invalid_language",
+]
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "enum": list(ERROR_CODES),
+                        "description": "Stable; branch on it. "
+                        + " ".join(f"`{code}`: {text}" for code, text in ERROR_CODES.items()),
+                    },
+                    "message": {"type": "string", "description": "For people; translated."},
+                    "fields": {
+                        "type": "object",
+                        "description": "With `invalid_fields`: one entry per wrong field, "
+                        "named by its path, such as `people[0].date_of_birth`.",
+                        "additionalProperties": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string", "enum": FIELD_CODES},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    },
+                    "nearest": {
+                        "type": "array",
+                        "description": "With `taken`: the closest free start times.",
+                        "items": _ref("SlotKey"),
+                    },
+                },
+            }
+        },
+    },
+    "SlotKey": {
+        "type": "string",
+        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$",
+        "description": "A slot's start in UTC, minutes precision; send it back as `start`.",
+        "examples": ["2025-03-04T13:00Z"],
+    },
+    "Service": {
+        "type": "object",
+        "required": ["slug", "name", "duration_minutes", "seats_per_slot", "max_people"],
+        "properties": {
+            "slug": {"type": "string"},
+            "name": {"type": "string"},
+            "duration_minutes": {"type": "integer", "minimum": 5},
+            "seats_per_slot": {"type": "integer", "minimum": 1},
+            "max_people": {"type": "integer", "minimum": 1, "maximum": 10},
+            "horizon_days": {"type": "integer", "minimum": 1},
+            "requires_benefits_ack": {
+                "type": "boolean",
+                "description": "Bookings must then send `benefits_ack: true`.",
+            },
+        },
+    },
+    "ServiceList": {
+        "type": "object",
+        "required": ["post", "time_zone", "services"],
+        "properties": {
+            "post": {"type": "string"},
+            "time_zone": {"type": "string", "examples": ["America/Lima"]},
+            "services": {"type": "array", "items": _ref("Service")},
+        },
+    },
+    "Availability": {
+        "type": "object",
+        "required": ["service", "time_zone", "days"],
+        "properties": {
+            "service": {"type": "string"},
+            "time_zone": {"type": "string", "description": "The post's IANA zone."},
+            "days": {
+                "type": "array",
+                "description": "Days with at least one offered slot, in order.",
+                "items": {
+                    "type": "object",
+                    "required": ["date", "slots"],
+                    "properties": {
+                        "date": {"type": "string", "format": "date"},
+                        "slots": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["start", "local", "free"],
+                                "properties": {
+                                    "start": _ref("SlotKey"),
+                                    "local": {
+                                        "type": "string",
+                                        "format": "date-time",
+                                        "description": "Local start with the UTC offset.",
+                                    },
+                                    "free": {"type": "integer", "minimum": 0},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "Challenge": {
+        "type": "object",
+        "required": ["challenge", "required"],
+        "properties": {
+            "challenge": {
+                "type": "object",
+                "description": "An ALTCHA v1 challenge. Find `number` such that "
+                "SHA-256(salt + number) = challenge, then send base64(JSON of algorithm, "
+                "challenge, number, salt, signature) as `altcha`.",
+                "required": ["algorithm", "challenge", "maxnumber", "salt", "signature"],
+                "properties": {
+                    "algorithm": {"type": "string", "examples": ["SHA-256"]},
+                    "challenge": {"type": "string"},
+                    "maxnumber": {"type": "integer"},
+                    "salt": {"type": "string"},
+                    "signature": {"type": "string"},
+                },
+            },
+            "required": {
+                "type": "boolean",
+                "description": "Whether bookings are refused without a solution.",
+            },
+        },
+    },
+    "Person": {
+        "type": "object",
+        "required": ["full_name", "date_of_birth"],
+        "properties": {
+            "full_name": {"type": "string", "maxLength": 150},
+            "date_of_birth": {"type": "string", "format": "date"},
+            "passport_number": {
+                "type": "string",
+                "description": "Optional: 9 digits, or 1 letter and 8 digits.",
+            },
+        },
+    },
+    "BookingRequest": {
+        "type": "object",
+        "required": ["service", "start", "people", "email", "phone", "altcha"],
+        "properties": {
+            "service": {"type": "string", "description": "A service's slug."},
+            "start": _ref("SlotKey"),
+            "people": {"type": "array", "minItems": 1, "maxItems": 10, "items": _ref("Person")},
+            "email": {"type": "string", "format": "email"},
+            "phone": {
+                "type": "string",
+                "description": "International form, or national form of the post's country.",
+            },
+            "language": {"type": "string", "enum": ["en", "es"], "default": "en"},
+            "benefits_ack": {
+                "type": "boolean",
+                "description": "Required (true) for services with `requires_benefits_ack`.",
+            },
+            "altcha": {"type": "string", "description": "The solved challenge, base64."},
+        },
+    },
+    "Booking": {
+        "type": "object",
+        "required": ["code", "manage_token", "service", "start", "local", "people"],
+        "properties": {
+            "code": {"type": "string", "examples": ["K7QM-3XZP"]},
+            "manage_token": {
+                "type": "string",
+                "description": "Secret; unlocks the booking's page. Keep it private.",
+            },
+            "service": {"type": "string"},
+            "start": _ref("SlotKey"),
+            "local": {"type": "string", "format": "date-time"},
+            "people": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"full_name": {"type": "string"}}},
+            },
+        },
+    },
+}
+
+LANG = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["en", "es"], "default": "en"},
+}
+
+PATHS: dict[str, Any] = {
+    f"{PREFIX}/services": {
+        "get": {
+            "operationId": "services_list",
+            "summary": "The bookable services of this post",
+            "parameters": [LANG],
+            "responses": {
+                "200": _json(_ref("ServiceList"), "The services, in display order."),
+                "400": _error("`invalid_lang`."),
+            },
+        }
+    },
+    f"{PREFIX}/services/{{slug}}/availability": {
+        "get": {
+            "operationId": "availability_get",
+            "summary": "Offered slots and their free seats, day by day",
+            "parameters": [
+                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": False,
+                    "description": "First local day; defaults to today in the post's zone.",
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "days",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 92, "default": 60},
+                },
+            ],
+            "responses": {
+                "200": _json(_ref("Availability"), "Slots within the service's horizon."),
+                "400": _error("`invalid_date` or `invalid_days`."),
+                "404": _error("`unknown_service`."),
+            },
+        }
+    },
+    f"{PREFIX}/pow/challenge": {
+        "get": {
+            "operationId": "pow_challenge_get",
+            "summary": "A fresh proof-of-work challenge for one booking",
+            "responses": {"200": _json(_ref("Challenge"), "Solve it within 20 minutes.")},
+        }
+    },
+    f"{PREFIX}/bookings": {
+        "post": {
+            "operationId": "booking_create",
+            "summary": "Book a slot for one to `max_people` people",
+            "description": "Rate-limited per client address and per email. Fields are "
+            "checked first (a correctable mistake does not spend the proof of work), then "
+            "the proof of work, then the seat, under a lock.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("BookingRequest")}},
+            },
+            "responses": {
+                "201": _json(_ref("Booking"), "Booked; a confirmation email is on its way."),
+                "400": _error(
+                    "`invalid_json`, `invalid_fields`, `pow_missing`, `pow_invalid`, "
+                    "`pow_replayed`, `not_offered`, `already_booked`, `duplicate_person`, "
+                    "`people_count`."
+                ),
+                "409": _error("`taken`, with `nearest`."),
+                "429": _error("`rate_limited`; see the Retry-After header."),
+            },
+        }
+    },
+    f"{PREFIX}/openapi.json": {
+        "get": {
+            "operationId": "openapi_get",
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1 JSON."}},
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ACS Portal API",
+            "version": "1",
+            "description": "Appointments for American Citizen Services at this post. No "
+            "cookies, no sessions: every request stands on its own. Errors are "
+            '`{"error": {"code", "message"}}` with a stable code.',
+        },
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS},
+    }

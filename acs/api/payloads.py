@@ -1,0 +1,213 @@
+"""Reading a booking request sent to the API: every field checked, every problem reported
+under the field's name, before anything is written or any proof-of-work is spent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acs.appointments import selectors
+from acs.appointments.availability import parse_slot_key
+from acs.appointments.models import Service
+from acs.appointments.services import PersonData, normalize_passport
+from acs.posts.models import Post
+
+# A U.S. passport number: nine digits, or (next-generation books) one letter and eight digits.
+PASSPORT = re.compile(r"\d{9}|[A-Z]\d{8}")
+LANGUAGES = ("en", "es")
+EARLIEST_BIRTH = date(1900, 1, 1)
+MOST_PEOPLE = 10  # the model's ceiling for ``Service.max_people``; bounds the work per request
+
+
+class FieldErrors(Exception):
+    """One or more fields are wrong; ``errors`` maps a field path to ``{code, message}``."""
+
+    def __init__(self, errors: dict[str, dict[str, str]]) -> None:
+        super().__init__("invalid fields")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    service: Service
+    starts_at: datetime
+    people: list[PersonData]
+    email: str
+    phone: str
+    language: str
+
+
+class _Errors(dict):
+    def add(self, field: str, code: str, message: str) -> None:
+        self.setdefault(field, {"code": code, "message": str(message)})
+
+
+def _text(
+    data: dict, field: str, errors: _Errors, *, path: str = "", max_length: int, required=True
+) -> str:
+    """The field's text, stripped; "" (and an error when required) if it is missing."""
+    path = path or field
+    value = data.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors.add(path, "required", _("This field is required."))
+        return ""
+    if not isinstance(value, str):
+        errors.add(path, "invalid", _("Expected text."))
+        return ""
+    value = value.strip()
+    if len(value) > max_length:
+        errors.add(
+            path, "too_long", _("At most %(count)d characters, please.") % {"count": max_length}
+        )
+        return ""
+    return value
+
+
+def _email(data: dict, errors: _Errors) -> str:
+    email = _text(data, "email", errors, max_length=254)
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.add("email", "invalid_email", _("Enter a valid email address."))
+    return email.lower()
+
+
+def _phone(data: dict, post: Post, errors: _Errors) -> str:
+    """The phone in E.164; a number without + is read as one of the post's country."""
+    raw = _text(data, "phone", errors, max_length=40)
+    if not raw:
+        return ""
+    try:
+        number = phonenumbers.parse(raw, post.country_code)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        errors.add("phone", "invalid_phone", _("Enter a valid phone number."))
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _language(data: dict, errors: _Errors) -> str:
+    language = data.get("language", "en")
+    if language not in LANGUAGES:
+        errors.add("language", "invalid_language", _("The language must be “en” or “es”."))
+        return "en"
+    return language
+
+
+def _service(data: dict, post: Post, errors: _Errors) -> Service | None:
+    slug = _text(data, "service", errors, max_length=50)
+    if not slug:
+        return None
+    service = selectors.service_get(post=post, slug=slug)
+    if service is None:
+        errors.add("service", "unknown_service", _("There is no such service to book."))
+        return service
+    if service.requires_benefits_ack and data.get("benefits_ack") is not True:
+        errors.add(
+            "benefits_ack",
+            "benefits_ack_required",
+            _("Please confirm you have read the federal benefits information."),
+        )
+    return service
+
+
+def _start(data: dict, errors: _Errors) -> datetime | None:
+    raw = _text(data, "start", errors, max_length=20)
+    starts_at = parse_slot_key(raw) if raw else None
+    if raw and starts_at is None:
+        errors.add("start", "invalid_start", _("Use a start time as the availability lists it."))
+    return starts_at
+
+
+def _date_of_birth(person: dict, path: str, today: date, errors: _Errors) -> date | None:
+    raw = _text(person, "date_of_birth", errors, path=path, max_length=10)
+    if not raw:
+        return None
+    try:
+        born = date.fromisoformat(raw)
+    except ValueError:
+        born = None
+    if born is None or born < EARLIEST_BIRTH:
+        errors.add(path, "invalid_date", _("Enter the date as YYYY-MM-DD."))
+        return None
+    if born > today:
+        errors.add(path, "future_date", _("A date of birth cannot be in the future."))
+        return None
+    return born
+
+
+def _person(person: Any, index: int, today: date, errors: _Errors) -> PersonData | None:
+    where = f"people[{index}]"
+    if not isinstance(person, dict):
+        errors.add(where, "invalid", _("Each person is an object with a name and a birth date."))
+        return None
+    name = _text(person, "full_name", errors, path=f"{where}.full_name", max_length=150)
+    born = _date_of_birth(person, f"{where}.date_of_birth", today, errors)
+    passport = normalize_passport(
+        _text(
+            person,
+            "passport_number",
+            errors,
+            path=f"{where}.passport_number",
+            max_length=20,
+            required=False,
+        )
+    )
+    if passport and not PASSPORT.fullmatch(passport):
+        errors.add(
+            f"{where}.passport_number",
+            "invalid_passport",
+            _("A passport number is 9 digits, or a letter followed by 8 digits."),
+        )
+    if not name or born is None:
+        return None
+    return PersonData(full_name=name, date_of_birth=born, passport_number=passport)
+
+
+def _people(data: dict, service: Service | None, today: date, errors: _Errors) -> list:
+    people = data.get("people")
+    if not isinstance(people, list) or not people:
+        errors.add("people", "required", _("List at least one person."))
+        return []
+    most = service.max_people if service else MOST_PEOPLE
+    if len(people) > most:
+        errors.add(
+            "people",
+            "people_count",
+            _("One booking can cover from 1 to %(most)d people.") % {"most": most},
+        )
+        return []
+    return [_person(person, index, today, errors) for index, person in enumerate(people)]
+
+
+def booking_request_parse(data: dict, *, post: Post) -> BookingRequest:
+    """Check a booking request against the post's rules; raise FieldErrors listing them all."""
+    errors = _Errors()
+    today = timezone.now().astimezone(post.zone).date()
+    service = _service(data, post, errors)
+    starts_at = _start(data, errors)
+    people = _people(data, service, today, errors)
+    email = _email(data, errors)
+    phone = _phone(data, post, errors)
+    language = _language(data, errors)
+    if errors or service is None or starts_at is None:
+        raise FieldErrors(dict(errors))
+    return BookingRequest(
+        service=service,
+        starts_at=starts_at,
+        people=people,
+        email=email,
+        phone=phone,
+        language=language,
+    )

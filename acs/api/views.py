@@ -1,0 +1,272 @@
+"""The public JSON API: services, availability, proof-of-work challenges and booking.
+
+These endpoints take no cookies and keep no session: a request carries everything in its URL
+or body, and nothing here reads ``request.session`` or ``request.user``. That is why booking
+may be exempt from CSRF: there is no ambient credential for a forged cross-site request to
+ride on. Capacity is protected the same way as on the HTML pages: rate limits, a proof of work,
+and ``services.booking_create``, which locks the slot before counting.
+
+Every refusal is ``{"error": {"code", "message", …}}`` with a stable ``code``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, date, timedelta
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from acs.api import openapi as openapi_document
+from acs.api.payloads import LANGUAGES, FieldErrors, booking_request_parse
+from acs.appointments import selectors
+from acs.appointments.availability import slots_between
+from acs.appointments.models import Booking, Service
+from acs.appointments.services import BookingError, PersonData, booking_create
+from acs.core import pow, ratelimit
+from acs.core.i18n import localized
+from acs.posts.models import Post
+from acs.posts.selectors import post_default
+
+MAX_DAYS = 92
+DEFAULT_DAYS = 60
+RATE_WINDOW = 3600  # seconds; the same hourly window as the HTML booking pages
+SLOT_KEY = "%Y-%m-%dT%H:%MZ"  # as ``availability.Slot.key``: what clients send back as "start"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+    def response(self) -> JsonResponse:
+        body = {"error": {"code": self.code, "message": str(self.message), **self.extra}}
+        response = JsonResponse(body, status=self.status)
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
+
+
+def api_view(*methods: str) -> Callable:
+    """Allow only ``methods`` and turn an ApiError into its JSON response."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+            try:
+                if request.method not in methods:
+                    error = ApiError(405, "method_not_allowed", _("Method not allowed."))
+                    error.headers["Allow"] = ", ".join(methods)
+                    raise error
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return error.response()
+
+        return wrapper
+
+    return decorate
+
+
+def _post() -> Post:
+    post = post_default()
+    if post is None:
+        raise ApiError(404, "not_found", _("This site has no post configured."))
+    return post
+
+
+def _language(request: HttpRequest) -> str:
+    language = request.GET.get("lang", "en")
+    if language not in LANGUAGES:
+        raise ApiError(400, "invalid_lang", _("The language must be “en” or “es”."))
+    return language
+
+
+def _service_json(service: Service, language: str) -> dict:
+    return {
+        "slug": service.slug,
+        "name": localized(service, "name", language),
+        "duration_minutes": service.duration_minutes,
+        "seats_per_slot": service.seats_per_slot,
+        "max_people": service.max_people,
+        "horizon_days": service.horizon_days,
+        "requires_benefits_ack": service.requires_benefits_ack,
+    }
+
+
+@api_view("GET")
+def services(request: HttpRequest) -> JsonResponse:
+    language = _language(request)
+    post = _post()
+    found = [_service_json(s, language) for s in selectors.services_bookable(post)]
+    return JsonResponse({"post": post.slug, "time_zone": post.time_zone, "services": found})
+
+
+def _from_date(request: HttpRequest, today: date) -> date:
+    raw = request.GET.get("from")
+    if raw is None:
+        return today
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_date", _("“from” must be a date as YYYY-MM-DD.")) from None
+
+
+def _days(request: HttpRequest) -> int:
+    raw = request.GET.get("days", str(DEFAULT_DAYS))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+        raise ApiError(
+            400,
+            "invalid_days",
+            _("“days” must be a whole number from 1 to %(most)d.") % {"most": MAX_DAYS},
+        )
+    return int(raw)
+
+
+@api_view("GET")
+def availability(request: HttpRequest, slug: str) -> JsonResponse:
+    """Free seats per slot, day by day; the same five queries whatever the range."""
+    post = _post()
+    service = selectors.service_get(post=post, slug=slug)
+    if service is None:
+        raise ApiError(404, "unknown_service", _("There is no such service to book."))
+    today = timezone.now().astimezone(post.zone).date()
+    first = _from_date(request, today)
+    days = _days(request)
+    try:
+        last = first + timedelta(days=days - 1)
+    except OverflowError:
+        raise ApiError(400, "invalid_date", _("“from” is out of range.")) from None
+    found = slots_between(service, first, last)
+    return JsonResponse(
+        {
+            "service": service.slug,
+            "time_zone": post.time_zone,
+            "days": [
+                {
+                    "date": day.isoformat(),
+                    "slots": [
+                        {"start": slot.key, "local": slot.local.isoformat(), "free": slot.free}
+                        for slot in slots
+                    ],
+                }
+                for day, slots in found.items()
+            ],
+        }
+    )
+
+
+@never_cache
+@api_view("GET")
+def pow_challenge(request: HttpRequest) -> JsonResponse:
+    """A fresh challenge; solve it and send the payload as ``altcha`` with the booking."""
+    challenge = json.loads(pow.challenge_create().json)
+    return JsonResponse({"challenge": challenge, "required": pow.enabled()})
+
+
+def _rate_limit(scope: str, identity: str, limit: int) -> None:
+    if not ratelimit.hit(scope, identity, limit=limit, window=RATE_WINDOW):
+        error = ApiError(429, "rate_limited", _("Too many attempts. Please try again later."))
+        error.headers["Retry-After"] = str(int(RATE_WINDOW - time.time() % RATE_WINDOW) + 1)
+        raise error
+
+
+def _body(request: HttpRequest) -> dict:
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", _("The body must be a JSON object."))
+    return data
+
+
+def _consume_pow(payload: object) -> None:
+    try:
+        pow.solution_consume(payload if isinstance(payload, str) else None)
+    except pow.ProofOfWorkError as error:
+        raise ApiError(400, f"pow_{error.code}", error.message) from error
+
+
+def _booking_error(error: BookingError) -> ApiError:
+    if error.code == "taken":
+        return ApiError(409, "taken", error.message, nearest=[s.key for s in error.nearest])
+    if error.code == "already_booked":
+        # The service's message names the person already booked and the date; behind a
+        # passport number a caller typed, that would be someone else's data.
+        return ApiError(
+            400,
+            error.code,
+            _("One of these people already has an appointment for this service."),
+        )
+    return ApiError(400, error.code, error.message)
+
+
+def _booking_json(booking: Booking, people: list[PersonData], zone: ZoneInfo) -> dict:
+    """What the caller sent and the keys to their booking; nothing about anyone else."""
+    return {
+        "code": booking.code,
+        "manage_token": booking.token,
+        "service": booking.service.slug,
+        "start": booking.starts_at.astimezone(UTC).strftime(SLOT_KEY),
+        "local": booking.starts_at.astimezone(zone).isoformat(),
+        "people": [{"full_name": person.full_name.strip()} for person in people],
+    }
+
+
+def _book(data: dict) -> JsonResponse:
+    post = _post()
+    try:
+        wanted = booking_request_parse(data, post=post)
+    except FieldErrors as error:
+        raise ApiError(
+            400, "invalid_fields", _("Please correct the fields listed."), fields=error.errors
+        ) from error
+    _consume_pow(data.get("altcha"))
+    try:
+        booking = booking_create(
+            service=wanted.service,
+            starts_at=wanted.starts_at,
+            people=wanted.people,
+            email=wanted.email,
+            phone=wanted.phone,
+            language=wanted.language,
+        )
+    except BookingError as error:
+        raise _booking_error(error) from error
+    return JsonResponse(_booking_json(booking, wanted.people, post.zone), status=201)
+
+
+@csrf_exempt  # no cookie or session is read: see the module's docstring
+@never_cache
+@api_view("POST")
+def bookings(request: HttpRequest) -> JsonResponse:
+    """Book a slot: rate limits, then every field, then the proof of work, then the seat."""
+    _rate_limit(
+        "booking-address",
+        ratelimit.client_address(request),
+        settings.ACS_BOOKING_RATE_PER_ADDRESS,
+    )
+    data = _body(request)
+    language = data.get("language") if data.get("language") in LANGUAGES else "en"
+    with translation.override(language):
+        email = data.get("email")
+        if isinstance(email, str) and email.strip():
+            _rate_limit("booking-email", email, settings.ACS_BOOKING_RATE_PER_EMAIL)
+        return _book(data)
+
+
+@api_view("GET")
+def openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_document.document())

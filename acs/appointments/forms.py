@@ -1,0 +1,397 @@
+"""The citizen's booking forms: acknowledgements, time, people and contact, find and reschedule.
+
+Forms only parse and check what was typed; booking itself (capacity, one booking per person)
+is decided by ``services``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+import phonenumbers
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from acs.appointments import availability
+from acs.appointments.availability import Slot
+from acs.appointments.models import Service
+
+# A U.S. passport book or card number: nine digits, or one letter and eight digits.
+_PASSPORT = re.compile(r"^(?:\d{9}|[A-Z]\d{8})$")
+_PASSPORT_SEPARATORS = re.compile(r"[\s\-‐‑–]+")
+OLDEST_AGE_YEARS = 120
+
+
+class AcknowledgementForm(forms.Form):
+    """What a citizen must confirm before choosing a time."""
+
+    policy = forms.BooleanField(
+        label=_("I have read the access policy"),
+        error_messages={"required": _("Confirm that you have read the access policy.")},
+    )
+
+    def __init__(self, *args: Any, service: Service, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if service.requires_benefits_ack:
+            self.fields["benefits"] = forms.BooleanField(
+                label=_("I have read the federal benefits information"),
+                error_messages={
+                    "required": _("Confirm that you have read the federal benefits information.")
+                },
+            )
+
+    def acknowledgements(self) -> dict[str, bool]:
+        return {name: bool(self.cleaned_data.get(name)) for name in self.fields}
+
+
+def _people_choices(service: Service) -> list[tuple[int, str]]:
+    return [(n, str(n)) for n in range(1, service.max_people + 1)]
+
+
+class PeopleCountForm(forms.Form):
+    """How many people the booking covers; read from the query string on the times page."""
+
+    people = forms.TypedChoiceField(
+        label=_("Number of people"),
+        help_text=_("Everyone who needs the service, children included."),
+        coerce=int,
+        error_messages={
+            "invalid_choice": _("Choose a number of people from the list."),
+            "required": _("Choose the number of people."),
+        },
+    )
+
+    def __init__(self, *args: Any, service: Service, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.fields["people"].choices = _people_choices(service)
+        self.fields["people"].help_text = _(
+            "One booking can cover from 1 to %(most)d people, children included."
+        ) % {"most": service.max_people}
+
+
+def offered_slot(service: Service, value: str, *, people: int | None, now: datetime | None) -> Slot:
+    """The slot a form names, if the service offers it and (unless ``people`` is None) it
+    has room for ``people`` now."""
+    starts_at = availability.parse_slot_key(value)
+    slot = availability.slot_offered(service, starts_at, now=now) if starts_at else None
+    if slot is None:
+        raise ValidationError(
+            _("That time is not open for booking. Please choose one of the times shown."),
+            code="not_offered",
+        )
+    if people is not None and slot.free < people:
+        message = ngettext(
+            "That time is now full. Please choose another time.",
+            "That time no longer has room for %(people)d people. Please choose another time.",
+            people,
+        )
+        raise ValidationError(message % {"people": people}, code="full")
+    return slot
+
+
+class SlotForm(forms.Form):
+    """A new time for an existing booking. Only "is it offered" is checked here: whether it
+    has room is the service's decision, which then offers the nearest free times."""
+
+    slot = forms.CharField(label=_("Time"), error_messages={"required": _("Choose a time.")})
+
+    def __init__(self, *args: Any, service: Service, now: datetime | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.now = now
+        self.chosen: Slot | None = None
+
+    def clean_slot(self) -> str:
+        value = self.cleaned_data["slot"]
+        self.chosen = offered_slot(self.service, value, people=None, now=self.now)
+        return value
+
+
+class WhenForm(PeopleCountForm):
+    """The times page's POST: the number of people and the time, checked together."""
+
+    slot = forms.CharField(label=_("Time"), error_messages={"required": _("Choose a time.")})
+
+    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.chosen: Slot | None = None
+
+    def clean_slot(self) -> str:
+        value = self.cleaned_data["slot"]
+        # "people" is cleaned first (field order); if it was refused, there is nothing to check.
+        people = self.cleaned_data.get("people")
+        if people:
+            self.chosen = offered_slot(self.service, value, people=people, now=self.now)
+        return value
+
+
+class MemorableDateWidget(forms.MultiWidget):
+    """Day, month and year as three controls (the USWDS "memorable date" pattern)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            widgets={
+                "day": forms.TextInput(),
+                "month": forms.Select(),
+                "year": forms.TextInput(),
+            }
+        )
+
+    def decompress(self, value: Any) -> list[Any]:
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                return [None, None, None]
+        if isinstance(value, date):
+            return [value.day, value.month, value.year]
+        return [None, None, None]
+
+
+def month_choices() -> list[tuple[str, Any]]:
+    names = [
+        _("January"),
+        _("February"),
+        _("March"),
+        _("April"),
+        _("May"),
+        _("June"),
+        _("July"),
+        _("August"),
+        _("September"),
+        _("October"),
+        _("November"),
+        _("December"),
+    ]
+    return [(str(number), name) for number, name in enumerate(names, start=1)]
+
+
+def _years_ago(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return today.replace(year=today.year - years, day=28)
+
+
+class MemorableDateField(forms.MultiValueField):
+    widget = MemorableDateWidget
+
+    default_error_messages = {
+        "required": _("Enter the date of birth."),
+        "incomplete": _("Enter the full date of birth: day, month and year."),
+        "invalid": _("Enter the date of birth in numbers, such as 19 / 1 / 1990."),
+        "no_such_day": _("That day does not exist. Check the day and the month."),
+        "future": _("The date of birth cannot be in the future."),
+        "too_old": _("The date of birth cannot be more than 120 years ago."),
+    }
+
+    def __init__(self, *, today: date | None = None, **kwargs: Any) -> None:
+        self.today = today
+        fields = (
+            forms.CharField(required=False, max_length=2),
+            forms.CharField(required=False, max_length=2),
+            forms.CharField(required=False, max_length=4),
+        )
+        super().__init__(fields=fields, require_all_fields=False, **kwargs)
+
+    def compress(self, data_list: list[Any]) -> date | None:
+        if not data_list:
+            return None
+        day, month, year = (str(part or "").strip() for part in data_list)
+        if not (day and month and year):
+            raise ValidationError(self.error_messages["incomplete"], code="incomplete")
+        if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            value = date(int(year), int(month), int(day))
+        except ValueError as error:
+            raise ValidationError(self.error_messages["no_such_day"], code="no_such_day") from error
+        today = self.today or timezone.localdate()
+        if value > today:
+            raise ValidationError(self.error_messages["future"], code="future")
+        if value < _years_ago(today, OLDEST_AGE_YEARS):
+            raise ValidationError(self.error_messages["too_old"], code="too_old")
+        return value
+
+
+def normalize_passport(value: str) -> str:
+    """Upper case, without the spaces and dashes people type between groups of digits."""
+    return _PASSPORT_SEPARATORS.sub("", value or "").upper()
+
+
+class PersonForm(forms.Form):
+    full_name = forms.CharField(
+        label=_("Full name"),
+        help_text=_("As written in the passport."),
+        max_length=150,
+        error_messages={"required": _("Enter the person’s full name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": "150"}),
+    )
+    date_of_birth = MemorableDateField(label=_("Date of birth"))
+    passport_number = forms.CharField(
+        label=_("U.S. passport number (optional)"),
+        help_text=_("Nine characters: 9 digits, or one letter followed by 8 digits."),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "30"}
+        ),
+    )
+
+    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["date_of_birth"].today = today
+
+    def clean_full_name(self) -> str:
+        return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_passport_number(self) -> str:
+        value = normalize_passport(self.cleaned_data.get("passport_number", ""))
+        if value and not _PASSPORT.match(value):
+            raise ValidationError(
+                _(
+                    "A U.S. passport number has 9 characters: 9 digits, or one letter followed "
+                    "by 8 digits. Leave it empty if you do not have one."
+                ),
+                code="passport",
+            )
+        return value
+
+    def dob_parts(self) -> dict[str, str]:
+        """The three date-of-birth values to show again, typed or from the saved draft."""
+        bound = self["date_of_birth"]
+        if self.is_bound:
+            values = bound.field.widget.value_from_datadict(self.data, self.files, bound.html_name)
+        else:
+            values = bound.field.widget.decompress(bound.initial)
+        day, month, year = ("" if value is None else str(value) for value in values)
+        return {"day": day, "month": month, "year": year}
+
+
+class BasePersonFormSet(forms.BaseFormSet):
+    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+        self.today = today
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "today": self.today}
+
+    def clean(self) -> None:
+        """Every person, once: the same passport twice in one booking is a typing mistake."""
+        if self.total_form_count() < self.min_num:
+            raise ValidationError(_("Please fill in the details of every person."))
+        seen: set[str] = set()
+        for form in self.forms:
+            number = form.cleaned_data.get("passport_number") if form.cleaned_data else ""
+            if not number:
+                continue
+            if number in seen:
+                form.add_error(
+                    "passport_number",
+                    _("This passport number is already given for another person."),
+                )
+            seen.add(number)
+
+
+def person_formset(*, people: int):
+    """A formset of exactly ``people`` person forms."""
+    return forms.formset_factory(
+        PersonForm,
+        formset=BasePersonFormSet,
+        extra=0,
+        min_num=people,
+        max_num=people,
+        absolute_max=people,
+        # Every form below min_num is required on its own (each says what is missing); the
+        # formset's "submit at least N forms" would only repeat it. A short count is caught
+        # in clean().
+        validate_min=False,
+        validate_max=True,
+    )
+
+
+class TelInput(forms.TextInput):
+    input_type = "tel"
+
+
+class ContactForm(forms.Form):
+    """One email and one phone for the whole booking."""
+
+    email = forms.EmailField(
+        label=_("Email"),
+        help_text=_("We send the confirmation and a reminder here."),
+        max_length=254,
+        error_messages={
+            "required": _("Enter an email address."),
+            "invalid": _("Enter an email address like name@example.com."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "maxlength": "254"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        help_text=_("Any number starting with + and the country code."),
+        max_length=40,
+        error_messages={"required": _("Enter a phone number.")},
+        widget=TelInput(attrs={"autocomplete": "tel", "maxlength": "40"}),
+    )
+
+    def __init__(
+        self, *args: Any, country_code: str = "PE", country_name: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.country_code = country_code
+        if country_name:
+            self.fields["phone"].help_text = _(
+                "A number in %(country)s, or any number starting with + and the country code."
+            ) % {"country": country_name}
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_phone(self) -> str:
+        """Stored in E.164 (+51987654321) whatever way it was typed."""
+        text = self.cleaned_data["phone"].strip()
+        try:
+            number = phonenumbers.parse(text, self.country_code)
+        except phonenumbers.NumberParseException as error:
+            raise ValidationError(_phone_message(), code="phone") from error
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError(_phone_message(), code="phone")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _phone_message() -> str:
+    return str(
+        _(
+            "Enter a phone number we can call. For a number from another country, start with "
+            "+ and the country code."
+        )
+    )
+
+
+class FindForm(forms.Form):
+    code = forms.CharField(
+        label=_("Confirmation code"),
+        help_text=_("Eight letters and digits, such as K7PX-3M9Q. It is in your email."),
+        max_length=12,
+        error_messages={"required": _("Enter the confirmation code.")},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "12"}
+        ),
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        help_text=_("The email address you booked with."),
+        error_messages={
+            "required": _("Enter the email address you booked with."),
+            "invalid": _("Enter an email address like name@example.com."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
