@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "acs.core.context_processors.site",
+                "acs.staff.context_processors.staff",
             ],
         },
     },
@@ -127,6 +128,9 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The seat-count index carries people_count as an INCLUDE column for PostgreSQL's index-only
+# scans; SQLite ignores that part and says so. The index is still right there.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # Cache (rate limits, lockouts) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

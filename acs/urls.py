@@ -1,10 +1,12 @@
 from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
 from django.urls import include, path
 
 from acs.core import views as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("staff/admin/", admin.site.urls),
     path("staff/", include("acs.staff.urls")),
     path("api/v1/", include("acs.api.urls")),
     *i18n_patterns(

@@ -180,6 +180,15 @@ class Booking(models.Model):
         verbose_name = _("booking")
         verbose_name_plural = _("bookings")
         ordering = ["starts_at"]
+        permissions = [
+            ("view_day", _("See the day's appointments")),
+            ("perform_checkin", _("Check people in at the door")),
+            ("override_checkin", _("Admit someone the rules refuse, with a written reason")),
+            ("mark_served", _("Mark people served")),
+            ("close_unit", _("Close the unit or a service and cancel its bookings")),
+            ("manage_capacity", _("Change services, opening hours and closures")),
+            ("view_figures", _("See the post's figures")),
+        ]
         indexes = [
             models.Index(fields=["service", "starts_at", "status"]),
             models.Index(fields=["post", "starts_at"]),

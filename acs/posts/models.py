@@ -59,6 +59,16 @@ class Post(models.Model):
     public_email = models.EmailField(_("public email"), blank=True)
     opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
     opening_hours_es = models.CharField(_("opening hours in Spanish"), max_length=200, blank=True)
+    late_limit_minutes = models.PositiveSmallIntegerField(
+        _("lateness limit (minutes)"),
+        default=15,
+        help_text=_("Someone later than this after their appointment time is not admitted."),
+    )
+    early_window_minutes = models.PositiveSmallIntegerField(
+        _("early arrival window (minutes)"),
+        default=30,
+        help_text=_("Someone earlier than this before their appointment is asked to come back."),
+    )
 
     class Meta:
         verbose_name = _("post")

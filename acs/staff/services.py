@@ -40,3 +40,24 @@ def staff_user_create(
     return StaffCredentials(
         user=user, password=password, totp_secret=secret, totp_uri=device.config_url
     )
+
+
+def roles_sync() -> dict[str, int]:
+    """Create the role groups and give each exactly its permissions. Safe to repeat."""
+    from django.contrib.auth.models import Group, Permission
+
+    from acs.staff.roles import ROLES
+
+    counts = {}
+    with transaction.atomic():
+        for name, codes in ROLES.items():
+            group, _created = Group.objects.get_or_create(name=name)
+            permissions = []
+            for code in codes:
+                app_label, codename = code.split(".")
+                permissions.append(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
+            group.permissions.set(permissions)
+            counts[name] = len(permissions)
+    return counts

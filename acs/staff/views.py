@@ -1,11 +1,20 @@
-from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django_otp.decorators import otp_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from acs.core.permissions import ANY_STAFF, staff_view
 
 
-@staff_member_required
-@otp_required
+@staff_view(ANY_STAFF)
 def home(request: HttpRequest) -> HttpResponse:
-    """The staff landing page; the back office lives in the admin for now."""
-    return redirect("admin:index")
+    """The staff landing page: what this role can open."""
+    return render(request, "staff/home.html")
+
+
+@staff_view("appointments.view_figures")
+def figures(request: HttpRequest) -> HttpResponse:
+    raise Http404
+
+
+@staff_view("core.view_auditentry")
+def audit(request: HttpRequest) -> HttpResponse:
+    raise Http404

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from django.db import OperationalError, connection
 
-from acs.appointments import availability, services
+from acs.appointments import availability
 from acs.appointments.models import Booking, BookingPerson, Service
 from acs.appointments.services import BookingError, booking_create
+from acs.appointments.services import booking as services
 from tests.appointments.factories import make_service, person
 
 NOW = datetime(2027, 1, 12, 11, 0, tzinfo=UTC)  # Tuesday 06:00 in Lima

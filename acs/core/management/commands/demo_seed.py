@@ -20,6 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("post_seed", "lima", stdout=self.stdout)
+        call_command("roles_sync", stdout=self.stdout)
 
         creds_file = settings.VAR_DIR / "demo-staff.json"
         if not creds_file.exists() or not User.objects.filter(username=DEMO_STAFF).exists():

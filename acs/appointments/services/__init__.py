@@ -1,0 +1,33 @@
+"""Every change of state in appointments, one module per area:
+
+- ``booking``: create, cancel, reschedule, reminders (re-exported here);
+- ``door``: check-in, overrides, served, no-shows;
+- ``closures``: unplanned closures that cancel bookings;
+- ``capacity``: services, opening rules, and what a change would drop.
+"""
+
+from acs.appointments.services.booking import (
+    BookingError,
+    PersonData,
+    booking_cancel,
+    booking_create,
+    booking_reschedule,
+    identity_key,
+    normalize_passport,
+    reminder_claim,
+    reminders_due,
+    services_seed,
+)
+
+__all__ = [
+    "BookingError",
+    "PersonData",
+    "booking_cancel",
+    "booking_create",
+    "booking_reschedule",
+    "identity_key",
+    "normalize_passport",
+    "reminder_claim",
+    "reminders_due",
+    "services_seed",
+]
