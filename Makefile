@@ -26,12 +26,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements/lock-dev.txt
 install: $(VENV)/.installed ## Create the virtual environment and install the application
 
 demo: install ## Install, migrate, seed and serve the demo on 127.0.0.1:$(PORT) with a worker and beat
+	@scripts/ensure-system-libs
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_seed
 	@scripts/run-demo $(PORT)
 
 test: $(VENV)/.installed-dev ## Install what the tests need, lint, and run the whole suite
 	@scripts/ensure-chromium
+	@scripts/ensure-system-libs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run

@@ -256,6 +256,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"queue": "periodic"},
     },
+    "appointments.no-shows": {
+        # Every 15 minutes: a booking becomes a no-show within 15 minutes of its window closing.
+        "task": "acs.appointments.tasks.mark_no_shows",
+        "schedule": crontab(minute="*/15"),
+        "options": {"queue": "periodic"},
+    },
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 

@@ -82,8 +82,12 @@ def slots_between(
     *,
     now: datetime | None = None,
     count_seats: bool = True,
+    horizon_days: int | None = None,
 ) -> dict[date, list[Slot]]:
     """Bookable slots per local day, from ``first_day`` to ``last_day`` inclusive.
+
+    ``horizon_days`` replaces the service's own horizon for one citizen (a priority link
+    after a closure cancelled their appointment); everyone else gets ``service.horizon_days``.
 
     Four queries whatever the range: the rules, the closures, the seats taken (and the
     service's post, when not already loaded).
@@ -93,7 +97,8 @@ def slots_between(
     zone = post.zone
     today = now.astimezone(zone).date()
     first_day = max(first_day, today)
-    last_day = min(last_day, today + timedelta(days=service.horizon_days))
+    horizon = service.horizon_days if horizon_days is None else horizon_days
+    last_day = min(last_day, today + timedelta(days=horizon))
     if last_day < first_day:
         return {}
     earliest = now + timedelta(hours=service.min_notice_hours)
@@ -151,11 +156,19 @@ def slot_offered(
     *,
     now: datetime | None = None,
     count_seats: bool = True,
+    horizon_days: int | None = None,
 ) -> Slot | None:
     """The slot starting at ``starts_at`` if the service offers it (free seats or not;
     without ``count_seats`` its ``free`` is the full capacity)."""
     local_day = starts_at.astimezone(service.post.zone).date()
-    days = slots_between(service, local_day, local_day, now=now, count_seats=count_seats)
+    days = slots_between(
+        service,
+        local_day,
+        local_day,
+        now=now,
+        count_seats=count_seats,
+        horizon_days=horizon_days,
+    )
     for slot in days.get(local_day, []):
         if slot.starts_at == starts_at:
             return slot

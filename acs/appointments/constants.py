@@ -25,3 +25,8 @@ ENDED = {
 
 # A cancellation closer than this to the appointment is allowed, and counted as late.
 LATE_CANCELLATION_HOURS = 24
+
+# Audit actions of closures and capacity changes (``acs.core.audit``).
+AUDIT_CLOSURE_CREATED = "acs.closure.created"
+AUDIT_BOOKING_CANCELLED_BY_CLOSURE = "acs.booking.cancelled_by_closure"
+AUDIT_SERVICE_CAPACITY_CHANGED = "acs.service.capacity_changed"

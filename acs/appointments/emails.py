@@ -11,6 +11,7 @@ import io
 from datetime import datetime, timedelta
 from email.mime.image import MIMEImage
 from email.utils import parseaddr
+from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
@@ -23,9 +24,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from acs.appointments.calendar import booking_ics, one_line_address
-from acs.appointments.models import Booking
+from acs.appointments.models import Booking, Closure
 
-KINDS = ("confirmation", "rescheduled", "cancelled", "reminder")
+KINDS = ("confirmation", "rescheduled", "cancelled", "reminder", "late_refused")
+# Kinds for a booking that is over: no QR code (it no longer opens the door).
+ENDED_KINDS = ("cancelled", "late_refused")
 
 # Written-out dates per language. Django's own DATE_FORMAT is the short form ("Dec. 8, 2026");
 # an appointment letter wants the weekday and the month in full.
@@ -119,6 +122,8 @@ def _subject(kind: str, booking: Booking, when: dict[str, str]) -> str:
         return _("Appointment changed: %(service)s, %(date)s (%(code)s)") % values
     if kind == "reminder":
         return _("Reminder: your appointment tomorrow, %(date)s (%(code)s)") % values
+    if kind == "late_refused":
+        return _("Not admitted, please book again: %(service)s (%(code)s)") % values
     return _("Appointment cancelled: %(service)s, %(date)s (%(code)s)") % values
 
 
@@ -135,6 +140,11 @@ def _intro(kind: str) -> tuple[str, str]:
     if kind == "reminder":
         return _("Your appointment is tomorrow"), _(
             "This is a reminder of your appointment tomorrow at the consular section."
+        )
+    if kind == "late_refused":
+        return _("You could not be admitted"), _(
+            "You arrived too late for your appointment, so the consular section could not "
+            "admit you. The appointment is closed."
         )
     return _("Your appointment is cancelled"), _(
         "Your appointment has been cancelled. The time is free for someone else."
@@ -196,18 +206,21 @@ def _context(booking: Booking, kind: str, when: dict[str, str], url: str) -> dic
 def booking_message(booking: Booking, kind: str) -> EmailMultiAlternatives:
     """Build (not send) the email of ``kind`` for ``booking`` in the booking's language.
 
-    ``kind`` is one of ``confirmation``, ``rescheduled``, ``cancelled``, ``reminder``.
+    ``kind`` is one of ``confirmation``, ``rescheduled``, ``cancelled``, ``reminder``,
+    ``late_refused`` (the door refused a late arrival: a link to book again, no calendar file,
+    since the time has passed).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown booking email kind: {kind!r}")
     cancelled = kind == "cancelled"
+    ended = kind in ENDED_KINDS
     domain = _mail_domain()
     with translation.override(booking.language):
         url = manage_url(booking)
         when = when_texts(booking)
         context = _context(booking, kind, when, url)
-        template = "cancelled" if cancelled else "booking"
-        if not cancelled:
+        template = kind if ended else "booking"
+        if not ended:
             context["qr_cid"] = make_msgid("qr", domain=domain)[1:-1]
         subject = _subject(kind, booking, when)
         text = render_to_string(f"appointments/email/{template}.txt", context)
@@ -226,7 +239,89 @@ def booking_message(booking: Booking, kind: str) -> EmailMultiAlternatives:
         },
     )
     message.attach_alternative(html, "text/html")
-    if not cancelled:
+    if not ended:
         message.inline_images.append(_qr_part(booking.code, context["qr_cid"]))
-    message.attach(_ics_part(booking, url, cancelled=cancelled))
+    if kind != "late_refused":
+        message.attach(_ics_part(booking, url, cancelled=cancelled))
+    return message
+
+
+# The closure email: one per person, whatever number of their appointments a closure
+# cancelled, each with its priority link ----------------------------------------------------
+
+CLOSURE_KIND = "closure_cancelled"
+
+
+def priority_url(booking: Booking, token: str) -> str:
+    """The booking pages of the cancelled booking's service, with the priority token, in the
+    booking's language."""
+    with translation.override(booking.language):
+        path = reverse("appointments:service", kwargs={"service": booking.service.slug})
+    return site_url(f"{path}?{urlencode({'priority': token})}")
+
+
+def _closure_subject(bookings: list[Booking]) -> str:
+    if len(bookings) == 1:
+        booking = bookings[0]
+        return _("Appointment cancelled, the office is closed: %(service)s (%(code)s)") % {
+            "service": booking.service.name,
+            "code": booking.code,
+        }
+    return _("%(count)d appointments cancelled, the office is closed") % {"count": len(bookings)}
+
+
+def closure_cancelled_message(
+    *, closure: Closure, bookings: list[Booking], tokens: dict[int, str], expires: datetime
+) -> EmailMultiAlternatives:
+    """Build (not send) the email telling one person that ``closure`` cancelled
+    ``bookings`` (all theirs: one address), with a priority link per booking (``tokens``,
+    by booking id, valid until ``expires``). Written in the language of their first booking;
+    a calendar cancellation is attached for each appointment.
+    """
+    first = bookings[0]
+    post = first.post
+    domain = _mail_domain()
+    with translation.override(first.language):
+        items = [
+            {
+                "code": booking.code,
+                "service_name": booking.service.name,
+                "when": when_texts(booking),
+                "priority_url": priority_url(booking, tokens[booking.pk]),
+            }
+            for booking in bookings
+        ]
+        context = {
+            "kind": CLOSURE_KIND,
+            "heading": _("Your appointment is cancelled"),
+            "intro": _(
+                "We are sorry: the consular section has to close, and your appointment falls "
+                "in that time. It is cancelled; you do not need to do anything to cancel it."
+            ),
+            "booking": first,
+            "reason": closure.reason,
+            # An unsaved booking is enough for ``when_texts``: it reads only post and time.
+            "closed_from": when_texts(Booking(post=post, starts_at=closure.starts_at))["when"],
+            "closed_until": when_texts(Booking(post=post, starts_at=closure.ends_at))["when"],
+            "items": items,
+            "expires": when_texts(Booking(post=post, starts_at=expires))["date"],
+            "post_name": post.display_name,
+            "address_one_line": one_line_address(first),
+            "hotline": post.hotline,
+            "language": translation.get_language(),
+        }
+        subject = _closure_subject(bookings)
+        text = render_to_string(f"appointments/email/{CLOSURE_KIND}.txt", context)
+        html = render_to_string(f"appointments/email/{CLOSURE_KIND}.html", context)
+    calendars = [_ics_part(booking, manage_url(booking), cancelled=True) for booking in bookings]
+    message = BookingEmail(
+        subject=subject,
+        body=text,
+        to=[first.email],
+        reply_to=[post.public_email] if post.public_email else [],
+        headers={"Message-ID": make_msgid(domain=domain), "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(html, "text/html")
+    for part in calendars:
+        message.attach(part)
     return message

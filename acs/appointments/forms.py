@@ -7,7 +7,7 @@ is decided by ``services``.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import phonenumbers
@@ -19,7 +19,9 @@ from django.utils.translation import ngettext
 
 from acs.appointments import availability
 from acs.appointments.availability import Slot
-from acs.appointments.models import Service
+from acs.appointments.models import OpeningRule, Service
+from acs.appointments.services.capacity import CapacityError, RuleData, rules_check
+from acs.appointments.services.closures import ClosureError, closure_check
 
 # A U.S. passport book or card number: nine digits, or one letter and eight digits.
 _PASSPORT = re.compile(r"^(?:\d{9}|[A-Z]\d{8})$")
@@ -75,11 +77,22 @@ class PeopleCountForm(forms.Form):
         ) % {"most": service.max_people}
 
 
-def offered_slot(service: Service, value: str, *, people: int | None, now: datetime | None) -> Slot:
+def offered_slot(
+    service: Service,
+    value: str,
+    *,
+    people: int | None,
+    now: datetime | None,
+    horizon_days: int | None = None,
+) -> Slot:
     """The slot a form names, if the service offers it and (unless ``people`` is None) it
-    has room for ``people`` now."""
+    has room for ``people`` now. ``horizon_days`` is a priority link's wider horizon."""
     starts_at = availability.parse_slot_key(value)
-    slot = availability.slot_offered(service, starts_at, now=now) if starts_at else None
+    slot = (
+        availability.slot_offered(service, starts_at, now=now, horizon_days=horizon_days)
+        if starts_at
+        else None
+    )
     if slot is None:
         raise ValidationError(
             _("That time is not open for booking. Please choose one of the times shown."),
@@ -118,9 +131,16 @@ class WhenForm(PeopleCountForm):
 
     slot = forms.CharField(label=_("Time"), error_messages={"required": _("Choose a time.")})
 
-    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        now: datetime | None = None,
+        horizon_days: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.now = now
+        self.horizon_days = horizon_days
         self.chosen: Slot | None = None
 
     def clean_slot(self) -> str:
@@ -128,7 +148,9 @@ class WhenForm(PeopleCountForm):
         # "people" is cleaned first (field order); if it was refused, there is nothing to check.
         people = self.cleaned_data.get("people")
         if people:
-            self.chosen = offered_slot(self.service, value, people=people, now=self.now)
+            self.chosen = offered_slot(
+                self.service, value, people=people, now=self.now, horizon_days=self.horizon_days
+            )
         return value
 
 
@@ -394,4 +416,188 @@ class FindForm(forms.Form):
             "invalid": _("Enter an email address like name@example.com."),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+# Staff: closures and capacity ---------------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+def _date_input() -> forms.DateInput:
+    return DateInput(format="%Y-%m-%d")
+
+
+def _time_input() -> forms.TimeInput:
+    return TimeInput(format="%H:%M")
+
+
+class StaffForm(forms.Form):
+    """A back-office form whose widgets carry the USWDS classes (the templates render each
+    widget with Django, which also sets ``aria-describedby`` and ``aria-invalid``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "usa-select" if select else "usa-input"
+
+
+def local_instant(day: date, at: time, zone: Any) -> datetime | None:
+    """A wall-clock time in ``zone`` as an aware instant; None if the clock skips it (the
+    spring-forward gap). A time the clock shows twice is its first occurrence."""
+    naive = datetime.combine(day, at)
+    instant = naive.replace(tzinfo=zone)
+    if instant.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        return None
+    return instant
+
+
+class ClosureForm(StaffForm):
+    """Step 1 of a closure: what closes, from when until when (post's local time), why."""
+
+    service = forms.ModelChoiceField(
+        label=_("What closes"),
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=_("The whole unit (every service)"),
+    )
+    starts_date = forms.DateField(
+        label=_("Closed from (date)"),
+        widget=_date_input(),
+        error_messages={"required": _("Enter the date the closure starts.")},
+    )
+    starts_time = forms.TimeField(
+        label=_("Closed from (time)"),
+        widget=_time_input(),
+        error_messages={"required": _("Enter the time the closure starts.")},
+    )
+    ends_date = forms.DateField(
+        label=_("Closed until (date)"),
+        widget=_date_input(),
+        error_messages={"required": _("Enter the date the closure ends.")},
+    )
+    ends_time = forms.TimeField(
+        label=_("Closed until (time)"),
+        widget=_time_input(),
+        error_messages={"required": _("Enter the time the closure ends.")},
+    )
+    reason_en = forms.CharField(
+        label=_("Public reason (English)"),
+        help_text=_(
+            "Shown on the home page and in the email, such as “A demonstration blocks the street.”"
+        ),
+        max_length=200,
+        error_messages={"required": _("Enter the public reason in English.")},
+    )
+    reason_es = forms.CharField(
+        label=_("Public reason (Spanish)"),
+        max_length=200,
+        error_messages={"required": _("Enter the public reason in Spanish.")},
+    )
+
+    def __init__(self, *args: Any, post: Any, now: datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.post = post
+        self.now = now
+        self.fields["service"].queryset = Service.objects.filter(post=post).order_by(
+            "order", "slug"
+        )
+
+    def _instant(self, prefix: str) -> datetime | None:
+        day = self.cleaned_data.get(f"{prefix}_date")
+        at = self.cleaned_data.get(f"{prefix}_time")
+        if day is None or at is None:
+            return None
+        instant = local_instant(day, at, self.post.zone)
+        if instant is None:
+            self.add_error(
+                f"{prefix}_time",
+                _("The clocks skip this time that day (daylight saving). Choose another time."),
+            )
+        return instant
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        starts_at, ends_at = self._instant("starts"), self._instant("ends")
+        if starts_at is None or ends_at is None:
+            return cleaned
+        try:
+            closure_check(starts_at=starts_at, ends_at=ends_at, now=self.now)
+        except ClosureError as error:
+            self.add_error("ends_time", error.message)
+            return cleaned
+        cleaned["starts_at"], cleaned["ends_at"] = starts_at, ends_at
+        return cleaned
+
+
+class ServiceCapacityForm(StaffForm):
+    """A service's seats, duration, horizon and notice (the opening rules are a formset)."""
+
+    seats_per_slot = forms.IntegerField(
+        label=_("People per time slot"),
+        min_value=1,
+        max_value=100,
+        help_text=_("How many people the windows can serve at the same time."),
+    )
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=480)
+    horizon_days = forms.IntegerField(label=_("Bookable days ahead"), min_value=1, max_value=366)
+    min_notice_hours = forms.IntegerField(
+        label=_("Minimum notice (hours)"), min_value=0, max_value=24 * 30
+    )
+
+
+class OpeningRuleForm(StaffForm):
+    weekday = forms.TypedChoiceField(
+        label=_("Weekday"),
+        coerce=int,
+        choices=[("", _("Choose a weekday")), *OpeningRule.Weekday.choices],
+        error_messages={"required": _("Choose a weekday.")},
+    )
+    opens = forms.TimeField(
+        label=_("From"), widget=_time_input(), error_messages={"required": _("Enter a time.")}
+    )
+    closes = forms.TimeField(
+        label=_("Until"), widget=_time_input(), error_messages={"required": _("Enter a time.")}
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        opens, closes = cleaned.get("opens"), cleaned.get("closes")
+        if opens is not None and closes is not None and closes <= opens:
+            self.add_error("closes", _("The opening must end after it starts."))
+        return cleaned
+
+
+class BaseOpeningRuleFormSet(forms.BaseFormSet):
+    def rules(self) -> list[RuleData]:
+        """The kept rules as ``services.capacity.RuleData``."""
+        return [
+            RuleData(
+                weekday=form.cleaned_data["weekday"],
+                opens=form.cleaned_data["opens"],
+                closes=form.cleaned_data["closes"],
+            )
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        try:
+            rules_check(self.rules())
+        except CapacityError as error:
+            raise ValidationError(error.message, code=error.code) from error
+
+
+def opening_rule_formset(*, extra: int = 2):
+    return forms.formset_factory(
+        OpeningRuleForm, formset=BaseOpeningRuleFormSet, extra=extra, can_delete=True
     )

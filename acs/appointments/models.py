@@ -172,6 +172,10 @@ class Booking(models.Model):
     language = models.CharField(_("language"), max_length=5, default="en")
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Set by the door (``services.door``): when the person was admitted (the day's queue is
+    # ordered by it) and when an officer marked them served.
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    served_at = models.DateTimeField(_("served at"), null=True, blank=True)
     cancelled_late = models.BooleanField(_("cancelled within 24 hours"), default=False)
     reschedule_count = models.PositiveSmallIntegerField(default=0)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)

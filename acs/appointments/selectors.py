@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from acs.appointments.constants import LATE_CANCELLATION_HOURS
-from acs.appointments.models import Booking, Service
+from acs.appointments.availability import holiday_name
+from acs.appointments.constants import ACTIVE, AUDIT_CLOSURE_CREATED, LATE_CANCELLATION_HOURS
+from acs.appointments.emails import utc_offset_text
+from acs.appointments.models import Booking, BookingPerson, Closure, OpeningRule, Service
+from acs.core.i18n import long_datetime
+from acs.core.models import AuditEntry
 from acs.posts.models import Post
 
 
@@ -43,3 +49,253 @@ def cancellation_is_late(booking: Booking, *, now: datetime | None = None) -> bo
     """Whether cancelling now would be counted as a late cancellation."""
     now = now or timezone.now()
     return booking.starts_at - now < timedelta(hours=LATE_CANCELLATION_HOURS)
+
+
+# The day, for staff -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayFilters:
+    """What the day's list is narrowed to; empty values mean "all"."""
+
+    service_id: int | None = None
+    status: str = ""
+    text: str = ""
+
+
+def local_day_bounds(post: Post, day: date) -> tuple[datetime, datetime]:
+    """The instants where ``day`` begins and ends on the post's wall clock: 24 hours, or 23
+    or 25 on a daylight-saving change (an hour that does not exist at midnight resolves to
+    the day's real first instant)."""
+    start = datetime.combine(day, time.min, tzinfo=post.zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=post.zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _code_variants(text: str) -> set[str]:
+    """A code typed as ``abcd efgh`` or ``ABCDEFGH`` still finds ``ABCD-EFGH``."""
+    squeezed = text.upper().replace(" ", "").replace("-", "")
+    variants = {text}
+    if squeezed.isalnum():
+        variants.add(squeezed)
+        if len(squeezed) > 4:
+            variants.add(f"{squeezed[:4]}-{squeezed[4:]}")
+    return variants
+
+
+def _text_matches(text: str) -> Q:
+    """Name (any person in the booking), confirmation code or email, case-insensitive."""
+    named = BookingPerson.objects.filter(booking=OuterRef("pk"), full_name__icontains=text)
+    query = Q(Exists(named)) | Q(email__icontains=text)
+    for variant in _code_variants(text):
+        query |= Q(code__icontains=variant)
+    return query
+
+
+def _day_queryset(post: Post, day: date) -> QuerySet[Booking]:
+    start, end = local_day_bounds(post, day)
+    return Booking.objects.filter(post=post, starts_at__gte=start, starts_at__lt=end)
+
+
+def day_bookings(*, post: Post, day: date, filters: DayFilters | None = None) -> QuerySet[Booking]:
+    """The post's bookings on its local ``day``, by time, with their service and people
+    loaded: two queries however many rows (the bookings, then their people)."""
+    filters = filters or DayFilters()
+    queryset = _day_queryset(post, day)
+    if filters.service_id is not None:
+        queryset = queryset.filter(service_id=filters.service_id)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.text.strip():
+        queryset = queryset.filter(_text_matches(filters.text.strip()))
+    return (
+        queryset.select_related("post", "service")
+        .prefetch_related(Prefetch("people", queryset=BookingPerson.objects.order_by("id")))
+        .order_by("starts_at", "code")
+    )
+
+
+def day_status_counts(*, post: Post, day: date) -> dict[str, dict[str, int]]:
+    """``{status: {"bookings": n, "people": m}}`` for the whole local day, in one query."""
+    rows = (
+        _day_queryset(post, day)
+        .order_by()
+        .values("status")
+        .annotate(bookings=Count("id"), people=Sum("people_count"))
+    )
+    return {
+        row["status"]: {"bookings": row["bookings"], "people": row["people"] or 0} for row in rows
+    }
+
+
+def day_services(post: Post) -> QuerySet[Service]:
+    """Every service of the post, bookable or not, for the day's filter."""
+    return Service.objects.filter(post=post).order_by("order", "slug")
+
+
+def booking_for_staff(pk: int) -> Booking | None:
+    """One booking with everything its staff page shows."""
+    return (
+        Booking.objects.select_related("post", "service")
+        .prefetch_related(Prefetch("people", queryset=BookingPerson.objects.order_by("id")))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+# Closures and capacity: the public notice, the staff lists, what a closure would cover ----
+
+# A closure is announced on the public pages from this many days before it starts.
+NOTICE_DAYS = 14
+
+
+def zone_text(post: Post, instant: datetime) -> str:
+    """The post's zone at ``instant``: "Lima time, UTC−05:00"."""
+    local = instant.astimezone(post.zone)
+    return _("%(city)s time, %(offset)s") % {"city": post.city, "offset": utc_offset_text(local)}
+
+
+def when_text(post: Post, instant: datetime) -> str:
+    """An instant on the post's wall clock with its zone, for notices and staff pages:
+    "Monday, January 12, 2027, 09:00 (Lima time, UTC−05:00)"."""
+    local = instant.astimezone(post.zone)
+    return _("%(when)s (%(zone)s)") % {
+        "when": long_datetime(local),
+        "zone": zone_text(post, instant),
+    }
+
+
+@dataclass(frozen=True)
+class ClosureNotice:
+    """A closure as the public reads it, in the reader's language."""
+
+    reason: str
+    service_name: str  # empty when the whole unit closes
+    starts: str
+    ends: str
+    current: bool
+
+
+def closure_notices(*, post: Post | None, now: datetime | None = None) -> list[ClosureNotice]:
+    """Closures in progress or starting within ``NOTICE_DAYS``, for the home and booking
+    pages. Texts are made in the active language, so call it while rendering the request."""
+    if post is None:
+        return []
+    now = now or timezone.now()
+    closures = Closure.objects.filter(
+        post=post, ends_at__gt=now, starts_at__lt=now + timedelta(days=NOTICE_DAYS)
+    ).select_related("service")
+    return [
+        ClosureNotice(
+            reason=closure.reason,
+            service_name=closure.service.name if closure.service else "",
+            starts=when_text(post, closure.starts_at),
+            ends=when_text(post, closure.ends_at),
+            current=closure.starts_at <= now,
+        )
+        for closure in closures.order_by("starts_at", "pk")
+    ]
+
+
+@dataclass(frozen=True)
+class ClosureRow:
+    """A closure on the staff lists, with who made it and what it cancelled (from the audit
+    log, where the closure service writes both; a closure added in the Django admin has
+    neither)."""
+
+    closure: Closure
+    starts: str
+    ends: str
+    created_by: str
+    cancelled: int | None
+    current: bool
+
+
+def closures_current_and_upcoming(*, post: Post, now: datetime | None = None) -> list[ClosureRow]:
+    now = now or timezone.now()
+    closures = list(
+        Closure.objects.filter(post=post, ends_at__gt=now)
+        .select_related("service")
+        .order_by("starts_at", "pk")
+    )
+    entries = {
+        entry.object_id: entry
+        for entry in AuditEntry.objects.filter(
+            action=AUDIT_CLOSURE_CREATED,
+            object_type=Closure._meta.label_lower,
+            object_id__in=[str(closure.pk) for closure in closures],
+        )
+    }
+    rows = []
+    for closure in closures:
+        entry = entries.get(str(closure.pk))
+        cancelled = (entry.changes.get("cancelled") or [None, None])[1] if entry else None
+        rows.append(
+            ClosureRow(
+                closure=closure,
+                starts=when_text(post, closure.starts_at),
+                ends=when_text(post, closure.ends_at),
+                created_by=entry.actor_name if entry else "",
+                cancelled=cancelled,
+                current=closure.starts_at <= now,
+            )
+        )
+    return rows
+
+
+def bookings_overlapping(
+    *, post: Post, service: Service | None, starts_at: datetime, ends_at: datetime
+) -> list[Booking]:
+    """Active bookings of the post (of ``service`` only, when given) whose appointment
+    overlaps ``[starts_at, ends_at)``: what a closure of that range covers.
+
+    An appointment lasts its service's duration, so one that began before the range but is
+    still going on at its start is covered too. The query reaches back by the longest
+    duration; the exact overlap is checked per booking.
+    """
+    if service is not None:
+        longest = service.duration_minutes
+    else:
+        longest = Service.objects.filter(post=post).aggregate(m=Max("duration_minutes"))["m"] or 0
+    queryset = Booking.objects.filter(
+        post=post,
+        status__in=ACTIVE,
+        starts_at__lt=ends_at,
+        starts_at__gt=starts_at - timedelta(minutes=longest),
+    ).select_related("post", "service")
+    if service is not None:
+        queryset = queryset.filter(service=service)
+    return [
+        booking
+        for booking in queryset.order_by("starts_at", "pk")
+        if booking.starts_at + timedelta(minutes=booking.service.duration_minutes) > starts_at
+    ]
+
+
+def services_with_rules(post: Post) -> QuerySet[Service]:
+    """Every service of the post with its opening rules, for the capacity pages."""
+    rules = Prefetch("opening_rules", queryset=OpeningRule.objects.order_by("weekday", "opens"))
+    return (
+        Service.objects.filter(post=post)
+        .select_related("post")
+        .prefetch_related(rules)
+        .order_by("order", "slug")
+    )
+
+
+@dataclass(frozen=True)
+class Holiday:
+    day: date
+    name: str
+
+
+def holidays_ahead(*, post: Post, today: date, days: int = 366) -> list[Holiday]:
+    """The days the unit is closed for a holiday (the post's country's and the U.S. federal
+    ones, as availability counts them) from ``today`` for ``days`` days."""
+    found = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        name = holiday_name(post.country_code, day)
+        if name:
+            found.append(Holiday(day=day, name=name))
+    return found

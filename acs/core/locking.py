@@ -37,3 +37,20 @@ def lock_row(model: type[M], **unique_fields: Any) -> M:
     if getattr(settings, "ACS_LOCKS_ENABLED", True):
         queryset = queryset.select_for_update()
     return queryset.get()
+
+
+def share_lock_row(model: type[models.Model], pk: int) -> None:
+    """Hold a shared lock on one row until the transaction ends (``FOR SHARE``).
+
+    Many holders at once are fine; a writer that wants ``FOR UPDATE`` on the row waits for
+    them all, and they wait for it. Bookings share-lock their post, a closure locks it for
+    update: a booking and a closure of the same post never overlap, while bookings still
+    run side by side. SQLite's IMMEDIATE transactions serialize everything anyway.
+    """
+    if not connection.in_atomic_block:
+        raise LockOutsideTransaction(f"share_lock_row({model.__name__}) needs a transaction")
+    if connection.vendor != "postgresql" or not getattr(settings, "ACS_LOCKS_ENABLED", True):
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [pk])  # noqa: S608

@@ -14,7 +14,7 @@ urlpatterns = [
     path("day.csv", day.day_csv, name="day-csv"),
     path("day.pdf", day.day_pdf, name="day-pdf"),
     path("bookings/<int:pk>/", day.booking_detail, name="booking"),
-    path("bookings/<int:pk>/served/", day.booking_served, name="booking-served"),
+    path("bookings/<int:pk>/served/", door.booking_served, name="booking-served"),
     # The door
     path("door/", door.door, name="door"),
     path("door/check/", door.check, name="door-check"),

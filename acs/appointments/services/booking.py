@@ -14,15 +14,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acs.appointments import availability
 from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus
-from acs.appointments.models import Booking, BookingPerson, OpeningRule, Service, SlotLock
+from acs.appointments.models import (
+    Booking,
+    BookingPerson,
+    Closure,
+    OpeningRule,
+    Service,
+    SlotLock,
+)
 from acs.core.i18n import long_date
-from acs.core.locking import lock_row
+from acs.core.locking import lock_row, share_lock_row
 from acs.core.queues import Queues
 from acs.posts.models import Post
 
@@ -75,10 +82,34 @@ def _seats_taken(service: Service, starts_at: datetime, *, exclude: Booking | No
     return queryset.aggregate(total=Sum("people_count"))["total"] or 0
 
 
-def _check_slot(service: Service, starts_at: datetime, people: int, now: datetime) -> None:
+def _check_slot(
+    service: Service,
+    starts_at: datetime,
+    people: int,
+    now: datetime,
+    *,
+    horizon_days: int | None = None,
+) -> None:
     # Only whether the time is offered; seats are counted later, under the slot's lock.
-    slot = availability.slot_offered(service, starts_at, now=now, count_seats=False)
+    slot = availability.slot_offered(
+        service, starts_at, now=now, count_seats=False, horizon_days=horizon_days
+    )
     if slot is None:
+        raise BookingError(
+            "not_offered",
+            _("That time is not open for booking. Please choose one of the times shown."),
+        )
+
+
+def _check_still_open(service: Service, starts_at: datetime) -> None:
+    end = starts_at + timedelta(minutes=service.duration_minutes)
+    closed = Closure.objects.filter(
+        Q(service__isnull=True) | Q(service=service),
+        post_id=service.post_id,
+        starts_at__lt=end,
+        ends_at__gt=starts_at,
+    ).exists()
+    if closed:
         raise BookingError(
             "not_offered",
             _("That time is not open for booking. Please choose one of the times shown."),
@@ -137,19 +168,26 @@ def booking_create(
     phone: str,
     language: str = "en",
     now: datetime | None = None,
+    horizon_days: int | None = None,
 ) -> Booking:
     """Book ``people`` into the slot at ``starts_at``, or raise BookingError.
 
     One transaction: lock the slot, count, write. The partial unique index on active people
-    is the backstop for the one-booking-per-person rule under concurrency.
+    is the backstop for the one-booking-per-person rule under concurrency. ``horizon_days``
+    widens the bookable range for a citizen holding a priority link (``services.closures``).
     """
     now = now or timezone.now()
     email = email.strip().lower()
-    _check_slot(service, starts_at, len(people), now)
+    _check_slot(service, starts_at, len(people), now, horizon_days=horizon_days)
     keys = _check_people(service, people, email)
     try:
         with transaction.atomic(durable=True):
+            # A closure of this post waits for us, and we for it (it locks the post for
+            # update); then, under the slot lock, whether the time is still open is checked
+            # again, since a closure may have committed since the first check.
+            share_lock_row(Post, service.post_id)
             lock_row(SlotLock, service=service, starts_at=starts_at)
+            _check_still_open(service, starts_at)
             taken = _seats_taken(service, starts_at)
             if taken + len(people) > service.seats_per_slot:
                 raise _taken(service, starts_at, len(people), now)
@@ -220,7 +258,9 @@ def booking_reschedule(
             raise BookingError("not_reschedulable", _("This appointment can no longer be changed."))
         if booking.starts_at == starts_at:
             return booking
+        share_lock_row(Post, service.post_id)
         lock_row(SlotLock, service=service, starts_at=starts_at)
+        _check_still_open(service, starts_at)
         taken = _seats_taken(service, starts_at, exclude=booking)
         if taken + booking.people_count > service.seats_per_slot:
             raise _taken(service, starts_at, booking.people_count, now)

@@ -45,6 +45,7 @@ from acs.appointments.forms import (
     person_formset,
 )
 from acs.appointments.models import Booking, Service
+from acs.appointments.services import closures
 from acs.core import pow as proof_of_work
 from acs.core import ratelimit
 from acs.core.i18n import long_date
@@ -143,6 +144,21 @@ class Draft:
         self.service = service
         self.key = f"appointments.booking.{service.slug}"
         self.data: dict[str, Any] = dict(request.session.get(self.key) or {})
+        self._priority_horizon: int | None = None
+        self._priority_checked = False
+
+    @property
+    def priority_horizon(self) -> int | None:
+        """The wider horizon of the priority link kept in the draft, while it is valid.
+
+        Checked again on every request (it may expire mid-way), once per request.
+        """
+        if not self._priority_checked:
+            self._priority_horizon = closures.priority_horizon(
+                service=self.service, token=self.data.get("priority")
+            )
+            self._priority_checked = True
+        return self._priority_horizon
 
     def save(self) -> None:
         self.request.session[self.key] = self.data
@@ -239,8 +255,13 @@ def _steps(current: int) -> dict[str, Any]:
 
 @require_safe
 def start(request: HttpRequest) -> HttpResponse:
-    services_list = selectors.services_bookable(_post())
-    return render(request, "appointments/start.html", {"services": services_list, **_steps(1)})
+    post = _post()
+    context = {
+        "services": selectors.services_bookable(post),
+        "closure_notices": selectors.closure_notices(post=post),
+        **_steps(1),
+    }
+    return render(request, "appointments/start.html", context)
 
 
 # Step 2: requirements and acknowledgements --------------------------------------------------
@@ -250,6 +271,8 @@ def start(request: HttpRequest) -> HttpResponse:
 def service(request: HttpRequest, service: str) -> HttpResponse:
     service_obj = _service_or_404(service)
     draft = Draft(request, service_obj)
+    if "priority" in request.GET:
+        return _priority_take(draft, request.GET["priority"])
     if request.method == "POST":
         form = AcknowledgementForm(request.POST, service=service_obj)
         if form.is_valid():
@@ -260,6 +283,35 @@ def service(request: HttpRequest, service: str) -> HttpResponse:
         form = AcknowledgementForm(service=service_obj, initial=draft.data.get("ack") or {})
     context = {"service": service_obj, "form": form, **_steps(2)}
     return render(request, "appointments/service.html", context, status=400 if form.errors else 200)
+
+
+def _priority_take(draft: Draft, token: str) -> HttpResponse:
+    """The priority link from a closure email: keep a valid token in the draft (it widens
+    the horizon for this citizen only); an invalid or expired one is said plainly and
+    the booking goes on with the normal horizon."""
+    horizon = closures.priority_horizon(service=draft.service, token=token)
+    if horizon is None:
+        draft.data.pop("priority", None)
+        messages.warning(
+            draft.request,
+            _(
+                "This priority link is not valid or has expired. You can still book any of "
+                "the times open to everyone."
+            ),
+        )
+    else:
+        draft.data["priority"] = token
+        messages.success(
+            draft.request,
+            _(
+                "Priority booking: because we had to cancel your appointment, you can choose "
+                "from times up to %(days)d days ahead."
+            )
+            % {"days": horizon},
+        )
+    draft.save()
+    # Without the token in the address, so that it does not linger in history or logs.
+    return redirect("appointments:service", service=draft.service.slug)
 
 
 # Step 3: number of people, day and time ---------------------------------------------------
@@ -298,13 +350,16 @@ def _times_context(
     base_url: str,
     query: dict[str, Any],
     skip: datetime | None = None,
+    horizon_days: int | None = None,
 ) -> dict[str, Any]:
     """The days with room for ``people`` (links, no JavaScript needed) and the times of one
-    of them: ``wanted_day`` if it has room, else the first day that has."""
+    of them: ``wanted_day`` if it has room, else the first day that has. ``horizon_days``
+    is a priority link's wider horizon."""
     post = service.post
     today = _local_today(post)
+    horizon = service.horizon_days if horizon_days is None else horizon_days
     offered = availability.slots_between(
-        service, today, today + timedelta(days=service.horizon_days)
+        service, today, today + timedelta(days=horizon), horizon_days=horizon_days
     )
     with_room: dict[date, list[Slot]] = {}
     for day, slots in offered.items():
@@ -333,7 +388,7 @@ def _times_context(
         "chosen_day_text": long_date(chosen_day) if chosen_day else "",
         "times": times,
         "zone": zone_text(post, slots[0].local) if slots else "",
-        "horizon_days": service.horizon_days,
+        "horizon_days": horizon,
     }
 
 
@@ -350,7 +405,7 @@ def when(request: HttpRequest, service: str) -> HttpResponse:
         return refused
     post_form = None
     if request.method == "POST":
-        post_form = WhenForm(request.POST, service=service_obj)
+        post_form = WhenForm(request.POST, service=service_obj, horizon_days=draft.priority_horizon)
         if post_form.is_valid():
             draft.data["people_count"] = post_form.cleaned_data["people"]
             draft.data["slot"] = post_form.cleaned_data["slot"]
@@ -385,7 +440,9 @@ def when(request: HttpRequest, service: str) -> HttpResponse:
             chosen_key=chosen_key,
             base_url=url,
             query={"people": people},
+            horizon_days=draft.priority_horizon,
         ),
+        "priority_horizon": draft.priority_horizon,
     }
     invalid = (post_form is not None) or (count_form.is_bound and not count_form.is_valid())
     return render(request, "appointments/when.html", context, status=400 if invalid else 200)
@@ -538,6 +595,7 @@ def _confirm(request: HttpRequest, draft: Draft) -> HttpResponse:
             email=draft.contact["email"],
             phone=draft.contact["phone"],
             language=request.LANGUAGE_CODE,
+            horizon_days=draft.priority_horizon,
         )
     except services.BookingError as error:
         context = _review_context(

@@ -4,6 +4,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import select_template
 
+from acs.appointments.selectors import closure_notices
 from acs.content import taxcheck
 from acs.content.forms import TaxpayerCheckerForm
 from acs.content.models import Page
@@ -23,7 +24,8 @@ def _page_or_404(slug: str) -> Page:
 
 def home(request: HttpRequest) -> HttpResponse:
     page = _page_or_404("home")
-    return render(request, "content/home.html", {"page": page})
+    notices = closure_notices(post=page.post)
+    return render(request, "content/home.html", {"page": page, "closure_notices": notices})
 
 
 def page(request: HttpRequest, slug: str) -> HttpResponse:

@@ -1,20 +1,134 @@
-"""The door. (Being written.)"""
+"""The door: a tablet at the entrance scans or types a confirmation code and gets a
+full-screen answer (admit, not admitted, early); officers may override a refusal with a
+written reason; the booking page marks people served.
 
-from django.http import Http404
+The pages work without JavaScript (type the code, press Check); ``acs/door.js`` adds camera
+scanning where the browser has ``BarcodeDetector``. The rules live in
+``acs.appointments.services.door``; these views parse, call one service and render.
+"""
 
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from acs.appointments.emails import when_texts
+from acs.appointments.models import Booking
+from acs.appointments.services.door import (
+    CheckinRefused,
+    CheckinResult,
+    booking_mark_served,
+    checkin_override,
+    checkin_perform,
+)
 from acs.core.permissions import staff_view
+from acs.posts.models import Post
+from acs.posts.selectors import post_default
+
+OVERRIDE_PERMISSION = "appointments.override_checkin"
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("Confirmation code"), max_length=40, strip=True)
+
+
+class OverrideForm(forms.Form):
+    code = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    # The length rule is the service's (``checkin_override``); the form only bounds the size.
+    reason = forms.CharField(
+        label=gettext_lazy("Why do you admit this person?"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+def _post() -> Post:
+    post = post_default()
+    if post is None:
+        raise Http404("no post")
+    return post
+
+
+def _answer(request: HttpRequest, result: CheckinResult, *, code: str) -> HttpResponse:
+    """The full-screen answer, with the override form where the refusal allows one and the
+    user may override."""
+    booking = result.booking
+    can_override = result.overridable and request.user.has_perm(OVERRIDE_PERMISSION)
+    context = {
+        "result": result,
+        "booking": booking,
+        # Names only on the admit screen: its action is audited, a refusal's read is not.
+        "people": [p.full_name for p in booking.people.all()] if result.admitted else [],
+        "when": when_texts(booking) if booking is not None else None,
+        # Already on the post's wall clock; the template's ``time`` filter would show UTC.
+        "come_back": f"{result.come_back_at:%H:%M}" if result.come_back_at else "",
+        "override_form": OverrideForm(initial={"code": code}) if can_override else None,
+    }
+    return render(request, "appointments/staff/door_answer.html", context)
 
 
 @staff_view("appointments.perform_checkin")
-def door(request):
-    raise Http404
+@require_safe
+def door(request: HttpRequest) -> HttpResponse:
+    """The door screen: the code field (typed, or filled by a scan)."""
+    return render(request, "appointments/staff/door.html", {"form": CodeForm()})
 
 
 @staff_view("appointments.perform_checkin")
-def check(request):
-    raise Http404
+def check(request: HttpRequest) -> HttpResponse:
+    """POST a code: check in under the post's rules and show the answer."""
+    if request.method != "POST":
+        return redirect("staff:door")
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "appointments/staff/door.html", {"form": form})
+    code = form.cleaned_data["code"]
+    result = checkin_perform(post=_post(), code=code, actor=request.user)
+    return _answer(request, result, code=code)
 
 
-@staff_view("appointments.override_checkin")
-def override(request):
-    raise Http404
+@staff_view(OVERRIDE_PERMISSION)
+def override(request: HttpRequest) -> HttpResponse:
+    """POST a code and a written reason: admit despite the refusal."""
+    if request.method != "POST":
+        return redirect("staff:door")
+    form = OverrideForm(request.POST)
+    if form.is_valid():
+        code = form.cleaned_data["code"]
+        try:
+            result = checkin_override(
+                post=_post(), code=code, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except CheckinRefused as refusal:
+            field = "reason" if refusal.code == "reason_required" else None
+            form.add_error(field, refusal.message)
+        else:
+            return _answer(request, result, code=code)
+    return render(request, "appointments/staff/door_override.html", {"form": form})
+
+
+@staff_view("appointments.mark_served")
+@require_POST
+def booking_served(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST from the booking page: checked in → served; back to where the form was."""
+    booking = get_object_or_404(Booking, pk=pk, post=_post())
+    try:
+        booking_mark_served(booking=booking, actor=request.user)
+    except CheckinRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Marked served: %(code)s.") % {"code": booking.code})
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("staff:booking", kwargs={"pk": booking.pk})
+    return redirect(target)

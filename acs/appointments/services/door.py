@@ -1,0 +1,426 @@
+"""The door: check-in under the post's rules, overrides, served, and no-shows.
+
+The life cycle of a booking after it is made::
+
+    booked ──► checked_in ──► served
+      │
+      ├──► cancelled       (booking.booking_cancel, closures)
+      ├──► late_refused    (scanned more than ``post.late_limit_minutes`` after the start)
+      └──► no_show         (still booked once the start plus the late limit has passed)
+
+Rules, all from the post's own settings and clock:
+
+- "today" is the post's local date; a booking on another local date is refused;
+- late: more than ``late_limit_minutes`` after the start is refused (exactly the limit is
+  admitted: 15:00 late yes, 15:01 — even 15 minutes and 1 second — no);
+- early: more than ``early_window_minutes`` before the start is asked to come back at
+  start − window (exactly the window is admitted). Durations are measured between instants,
+  so a daylight-saving change in between cannot add or remove an hour.
+
+Every change of state locks the booking's row first (``select_for_update``; on SQLite the
+``IMMEDIATE`` transaction already holds the write lock), so two tablets scanning the same code
+at once cannot both admit: the second one waits, then sees "already checked in". Every change
+of state writes its audit entry in the same transaction. Answers that change nothing (unknown
+code, another day, cancelled, already in, early) are not audited: they are reads, and they
+show no one's name (only the admit screen, whose action is audited, does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acs.appointments.constants import BookingStatus
+from acs.appointments.models import CODE_ALPHABET, Booking, BookingPerson
+from acs.appointments.services.booking import _email_later
+from acs.core.audit import audit_record
+from acs.core.i18n import long_date
+from acs.posts.models import Post
+
+# An override needs a reason someone can read later, not "ok".
+OVERRIDE_REASON_MIN_LENGTH = 10
+
+ADMIT = "admit"
+REFUSED = "refused"
+EARLY = "early"
+
+# Refusals an officer may override: the booking exists and was never cancelled or used.
+_OVERRIDABLE = {"other_day", "late", "early"}
+_CODE_PATTERN = re.compile(rf"^[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")
+
+
+class CheckinRefused(Exception):
+    """A door action the rules do not allow; ``code`` is stable for pages, the API and
+    tests (``reason_required``, ``not_overridable``, ``not_checked_in``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """What the door screen shows.
+
+    ``outcome`` is ``admit`` (green), ``refused`` (red) or ``early`` (amber); ``code`` is the
+    stable reason (``admitted``, ``overridden``, ``not_found``, ``other_day``, ``cancelled``,
+    ``already_checked_in``, ``late``, ``early``); ``message`` is in plain words.
+    """
+
+    outcome: str
+    code: str
+    message: str
+    booking: Booking | None = None
+    queue_position: int | None = None
+    come_back_at: datetime | None = None  # in the post's zone, for ``early``
+    overridable: bool = False
+
+    @property
+    def admitted(self) -> bool:
+        return self.outcome == ADMIT
+
+
+def normalize_code(raw: str) -> str:
+    """``k7mx 3qpa``, ``K7MX3QPA`` and `` K7MX-3QPA `` are all ``K7MX-3QPA``."""
+    compact = re.sub(r"[^0-9A-Za-z]", "", raw or "").upper()
+    if len(compact) == 8:
+        return f"{compact[:4]}-{compact[4:]}"
+    return compact
+
+
+def _hhmm(instant: datetime, post: Post) -> str:
+    return f"{instant.astimezone(post.zone):%H:%M}"
+
+
+def _local_day_bounds(day: date, post: Post) -> tuple[datetime, datetime]:
+    """The instants the post's local ``day`` starts and ends (23 or 25 hours long on a
+    daylight-saving change)."""
+    start = datetime.combine(day, time.min, tzinfo=post.zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=post.zone)
+    return start, end
+
+
+def queue_position(booking: Booking, *, now: datetime) -> int:
+    """Where ``booking`` stands among the post's bookings checked in today (post-local),
+    by check-in time; 1 is the first person admitted today."""
+    post = booking.post
+    start, end = _local_day_bounds(now.astimezone(post.zone).date(), post)
+    return (
+        Booking.objects.filter(
+            post=post,
+            status__in=[BookingStatus.CHECKED_IN, BookingStatus.SERVED],
+            checked_in_at__gte=start,
+            checked_in_at__lt=end,
+        )
+        .filter(
+            Q(checked_in_at__lt=booking.checked_in_at)
+            | Q(checked_in_at=booking.checked_in_at, pk__lte=booking.pk)
+        )
+        .count()
+    )
+
+
+# Judging -------------------------------------------------------------------------------------
+
+
+def _refused(code: str, message: str, booking: Booking | None = None) -> CheckinResult:
+    return CheckinResult(
+        outcome=REFUSED,
+        code=code,
+        message=message,
+        booking=booking,
+        overridable=code in _OVERRIDABLE,
+    )
+
+
+def _late_message(booking: Booking) -> str:
+    return _(
+        "More than %(minutes)d minutes late: the appointment was at %(time)s. Not admitted; "
+        "a link to book a new appointment has been emailed."
+    ) % {"minutes": booking.post.late_limit_minutes, "time": _hhmm(booking.starts_at, booking.post)}
+
+
+def _status_refusal(booking: Booking) -> CheckinResult | None:
+    """Refusals that follow from the booking's state alone."""
+    if booking.status == BookingStatus.CANCELLED:
+        return _refused("cancelled", _("This appointment was cancelled."), booking)
+    if booking.status in (BookingStatus.CHECKED_IN, BookingStatus.SERVED):
+        when = booking.checked_in_at or booking.starts_at
+        return _refused(
+            "already_checked_in",
+            _("Already checked in at %(time)s.") % {"time": _hhmm(when, booking.post)},
+            booking,
+        )
+    if booking.status == BookingStatus.LATE_REFUSED:
+        return _refused("late", _late_message(booking), booking)
+    return None
+
+
+def _time_verdict(booking: Booking, now: datetime) -> CheckinResult | None:
+    """Refusals that follow from the post's clock: another day, late, early."""
+    post = booking.post
+    zone = post.zone
+    booking_day = booking.starts_at.astimezone(zone).date()
+    today = now.astimezone(zone).date()
+    if booking_day != today:
+        values = {"date": long_date(booking_day)}
+        if booking_day > today:
+            message = _("This appointment is on %(date)s.") % values
+        else:
+            message = _("This appointment was on %(date)s.") % values
+        return _refused("other_day", message, booking)
+    if now - booking.starts_at > timedelta(minutes=post.late_limit_minutes):
+        return _refused("late", _late_message(booking), booking)
+    if booking.starts_at - now > timedelta(minutes=post.early_window_minutes):
+        come_back_at = (
+            booking.starts_at - timedelta(minutes=post.early_window_minutes)
+        ).astimezone(zone)
+        return CheckinResult(
+            outcome=EARLY,
+            code="early",
+            message=_("Too early. Come back at %(time)s.") % {"time": f"{come_back_at:%H:%M}"},
+            booking=booking,
+            come_back_at=come_back_at,
+            overridable=True,
+        )
+    return None
+
+
+def _locked_booking(post: Post, code: str) -> Booking | None:
+    code = normalize_code(code)
+    if not _CODE_PATTERN.match(code):
+        return None
+    return (
+        # ``of=("self",)``: lock the booking's row only, not the post's and service's rows
+        # that the join reads (PostgreSQL would lock those too, and every door would queue).
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("post", "service")
+        .filter(post=post, code=code)
+        .first()
+    )
+
+
+def _not_found() -> CheckinResult:
+    return _refused(
+        "not_found",
+        _("No booking has this code. Check the code, or ask to see the confirmation email."),
+    )
+
+
+# Changes of state ----------------------------------------------------------------------------
+
+
+def _admit(
+    booking: Booking,
+    *,
+    actor: AbstractBaseUser,
+    now: datetime,
+    action: str,
+    summary: str,
+    reason: str = "",
+) -> None:
+    before = booking.status
+    booking.status = BookingStatus.CHECKED_IN
+    booking.checked_in_at = now
+    booking.save(update_fields=["status", "checked_in_at"])
+    changes = {"status": [before, BookingStatus.CHECKED_IN], "checked_in_at": [None, str(now)]}
+    if reason:
+        # The summary is cut at 300 characters; the reason is kept whole here.
+        changes["override_reason"] = ["", reason]
+    audit_record(actor=actor, action=action, target=booking, summary=summary, changes=changes)
+
+
+def _refuse_late(booking: Booking, *, actor: AbstractBaseUser) -> None:
+    """booked (or no-show) → late_refused, once; the citizen is emailed a link to book again.
+
+    Their people are released so that they can book again at once.
+    """
+    before = booking.status
+    booking.status = BookingStatus.LATE_REFUSED
+    booking.save(update_fields=["status"])
+    booking.people.update(active=False)
+    audit_record(
+        actor=actor,
+        action="acs.checkin.refused_late",
+        target=booking,
+        summary=f"{booking.code}: more than {booking.post.late_limit_minutes} minutes late",
+        changes={"status": [before, BookingStatus.LATE_REFUSED]},
+    )
+    booking_id = booking.pk
+    transaction.on_commit(lambda: _email_later(booking_id, "late_refused"))
+
+
+def _admitted(booking: Booking, *, code: str, message: str, now: datetime) -> CheckinResult:
+    return CheckinResult(
+        outcome=ADMIT,
+        code=code,
+        message=message,
+        booking=booking,
+        queue_position=queue_position(booking, now=now),
+    )
+
+
+def checkin_perform(
+    *, post: Post, code: str, actor: AbstractBaseUser, now: datetime | None = None
+) -> CheckinResult:
+    """Judge the booking with confirmation ``code`` at ``post``'s door at ``now``, and admit it
+    (booked → checked_in) when the rules allow.
+
+    Never raises for a refusal: the answer is in the result. Repeating a scan is harmless: a
+    second scan answers "already checked in at HH:MM" and changes nothing; a second scan of
+    a late booking answers "late" again without a second email.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        booking = _locked_booking(post, code)
+        if booking is None:
+            return _not_found()
+        verdict = _status_refusal(booking) or _time_verdict(booking, now)
+        if verdict is not None:
+            if verdict.code == "late" and booking.status != BookingStatus.LATE_REFUSED:
+                _refuse_late(booking, actor=actor)
+            return verdict
+        _admit(
+            booking,
+            actor=actor,
+            now=now,
+            action="acs.checkin.admitted",
+            summary=f"{booking.code} admitted",
+        )
+        return _admitted(booking, code="admitted", message=_("Admitted."), now=now)
+
+
+def checkin_override(
+    *,
+    post: Post,
+    code: str,
+    actor: AbstractBaseUser,
+    reason: str,
+    now: datetime | None = None,
+) -> CheckinResult:
+    """Admit the booking with ``code`` although the rules refuse it (late, early, another
+    day), for the written ``reason``; audited as ``acs.checkin.overridden`` with the reason.
+
+    Raises CheckinRefused (``reason_required``) when the reason is missing or too short, and
+    (``not_overridable``) for a booking that was cancelled or is already in; nothing changes
+    then. An unknown code answers ``not_found``; an override of a booking the rules admit
+    anyway is an ordinary admission.
+    """
+    now = now or timezone.now()
+    reason = " ".join((reason or "").split())
+    if len(reason) < OVERRIDE_REASON_MIN_LENGTH:
+        raise CheckinRefused(
+            "reason_required",
+            _("Write why you admit this person (at least %(count)d characters).")
+            % {"count": OVERRIDE_REASON_MIN_LENGTH},
+        )
+    with transaction.atomic(durable=True):
+        booking = _locked_booking(post, code)
+        if booking is None:
+            return _not_found()
+        refusal = _status_refusal(booking)
+        if refusal is not None and refusal.code != "late":
+            raise CheckinRefused("not_overridable", refusal.message)
+        verdict = refusal or _time_verdict(booking, now)
+        if verdict is None:  # nothing to override: the rules admit them
+            _admit(
+                booking,
+                actor=actor,
+                now=now,
+                action="acs.checkin.admitted",
+                summary=f"{booking.code} admitted",
+            )
+            return _admitted(booking, code="admitted", message=_("Admitted."), now=now)
+        _admit(
+            booking,
+            actor=actor,
+            now=now,
+            action="acs.checkin.overridden",
+            summary=f"{booking.code} admitted despite “{verdict.code}”: {reason}",
+            reason=reason,
+        )
+        return _admitted(
+            booking,
+            code="overridden",
+            message=_("Admitted by override: %(reason)s") % {"reason": reason},
+            now=now,
+        )
+
+
+def booking_mark_served(
+    *, booking: Booking, actor: AbstractBaseUser, now: datetime | None = None
+) -> Booking:
+    """checked_in → served. Marking twice is harmless; a booking that was not checked in
+    raises CheckinRefused (``not_checked_in``)."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("post")
+            .get(pk=booking.pk)
+        )
+        if booking.status == BookingStatus.SERVED:
+            return booking
+        if booking.status != BookingStatus.CHECKED_IN:
+            raise CheckinRefused(
+                "not_checked_in", _("Only someone who has been checked in can be served.")
+            )
+        booking.status = BookingStatus.SERVED
+        booking.served_at = now
+        booking.save(update_fields=["status", "served_at"])
+        booking.people.update(active=False)
+        audit_record(
+            actor=actor,
+            action="acs.booking.served",
+            target=booking,
+            summary=f"{booking.code} served",
+            changes={
+                "status": [BookingStatus.CHECKED_IN, BookingStatus.SERVED],
+                "served_at": [None, str(now)],
+            },
+        )
+    return booking
+
+
+def no_shows_mark(*, now: datetime | None = None) -> int:
+    """booked → no_show for every booking whose start plus its post's late limit has passed.
+
+    The limit is a duration between instants, so no post-local reasoning is needed. One
+    transaction: lock the candidates, then one conditional UPDATE (``status = booked``) that
+    a concurrent check-in cannot slip through, then one audit entry per booking (actor:
+    system), so that each booking's history shows why it ended. Returns how many were marked;
+    running it again marks nothing.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        candidates = [
+            booking
+            for booking in Booking.objects.select_for_update(of=("self",))
+            .select_related("post")
+            .filter(status=BookingStatus.BOOKED, starts_at__lt=now)
+            if now - booking.starts_at > timedelta(minutes=booking.post.late_limit_minutes)
+        ]
+        ids = [booking.pk for booking in candidates]
+        marked = Booking.objects.filter(pk__in=ids, status=BookingStatus.BOOKED).update(
+            status=BookingStatus.NO_SHOW
+        )
+        if not marked:
+            return 0
+        BookingPerson.objects.filter(booking_id__in=ids).update(active=False)
+        for booking in candidates:
+            audit_record(
+                actor=None,
+                action="acs.booking.no_show",
+                target=booking,
+                summary=f"{booking.code}: no-show",
+                changes={"status": [BookingStatus.BOOKED, BookingStatus.NO_SHOW]},
+            )
+    return marked

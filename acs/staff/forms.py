@@ -1,0 +1,59 @@
+"""The back office's own forms (the audit log's search)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from acs.staff.selectors import AuditQuery
+
+
+class AuditSearchForm(forms.Form):
+    """Search the audit log. Every field may be left empty; dates are the post's local dates."""
+
+    q = forms.CharField(
+        label=_("Text"),
+        required=False,
+        max_length=100,
+        help_text=_("Part of the summary, a user name, an action, or a record's number."),
+    )
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    actor = forms.ChoiceField(label=_("Who"), required=False)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(
+        self, *args: Any, actions: list[str], actors: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        everything = [("", _("Any"))]
+        self.fields["action"].choices = everything + [
+            (action, _("%(group)s (all)") % {"group": action} if action.count(".") < 2 else action)
+            for action in actions
+        ]
+        self.fields["actor"].choices = everything + actors
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            raise ValidationError(_("The end date is before the start date."), code="dates")
+        return data
+
+    def query(self) -> AuditQuery:
+        """What to search for; only for a valid form."""
+        data = self.cleaned_data
+        return AuditQuery(
+            text=data.get("q") or "",
+            action=data.get("action") or "",
+            actor=data.get("actor") or "",
+            since=data.get("since"),
+            until=data.get("until"),
+        )
