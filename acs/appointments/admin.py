@@ -38,6 +38,10 @@ class ClosureAdmin(admin.ModelAdmin):
     list_display = ("starts_at", "ends_at", "post", "service", "reason_en")
     list_filter = ("post",)
 
+    def has_add_permission(self, request):
+        # A closure made here would cancel and email no one: use Back office › Closures.
+        return False
+
 
 class BookingPersonInline(admin.TabularInline):
     model = BookingPerson
