@@ -8,7 +8,7 @@ state, so building a message twice is harmless.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.mime.image import MIMEImage
 from email.utils import parseaddr
 from urllib.parse import urlencode
@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from acs.appointments.calendar import booking_ics, one_line_address
 from acs.appointments.models import Booking, Closure
+from acs.core.i18n import utc_offset_text
 
 KINDS = ("confirmation", "rescheduled", "cancelled", "reminder", "late_refused")
 # Kinds for a booking that is over: no QR code (it no longer opens the door).
@@ -80,15 +81,6 @@ def manage_url(booking: Booking) -> str:
     """The absolute link to manage the booking, in the booking's language."""
     with translation.override(booking.language):
         return site_url(reverse("appointments:manage", kwargs={"token": booking.token}))
-
-
-def utc_offset_text(local: datetime) -> str:
-    """``UTC−05:00``, with a true minus sign, as the zone is shown everywhere."""
-    offset = local.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "−" if minutes < 0 else "+"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
 def when_texts(booking: Booking) -> dict[str, str]:

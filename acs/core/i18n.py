@@ -34,3 +34,12 @@ def long_date(value: Any) -> str:
 
 def long_datetime(value: Any) -> str:
     return date_format(value, pgettext("long date and time format", "l, F j, Y, H:i"))
+
+
+def utc_offset_text(local: Any) -> str:
+    """``UTC−05:00``, with a true minus sign, as every page and email shows a zone."""
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset else 0
+    sign = "−" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"

@@ -27,6 +27,7 @@ from acs.appointments import availability
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
 from acs.appointments.selectors import services_bookable
+from acs.core.i18n import utc_offset_text
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
 
@@ -127,14 +128,6 @@ def record_label(object_type: str) -> str:
 RECORD_PAGES = {"appointments.booking": "staff:booking"}
 
 
-def _offset_text(local: datetime) -> str:
-    """``UTC−05:00``, with a true minus sign."""
-    minutes = int((local.utcoffset() or timedelta(0)).total_seconds()) // 60
-    sign = "−" if minutes < 0 else "+"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
-
-
 @dataclass(frozen=True)
 class Change:
     field: str
@@ -188,7 +181,7 @@ def audit_rows(entries: Iterable[AuditEntry], *, zone: tzinfo) -> list[AuditRow]
             AuditRow(
                 entry=entry,
                 when=date_format(local, "Y-m-d H:i:s"),
-                offset=_offset_text(local),
+                offset=utc_offset_text(local),
                 record=record_label(entry.object_type),
                 url=_record_url(entry),
                 changes=_changes(entry.changes),

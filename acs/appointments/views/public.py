@@ -48,7 +48,7 @@ from acs.appointments.models import Booking, Service
 from acs.appointments.services import closures
 from acs.core import pow as proof_of_work
 from acs.core import ratelimit
-from acs.core.i18n import long_date
+from acs.core.i18n import long_date, utc_offset_text
 from acs.posts.models import Post
 from acs.posts.selectors import post_default
 
@@ -67,20 +67,12 @@ def _language() -> str:
     return (get_language() or "en").split("-")[0]
 
 
-def _offset_text(local: datetime) -> str:
-    """``UTC−05:00``, with a true minus sign."""
-    minutes = int((local.utcoffset() or timedelta(0)).total_seconds()) // 60
-    sign = "−" if minutes < 0 else "+"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
-
-
 def zone_text(post: Post, local: datetime) -> str:
     """The zone as a citizen reads it: "Lima time (UTC−05:00)", or "New York time (EDT,
     UTC−04:00)" where the zone has a letter abbreviation (the tz database has none for Lima,
     only "-05", so none is invented)."""
     abbreviation = local.tzname() or ""
-    offset = _offset_text(local)
+    offset = utc_offset_text(local)
     zone = f"{abbreviation}, {offset}" if abbreviation[:1].isalpha() else offset
     return _("%(city)s time (%(zone)s)") % {"city": post.city, "zone": zone}
 
