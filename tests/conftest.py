@@ -46,6 +46,21 @@ def lima(db) -> Post:
     return post
 
 
+@pytest.fixture
+def new_york(db) -> Post:
+    """A post whose zone has daylight saving (clocks spring forward on 2027-03-14)."""
+    return post_create(
+        slug="new-york-test",
+        name="Test post with daylight saving",
+        city="New York",
+        country_code="US",
+        time_zone="America/New_York",
+        street_address="1 Test Plaza",
+        main_phone="+1 202 501 4444",
+        emergency_phone="+1 202 501 4444",
+    )
+
+
 _SCRIPT = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
 
 

@@ -7,7 +7,6 @@ import pytest
 from acs.appointments import availability
 from acs.appointments.models import Closure
 from acs.appointments.services import booking_create
-from acs.posts.services import post_create
 from tests.appointments.factories import make_service, person
 
 pytestmark = pytest.mark.django_db
@@ -106,20 +105,6 @@ def test_booked_people_reduce_the_free_seats(service):
 def test_query_count_does_not_grow_with_the_range(service, django_assert_max_num_queries):
     with django_assert_max_num_queries(4):
         availability.slots_between(service, TUESDAY, TUESDAY + timedelta(days=60), now=NOW)
-
-
-@pytest.fixture
-def new_york(db):
-    return post_create(
-        slug="new-york-test",
-        name="Test post with daylight saving",
-        city="New York",
-        country_code="US",
-        time_zone="America/New_York",
-        street_address="1 Test Plaza",
-        main_phone="+1 202 501 4444",
-        emergency_phone="+1 202 501 4444",
-    )
 
 
 def test_daylight_saving_gap_is_never_offered(new_york):

@@ -21,8 +21,12 @@ SCANS = 12
 
 def test_simultaneous_scans_admit_once(lima, service, starts_at):
     booking = booking_create(
-        service=service, starts_at=starts_at, people=[person(900)], email="door@example.org",
-        phone=PHONE, now=NOW,
+        service=service,
+        starts_at=starts_at,
+        people=[person(900)],
+        email="door@example.org",
+        phone=PHONE,
+        now=NOW,
     )
     officer = staff_user_create(username="door-officer").user
     at_the_door = starts_at - timedelta(minutes=5)

@@ -27,7 +27,6 @@ from acs.appointments.services import PersonData, booking_cancel, booking_create
 from acs.core.audit import audit_record
 from acs.core.i18n import long_date
 from acs.core.models import AuditEntry
-from acs.posts.services import post_create
 from acs.staff import roles
 from acs.staff.services import roles_sync, staff_user_create
 from tests.appointments.factories import make_service, person
@@ -387,20 +386,6 @@ def test_anonymous_is_sent_to_sign_in(client, lima, path):
 
 
 # Time zones with daylight saving --------------------------------------------------------------
-
-
-@pytest.fixture
-def new_york(db):
-    return post_create(
-        slug="new-york-test",
-        name="Test post with daylight saving",
-        city="New York",
-        country_code="US",
-        time_zone="America/New_York",
-        street_address="1 Test Plaza",
-        main_phone="+1 202 501 4444",
-        emergency_phone="+1 202 501 4444",
-    )
 
 
 def test_a_local_day_is_23_or_25_hours_across_daylight_saving(new_york):

@@ -30,7 +30,6 @@ from acs.appointments.services.door import (
 from acs.celery import app as celery_app
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
-from acs.posts.services import post_create
 from acs.staff import roles
 from acs.staff.services import roles_sync, staff_user_create
 from tests.appointments.factories import make_service, person
@@ -72,20 +71,6 @@ def sent(monkeypatch):
         lambda args=None, **kwargs: calls.append(tuple(args or ())),
     )
     return calls
-
-
-@pytest.fixture
-def new_york(db) -> Post:
-    return post_create(
-        slug="new-york-test",
-        name="Test post in New York",
-        city="New York",
-        country_code="US",
-        time_zone="America/New_York",
-        street_address="1 Test Plaza\nNew York, NY",
-        main_phone="+1 202 501 4444",
-        emergency_phone="+1 202 501 4444",
-    )
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from acs.appointments import availability
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking
 from acs.appointments.services import booking_cancel, booking_create
-from acs.posts.services import post_create
 from acs.staff import selectors
 from acs.staff.charts import Axis, Chart, Series, axis_for
 from tests.appointments.factories import make_service, person
@@ -21,20 +20,6 @@ pytestmark = pytest.mark.django_db
 FIGURES = "/staff/figures/"
 # Wednesday 20 March 2030, noon in New York. Clocks went forward on Sunday 10 March.
 NOW = datetime(2030, 3, 20, 16, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def new_york(db):
-    return post_create(
-        slug="new-york-test",
-        name="Test post with daylight saving",
-        city="New York",
-        country_code="US",
-        time_zone="America/New_York",
-        street_address="1 Test Plaza",
-        main_phone="+1 202 501 4444",
-        emergency_phone="+1 202 501 4444",
-    )
 
 
 def book(service, day: date, at: time, number: int, *, now: datetime | None = None) -> Booking:
