@@ -1,0 +1,267 @@
+"""Traveler enrollment: citizens' accounts, their trips and residence, and whom to tell what.
+
+Every record hangs off an ``Enrollee``, and every enrollee belongs to one post. Invariants the
+database can enforce live in ``Meta.constraints``; the rules that need "today" or another
+table (a trip wholly in the past, a region of another country) live in ``services``.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from acs.enrollment.constants import (
+    Channel,
+    CitizenStatus,
+    Delivery,
+    Language,
+    MessageKind,
+    PhoneKind,
+)
+from acs.posts.models import Post, Region
+
+validate_e164 = RegexValidator(
+    r"^\+[1-9]\d{6,14}$", _("Enter the number in international form, such as +51987654321.")
+)
+
+
+class Enrollee(models.Model):
+    """A citizen's account: separate from staff (``auth.User``), scoped to one post."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="enrollees")
+    email = models.EmailField(_("email"))
+    # A hash from django.contrib.auth.hashers.make_password; never the password itself.
+    password = models.CharField(_("password"), max_length=255)
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
+    full_name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=CitizenStatus.choices, default=CitizenStatus.CITIZEN
+    )
+    language = models.CharField(
+        _("preferred language"), max_length=5, choices=Language.choices, default=Language.ENGLISH
+    )
+    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_active_at = models.DateTimeField(_("last active at"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("enrollee")
+        verbose_name_plural = _("enrollees")
+        ordering = ["full_name", "id"]
+        permissions = [("view_enrollees", _("See enrollees and their contact details"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "email"], name="enrollee_unique_email_per_post"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Phone(models.Model):
+    enrollee = models.ForeignKey(Enrollee, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(_("number"), max_length=16, validators=[validate_e164])
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=PhoneKind.choices, default=PhoneKind.MOBILE
+    )
+    sms_capable = models.BooleanField(_("can receive text messages"), default=False)
+
+    class Meta:
+        verbose_name = _("phone")
+        verbose_name_plural = _("phones")
+        ordering = ["enrollee", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollee", "number"], name="phone_unique_per_enrollee"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Trip(models.Model):
+    enrollee = models.ForeignKey(Enrollee, on_delete=models.CASCADE, related_name="trips")
+    arrival = models.DateField(_("arrival"))
+    departure = models.DateField(_("departure"))
+    purpose = models.CharField(_("purpose"), max_length=200, blank=True)
+    lodging = models.TextField(_("lodging or local contact"), blank=True)
+    ended_early_at = models.DateTimeField(_("ended early at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("trip")
+        verbose_name_plural = _("trips")
+        ordering = ["arrival", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(departure__gte=F("arrival")), name="trip_departure_not_before_arrival"
+            ),
+        ]
+        indexes = [
+            # The selector's correlated lookup (enrollee → overlapping trips) and the purge of
+            # trips some days after they end.
+            models.Index(fields=["enrollee", "departure", "arrival"]),
+            models.Index(fields=["departure"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.arrival:%Y-%m-%d}–{self.departure:%Y-%m-%d}"
+
+
+class TripStop(models.Model):
+    """One region a trip covers (a trip covers one or more), with an optional city or place."""
+
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="stops")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    place = models.CharField(_("city or place"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("trip stop")
+        verbose_name_plural = _("trip stops")
+        ordering = ["trip", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["trip", "region"], name="trip_stop_unique_region"),
+        ]
+        indexes = [
+            # "Who is in these regions": region first, the trip id in the index for the join.
+            models.Index(fields=["region", "trip"], name="trip_stop_region_trip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.place}".strip()
+
+
+class Companion(models.Model):
+    """A family or group member on the trip, with their own name and date of birth."""
+
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="companions")
+    full_name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"))
+
+    class Meta:
+        verbose_name = _("companion")
+        verbose_name_plural = _("companions")
+        ordering = ["trip", "id"]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Residence(models.Model):
+    """ "I live here": no end date, re-confirmed once a year; inactive when not re-confirmed."""
+
+    enrollee = models.ForeignKey(Enrollee, on_delete=models.CASCADE, related_name="residences")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    place = models.CharField(_("city or place"), max_length=150, blank=True)
+    confirmed_at = models.DateTimeField(_("last confirmed at"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("residence")
+        verbose_name_plural = _("residences")
+        ordering = ["enrollee", "id"]
+        constraints = [
+            # One home per enrollee at a time; an inactive one may stay until it is purged.
+            models.UniqueConstraint(
+                fields=["enrollee"], condition=Q(active=True), name="one_active_residence"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["region", "enrollee"],
+                condition=Q(active=True),
+                name="residence_active_region",
+            ),
+            models.Index(fields=["active", "confirmed_at"], name="residence_confirmation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.place}".strip()
+
+
+class EmergencyContact(models.Model):
+    enrollee = models.ForeignKey(
+        Enrollee, on_delete=models.CASCADE, related_name="emergency_contacts"
+    )
+    name = models.CharField(_("name"), max_length=150)
+    relation = models.CharField(_("relation"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, blank=True, validators=[validate_e164])
+    email = models.EmailField(_("email"), blank=True)
+
+    class Meta:
+        verbose_name = _("emergency contact")
+        verbose_name_plural = _("emergency contacts")
+        ordering = ["enrollee", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(phone="") | ~Q(email=""), name="emergency_contact_reachable"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrivacyRelease(models.Model):
+    """Whom the post may tell about the enrollee; each a separate choice, all off by default
+    (the Privacy Act: nothing is released without the person's consent)."""
+
+    enrollee = models.OneToOneField(
+        Enrollee, on_delete=models.CASCADE, related_name="privacy_release"
+    )
+    emergency_contacts = models.BooleanField(_("my emergency contacts"), default=False)
+    family = models.BooleanField(_("my family"), default=False)
+    representative = models.BooleanField(_("a legal or medical representative"), default=False)
+    congress = models.BooleanField(_("members of Congress"), default=False)
+    media = models.BooleanField(_("the media"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("privacy release")
+        verbose_name_plural = _("privacy releases")
+
+    def __str__(self) -> str:
+        return f"privacy release of {self.enrollee_id}"
+
+
+class MessagePreference(models.Model):
+    """The enrollee's own choice for one kind of message on one channel.
+
+    No row for a kind means the default (``constants.ON_BY_DEFAULT``); once the enrollee has
+    any row for a kind, their rows decide: the kind reaches them if one row is ``enabled``.
+    See ``selectors.enrollees_to_reach``.
+    """
+
+    enrollee = models.ForeignKey(
+        Enrollee, on_delete=models.CASCADE, related_name="message_preferences"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=MessageKind.choices)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
+    )
+    delivery = models.CharField(
+        _("when"), max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
+    )
+    enabled = models.BooleanField(_("receive"), default=True)
+
+    class Meta:
+        verbose_name = _("message preference")
+        verbose_name_plural = _("message preferences")
+        ordering = ["enrollee", "kind", "channel"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollee", "kind", "channel"], name="message_preference_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "enrollee"], include=["enabled"], name="pref_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.channel}"

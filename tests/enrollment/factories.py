@@ -1,0 +1,44 @@
+"""Small keyword-only builders over the enrollment services."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import count
+
+from django.utils import timezone
+
+from acs.enrollment.models import Enrollee, Trip
+from acs.enrollment.services import enrollee_create, trip_add
+from acs.posts.models import Post, Region
+
+_serial = count(1)
+
+
+def today(post: Post) -> date:
+    return timezone.localdate(timezone=post.zone)
+
+
+def region(post: Post, code: str) -> Region:
+    return post.regions.get(code=code)
+
+
+def enrollee(post: Post, **fields) -> Enrollee:
+    serial = next(_serial)
+    values = {
+        "email": f"traveler{serial}@example.org",
+        "password": "correct horse battery staple",
+        "full_name": f"Traveler {serial}",
+        "date_of_birth": date(1980, 5, 17),
+    }
+    return enrollee_create(post=post, **(values | fields))
+
+
+def trip(person: Enrollee, *codes: str, arrival: int, departure: int) -> Trip:
+    """A trip from today + ``arrival`` days to today + ``departure`` days."""
+    start = today(person.post)
+    return trip_add(
+        enrollee=person,
+        arrival=start + timedelta(days=arrival),
+        departure=start + timedelta(days=departure),
+        stops=[(region(person.post, code), "") for code in codes],
+    )
