@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from acs.content.services import pages_seed
 from acs.core.management.commands.demo_seed import LIMA
@@ -31,6 +32,14 @@ def _tasks_run_inline():
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Each test starts in English: a request handled in Spanish by an earlier test leaves
+    its language active in the thread."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
