@@ -52,7 +52,7 @@ messages: $(VENV)/.installed-dev ## Refresh the Spanish catalogue from the code 
 	cd acs && ../$(PY) ../manage.py compilemessages --locale es
 
 bench: $(VENV)/.installed-dev ## Run the benchmarks and print their figures
-	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/*.py; do $(PY) $$b; done || echo "No benchmarks yet."
+	@ls benchmarks/[!_]*.py >/dev/null 2>&1 && for b in benchmarks/[!_]*.py; do $(PY) $$b; done || echo "No benchmarks yet."
 
 clean: ## Remove the virtual environment and the demo's data (var/)
 	rm -rf $(VENV) var

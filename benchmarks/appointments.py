@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _scratch_db import database_create, database_drop  # noqa: E402 — beside this script
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_bench"
 SEAT_SCALE = 14  # see README: Lima's shipped seats hold ~20,000 bookings a year, not 100,000
 PAST_DAYS = FUTURE_DAYS = 182
@@ -111,38 +113,6 @@ def _scratch_redis_empty() -> None:
         import redis
 
         redis.Redis.from_url(LOCAL_REDIS).flushdb()
-
-
-def _admin_connection(config: dict):
-    import psycopg
-
-    return psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def database_create(config: dict) -> None:
-    from psycopg import sql
-
-    with _admin_connection(config) as connection:
-        name = sql.Identifier(config["NAME"])
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def database_drop(config: dict) -> None:
-    from django.db import connections
-    from psycopg import sql
-
-    connections.close_all()
-    with _admin_connection(config) as connection:
-        name = sql.Identifier(config["NAME"])
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
 # Figures ------------------------------------------------------------------------------------

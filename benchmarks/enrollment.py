@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _scratch_db import database_create, database_drop  # noqa: E402 — beside this script
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_enroll_bench"
 ENROLLEES = 1_000_000
 TARGET_REACHED = 100_000
@@ -51,38 +53,6 @@ def configure() -> dict[str, str]:
         }
     )
     return config
-
-
-def _admin_connection(config: dict):
-    import psycopg
-
-    return psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def database_create(config: dict) -> None:
-    from psycopg import sql
-
-    with _admin_connection(config) as connection:
-        name = sql.Identifier(config["NAME"])
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def database_drop(config: dict) -> None:
-    from django.db import connections
-    from psycopg import sql
-
-    connections.close_all()
-    with _admin_connection(config) as connection:
-        name = sql.Identifier(config["NAME"])
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
 def heading(text: str) -> None:

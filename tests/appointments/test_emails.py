@@ -15,7 +15,6 @@ from acs.appointments import services
 from acs.appointments.calendar import booking_ics
 from acs.appointments.emails import booking_message, manage_url, utc_offset_text
 from acs.appointments.models import Booking, Service
-from acs.posts.services import post_create
 
 SITE = "https://acs.example.gov"
 # Booked on the 1st for Tuesday 15 December 2026 at 09:30 in Lima (UTC−05:00, no DST).
@@ -296,20 +295,11 @@ def test_reminder_email(book, service):
     assert manage_url(booking) in text
 
 
-# A post with daylight saving: New York springs forward at 02:00 on Sunday 14 March 2027.
+# A service at the post with daylight saving (tests/conftest.py): New York springs forward
+# at 02:00 on Sunday 14 March 2027.
 @pytest.fixture
-def new_york(db):
-    post = post_create(
-        slug="new-york",
-        name="Passport Agency New York",
-        city="New York",
-        country_code="US",
-        time_zone="America/New_York",
-        street_address="376 Hudson Street\nNew York, NY 10014",
-        main_phone="+1 202 501 4444",
-        emergency_phone="+1 202 501 4444",
-    )
-    return make_service(post)
+def new_york_service(new_york):
+    return make_service(new_york)
 
 
 @pytest.mark.django_db
@@ -322,8 +312,8 @@ def new_york(db):
         (datetime(2027, 3, 15, 13, 0, tzinfo=UTC), "Monday, 15 March 2027, 09:00", "−04:00"),
     ],
 )
-def test_daylight_saving_post_shows_its_wall_clock(book, new_york, starts_at, when, offset):
-    booking = book(new_york, starts_at, now=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+def test_daylight_saving_post_shows_its_wall_clock(book, new_york_service, starts_at, when, offset):
+    booking = book(new_york_service, starts_at, now=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
 
     text, html = text_and_html(mail.outbox[0])
     assert f"{when} (New York time, UTC{offset})" in text
