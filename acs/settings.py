@@ -330,5 +330,8 @@ ACS_POW_TTL_SECONDS = env.int("ACS_POW_TTL_SECONDS", default=1200)
 # Booking attempts allowed per client address and per email address, per hour.
 ACS_BOOKING_RATE_PER_ADDRESS = env.int("ACS_BOOKING_RATE_PER_ADDRESS", default=30)
 ACS_BOOKING_RATE_PER_EMAIL = env.int("ACS_BOOKING_RATE_PER_EMAIL", default=10)
+# Enrollment accounts: sign-up, sign-in, and emailed links, per address and per email an hour.
+ACS_ACCOUNT_RATE_PER_ADDRESS = env.int("ACS_ACCOUNT_RATE_PER_ADDRESS", default=60)
+ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)
 # Only the concurrency tests' control run turns this off, to show the race is real.
 ACS_LOCKS_ENABLED = True

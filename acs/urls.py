@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("acs.api.urls")),
     *i18n_patterns(
         path("appointments/", include("acs.appointments.urls")),
+        path("enroll/", include("acs.enrollment.urls")),
         path("", include("acs.content.urls")),
         prefix_default_language=True,
     ),

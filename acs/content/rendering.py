@@ -51,10 +51,17 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
 _PAGE_LINK = re.compile(r"\{page:([a-z0-9-]+)\}")
 
 
+# Pages of the portal's own parts that an editor may link to as {page:<name>}.
+_APP_PAGES = {"enroll": "enrollment:start", "appointments": "appointments:start"}
+
+
 def page_url(slug: str) -> str:
-    """The URL of a page in the active language; the front page has its own route."""
+    """The URL of a page in the active language; the front page, enrollment and appointments
+    have their own routes."""
     if slug == "home":
         return reverse("content:home")
+    if slug in _APP_PAGES:
+        return reverse(_APP_PAGES[slug])
     try:
         return reverse("content:page", kwargs={"slug": slug})
     except NoReverseMatch:

@@ -7,6 +7,8 @@ table (a trip wholly in the past, a region of another country) live in ``service
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -46,6 +48,13 @@ class Enrollee(models.Model):
     passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_active_at = models.DateTimeField(_("last active at"), null=True, blank=True)
+    # Signing in moves this on, so a one-time sign-in link (signed with it) works once.
+    last_sign_in_at = models.DateTimeField(_("last signed in at"), null=True, blank=True)
+    # Every session remembers the epoch it began in; "sign out everywhere" and a new password
+    # move it on, which ends every other session at its next request.
+    session_epoch = models.PositiveIntegerField(default=0)
+    # When the "your account will be deleted" email went out (retention of idle accounts).
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -65,6 +74,8 @@ class Enrollee(models.Model):
 
 class Phone(models.Model):
     enrollee = models.ForeignKey(Enrollee, on_delete=models.CASCADE, related_name="phones")
+    # The id in the citizen's own links: unguessable, never the sequential primary key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(_("number"), max_length=16, validators=[validate_e164])
     kind = models.CharField(
         _("kind"), max_length=10, choices=PhoneKind.choices, default=PhoneKind.MOBILE
@@ -87,6 +98,8 @@ class Phone(models.Model):
 
 class Trip(models.Model):
     enrollee = models.ForeignKey(Enrollee, on_delete=models.CASCADE, related_name="trips")
+    # The id in the citizen's own links: unguessable, never the sequential primary key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     arrival = models.DateField(_("arrival"))
     departure = models.DateField(_("departure"))
     purpose = models.CharField(_("purpose"), max_length=200, blank=True)
@@ -141,6 +154,8 @@ class Companion(models.Model):
     """A family or group member on the trip, with their own name and date of birth."""
 
     trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="companions")
+    # The id in the citizen's own links: unguessable, never the sequential primary key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     full_name = models.CharField(_("full name"), max_length=150)
     date_of_birth = models.DateField(_("date of birth"))
 
@@ -160,6 +175,8 @@ class Residence(models.Model):
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     place = models.CharField(_("city or place"), max_length=150, blank=True)
     confirmed_at = models.DateTimeField(_("last confirmed at"))
+    # When the yearly "do you still live here?" email went out; cleared by the answer.
+    reconfirm_requested_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -189,6 +206,8 @@ class EmergencyContact(models.Model):
     enrollee = models.ForeignKey(
         Enrollee, on_delete=models.CASCADE, related_name="emergency_contacts"
     )
+    # The id in the citizen's own links: unguessable, never the sequential primary key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=150)
     relation = models.CharField(_("relation"), max_length=60, blank=True)
     phone = models.CharField(_("phone"), max_length=16, blank=True, validators=[validate_e164])
@@ -265,3 +284,28 @@ class MessagePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.channel}"
+
+
+class DeletionTally(models.Model):
+    """What is left of deleted accounts: a count per post, month and reason, nothing personal."""
+
+    class Reason(models.TextChoices):
+        SELF = "self", _("Deleted by the enrollee")
+        INACTIVE = "inactive", _("Deleted after a period with nothing active")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    count = models.PositiveIntegerField(_("accounts"), default=0)
+
+    class Meta:
+        verbose_name = _("deleted accounts")
+        verbose_name_plural = _("deleted accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "month", "reason"], name="deletion_tally_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.reason}: {self.count}"

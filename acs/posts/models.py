@@ -69,6 +69,28 @@ class Post(models.Model):
         default=30,
         help_text=_("Someone earlier than this before their appointment is asked to come back."),
     )
+    trip_retention_days = models.PositiveSmallIntegerField(
+        _("keep trips for (days after they end)"),
+        default=30,
+        help_text=_(
+            "Enrolled trips and their companions are deleted this many days after the trip ends."
+        ),
+    )
+    idle_account_days = models.PositiveSmallIntegerField(
+        _("delete idle enrollment accounts after (days)"),
+        default=365,
+        help_text=_(
+            "An account with no current trip or residence and no sign-in for this long is "
+            "deleted, after a warning email."
+        ),
+    )
+    idle_account_warning_days = models.PositiveSmallIntegerField(
+        _("warn before deleting an idle account (days)"),
+        default=30,
+        help_text=_(
+            "How long the warning email gives the enrollee to sign in and keep the account."
+        ),
+    )
 
     class Meta:
         verbose_name = _("post")

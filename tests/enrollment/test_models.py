@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from acs.enrollment.constants import Channel, MessageKind
 from acs.enrollment.models import Companion, Enrollee, MessagePreference, Residence, Trip, TripStop
-from acs.enrollment.services import residence_set, trip_add
+from acs.enrollment.services.trips import residence_set, trip_add
 from tests.enrollment.factories import enrollee, region, today, trip
 
 

@@ -1,55 +1,19 @@
-"""Changes of state of enrollment. So far only what building data needs: create an enrollee,
-add a trip, set the residence. Each is keyword-only and owns one transaction; a refusal is a
-``ValidationError`` with a plain message (and a stable ``code``) and saves nothing."""
+"""Trips, their stops and companions, and the residence. Each service is keyword-only and owns
+one transaction; a refusal is a ``ValidationError`` with a plain message (and a stable
+``code``) and saves nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acs.enrollment.constants import CitizenStatus, Language
 from acs.enrollment.models import Companion, Enrollee, Residence, Trip, TripStop
 from acs.posts.models import Post, Region
-
-
-def enrollee_create(
-    *,
-    post: Post,
-    email: str,
-    password: str,
-    full_name: str,
-    date_of_birth: date,
-    status: str = CitizenStatus.CITIZEN,
-    language: str = Language.ENGLISH,
-    passport_number: str = "",
-) -> Enrollee:
-    """A new citizen account of ``post``; the password is stored hashed."""
-    email = email.strip().lower()
-    with transaction.atomic(durable=True):
-        if Enrollee.objects.filter(post=post, email=email).exists():
-            raise ValidationError(
-                _("An account with this email already exists."), code="email_taken"
-            )
-        enrollee = Enrollee(
-            post=post,
-            email=email,
-            password=make_password(password),
-            full_name=full_name.strip(),
-            date_of_birth=date_of_birth,
-            status=status,
-            language=language,
-            passport_number=passport_number.strip(),
-            last_active_at=timezone.now(),
-        )
-        enrollee.full_clean()
-        enrollee.save()
-    return enrollee
 
 
 def _regions_of_post(post: Post, regions: Sequence[Region]) -> None:

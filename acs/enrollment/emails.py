@@ -1,0 +1,175 @@
+"""Emails to enrollees: one plain-text body and one HTML alternative, in the enrollee's language.
+
+Every kind has the same shape — a heading, a few paragraphs, at most one button with its
+link, a closing note — so the kinds are Python functions that fill that shape (``KINDS``) and
+share two templates. Workers build and send these (``tasks.send_enrollee_email``); a request
+never does. Building a message changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from acs.enrollment.identity import tokens
+from acs.enrollment.models import Enrollee
+
+
+@dataclass
+class Letter:
+    subject: str
+    heading: str
+    paragraphs: list[str]
+    action_label: str = ""
+    action_url: str = ""
+    closing: list[str] = field(default_factory=list)
+
+
+def site_url(path: str) -> str:
+    base = getattr(settings, "ACS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}{path}"
+
+
+def link(name: str, **kwargs: str) -> str:
+    """An absolute link to an enrollment page, in the active language."""
+    return site_url(reverse(f"enrollment:{name}", kwargs=kwargs or None))
+
+
+def _not_you() -> str:
+    return _("If you did not ask for this, you can ignore this email; nothing will change.")
+
+
+def _verify(enrollee: Enrollee) -> Letter:
+    return Letter(
+        subject=_("Confirm your email to finish enrolling"),
+        heading=_("Confirm your email address"),
+        paragraphs=[
+            _(
+                "Thank you for enrolling with the %(post)s. Confirm that this address is yours "
+                "so that we can reach you in an emergency."
+            )
+            % {"post": enrollee.post.display_name},
+            _("The link works for 7 days."),
+        ],
+        action_label=_("Confirm my email"),
+        action_url=link("verify", token=tokens.verify_email(enrollee)),
+        closing=[_not_you()],
+    )
+
+
+def _sign_in_link(enrollee: Enrollee) -> Letter:
+    return Letter(
+        subject=_("Your sign-in link"),
+        heading=_("Sign in to your enrollment"),
+        paragraphs=[
+            _("Use this button to sign in without your password. It works once, for 30 minutes.")
+        ],
+        action_label=_("Sign in"),
+        action_url=link("sign-in-link-use", token=tokens.sign_in_link(enrollee)),
+        closing=[_not_you()],
+    )
+
+
+def _password_reset(enrollee: Enrollee) -> Letter:
+    return Letter(
+        subject=_("Choose a new password"),
+        heading=_("Choose a new password"),
+        paragraphs=[
+            _(
+                "Someone asked to reset the password of your enrollment. If it was you, choose "
+                "a new one with this button. It works for one hour."
+            )
+        ],
+        action_label=_("Choose a new password"),
+        action_url=link("password-reset", token=tokens.password_reset(enrollee)),
+        closing=[_not_you()],
+    )
+
+
+def _already_enrolled(enrollee: Enrollee) -> Letter:
+    return Letter(
+        subject=_("You already have an enrollment"),
+        heading=_("You already have an enrollment"),
+        paragraphs=[
+            _(
+                "Someone tried to enroll again with this email address. You already have an "
+                "account, so nothing new was created. Sign in to see or change your trips."
+            ),
+            _("Forgot your password? The sign-in page can email you a link instead."),
+        ],
+        action_label=_("Sign in"),
+        action_url=link("sign-in"),
+        closing=[_not_you()],
+    )
+
+
+def _password_changed(enrollee: Enrollee) -> Letter:
+    return Letter(
+        subject=_("Your password was changed"),
+        heading=_("Your password was changed"),
+        paragraphs=[
+            _(
+                "The password of your enrollment was just changed, and every other device was "
+                "signed out."
+            ),
+            _(
+                "If you did not do this, choose a new password at once with the link on the "
+                "sign-in page, and tell us."
+            ),
+        ],
+        action_label=_("Sign in"),
+        action_url=link("sign-in"),
+    )
+
+
+# Each kind of email: a function from the enrollee to its letter. Others add their own.
+KINDS: dict[str, Callable[[Enrollee], Letter]] = {
+    "verify": _verify,
+    "sign_in_link": _sign_in_link,
+    "password_reset": _password_reset,
+    "already_enrolled": _already_enrolled,
+    "password_changed": _password_changed,
+}
+
+
+def _mail_domain() -> str:
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "acs-portal.invalid"
+
+
+def enrollee_message(enrollee: Enrollee, kind: str) -> EmailMultiAlternatives:
+    """Build (not send) the email of ``kind`` for ``enrollee``, in their language."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown enrollment email kind: {kind!r}")
+    post = enrollee.post
+    with translation.override(enrollee.language):
+        letter = KINDS[kind](enrollee)
+        context = {
+            "letter": letter,
+            "language": enrollee.language,
+            "post_name": post.display_name,
+            "hotline": post.hotline,
+            "public_email": post.public_email,
+        }
+        text = render_to_string("enrollment/email/letter.txt", context)
+        html = render_to_string("enrollment/email/letter.html", context)
+    message = EmailMultiAlternatives(
+        subject=letter.subject,
+        body=text,
+        to=[enrollee.email],
+        reply_to=[post.public_email] if post.public_email else [],
+        headers={
+            "Message-ID": make_msgid(domain=_mail_domain()),
+            "Auto-Submitted": "auto-generated",  # no vacation replies (RFC 3834)
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message

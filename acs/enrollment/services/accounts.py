@@ -1,0 +1,153 @@
+"""Citizen accounts: create, verify, sign in, change the password, sign out everywhere.
+
+Each service is keyword-only and owns one transaction; a refusal is a ``ValidationError`` with
+a plain message (and a stable ``code``) and saves nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acs.core.queues import Queues
+from acs.enrollment.constants import CitizenStatus, Language
+from acs.enrollment.models import Enrollee
+from acs.posts.models import Post
+
+
+def enrollee_create(
+    *,
+    post: Post,
+    email: str,
+    password: str,
+    full_name: str,
+    date_of_birth: date,
+    status: str = CitizenStatus.CITIZEN,
+    language: str = Language.ENGLISH,
+    passport_number: str = "",
+) -> Enrollee:
+    """A new citizen account of ``post``; the password is stored hashed."""
+    email = email.strip().lower()
+    with transaction.atomic(durable=True):
+        if Enrollee.objects.filter(post=post, email=email).exists():
+            raise ValidationError(
+                _("An account with this email already exists."), code="email_taken"
+            )
+        enrollee = Enrollee(
+            post=post,
+            email=email,
+            password=make_password(password),
+            full_name=full_name.strip(),
+            date_of_birth=date_of_birth,
+            status=status,
+            language=language,
+            passport_number=passport_number.strip(),
+            last_active_at=timezone.now(),
+        )
+        enrollee.full_clean()
+        enrollee.save()
+    return enrollee
+
+
+def _email_later(enrollee: Enrollee, kind: str) -> None:
+    """Queue an account email once the transaction commits (a worker builds and sends it)."""
+    from acs.enrollment.tasks import send_enrollee_email
+
+    transaction.on_commit(
+        lambda: send_enrollee_email.apply_async(args=[enrollee.pk, kind], queue=Queues.DEFAULT)
+    )
+
+
+def enrollee_sign_up(
+    *,
+    post: Post,
+    email: str,
+    password: str,
+    full_name: str,
+    date_of_birth: date,
+    status: str = CitizenStatus.CITIZEN,
+    language: str = Language.ENGLISH,
+) -> Enrollee | None:
+    """A new account, and the email that verifies its address. If the address already has an
+    account, nothing is created and that account's owner is told instead — the page says the
+    same either way, so sign-up does not reveal who is enrolled."""
+    existing = Enrollee.objects.filter(post=post, email=email.strip().lower()).first()
+    if existing is not None:
+        _email_later(existing, "already_enrolled")
+        return None
+    enrollee = enrollee_create(
+        post=post,
+        email=email,
+        password=password,
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        status=status,
+        language=language,
+    )
+    _email_later(enrollee, "verify")
+    return enrollee
+
+
+def verification_resend(*, enrollee: Enrollee) -> None:
+    if enrollee.email_verified_at is None:
+        _email_later(enrollee, "verify")
+
+
+def email_verify(*, enrollee: Enrollee) -> Enrollee:
+    """The enrollee opened the link we sent to their address: it is theirs. Repeating it is
+    harmless (the first moment stays)."""
+    if enrollee.email_verified_at is None:
+        enrollee.email_verified_at = timezone.now()
+        enrollee.save(update_fields=["email_verified_at"])
+    return enrollee
+
+
+def enrollee_signed_in(*, enrollee: Enrollee) -> None:
+    """Record a sign-in: it ends any idle-account warning and spends any sign-in link."""
+    now = timezone.now()
+    enrollee.last_sign_in_at = now
+    enrollee.last_active_at = now
+    enrollee.inactivity_warned_at = None
+    enrollee.save(update_fields=["last_sign_in_at", "last_active_at", "inactivity_warned_at"])
+
+
+def sign_in_link_send(*, post: Post, email: str) -> None:
+    """Email a one-time sign-in link if the address has an account; say nothing either way."""
+    enrollee = Enrollee.objects.filter(post=post, email=email.strip().lower(), active=True).first()
+    if enrollee is not None:
+        _email_later(enrollee, "sign_in_link")
+
+
+def password_reset_send(*, post: Post, email: str) -> None:
+    """Email a password-reset link if the address has an account; say nothing either way."""
+    enrollee = Enrollee.objects.filter(post=post, email=email.strip().lower(), active=True).first()
+    if enrollee is not None:
+        _email_later(enrollee, "password_reset")
+
+
+def password_set(*, enrollee: Enrollee, password: str) -> Enrollee:
+    """A new password. Every session of the account ends (the epoch moves on) and the owner is
+    told by email; the caller keeps its own session with ``identity.refresh``. Having opened a
+    reset link also proves the address, so it counts as verified."""
+    with transaction.atomic(durable=True):
+        enrollee.password = make_password(password)
+        enrollee.session_epoch += 1
+        if enrollee.email_verified_at is None:
+            enrollee.email_verified_at = timezone.now()
+        enrollee.save(update_fields=["password", "session_epoch", "email_verified_at"])
+        _email_later(enrollee, "password_changed")
+    return enrollee
+
+
+def sign_out_everywhere(*, enrollee: Enrollee) -> Enrollee:
+    """End every session of the account, on every device (the caller's too unless it
+    refreshes its own)."""
+    Enrollee.objects.filter(pk=enrollee.pk).update(session_epoch=F("session_epoch") + 1)
+    enrollee.refresh_from_db(fields=["session_epoch"])
+    return enrollee
