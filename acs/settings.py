@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "acs.content",
     "acs.appointments",
     "acs.enrollment",
+    "acs.alerts",
+    "acs.delivery",
     "acs.api",
     "acs.staff",
 ]
@@ -264,6 +266,28 @@ CELERY_BEAT_SCHEDULE = {
         # Every 15 minutes: a booking becomes a no-show within 15 minutes of its window closing.
         "task": "acs.appointments.tasks.mark_no_shows",
         "schedule": crontab(minute="*/15"),
+        "options": {"queue": "periodic"},
+    },
+    # Retention (docs/enrollment.md). Daily: every rule counts whole days of the post's own
+    # calendar, so one run a day meets each boundary on its day whatever the hour.
+    "enrollment.trips-purge": {
+        # 07:20 UTC is the small hours in the Americas (02:20 in Lima): a quiet database.
+        "task": "acs.enrollment.tasks.purge_ended_trips",
+        "schedule": crontab(hour=7, minute=20),
+        "options": {"queue": "periodic"},
+    },
+    "enrollment.residences-reconfirm": {
+        # 14:10 UTC is morning in the Americas (09:10 in Lima): the question arrives when
+        # people read their mail, not in the night.
+        "task": "acs.enrollment.tasks.reconfirm_residences",
+        "schedule": crontab(hour=14, minute=10),
+        "options": {"queue": "periodic"},
+    },
+    "enrollment.idle-accounts": {
+        # 14:40 UTC, morning in the Americas for the warnings, after the residence run (a
+        # residence that expired today counts as inactive from today).
+        "task": "acs.enrollment.tasks.sweep_idle_accounts",
+        "schedule": crontab(hour=14, minute=40),
         "options": {"queue": "periodic"},
     },
 }
