@@ -12,6 +12,8 @@ urlpatterns = [
     *i18n_patterns(
         path("appointments/", include("acs.appointments.urls")),
         path("enroll/", include("acs.enrollment.urls")),
+        path("messages/", include("acs.alerts.urls")),
+        path("m/", include("acs.delivery.urls")),
         path("", include("acs.content.urls")),
         prefix_default_language=True,
     ),

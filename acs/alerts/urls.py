@@ -1,0 +1,5 @@
+"""Public message pages and feeds under /<lang>/messages/."""
+
+app_name = "alerts"
+
+urlpatterns: list = []
