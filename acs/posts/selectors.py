@@ -1,14 +1,41 @@
 from __future__ import annotations
 
+import threading
+
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 from django.db.models import QuerySet
 
 from acs.posts.models import Post, Region
 
+# One lookup of the deployment's post per request: the view, the page frame's context
+# processor and the forms all ask for it. Kept only between request_started and
+# request_finished, so a task or a shell always reads the database afresh.
+_request = threading.local()
+_UNSET = object()
+
+
+def _begin(**_kwargs) -> None:
+    _request.post = _UNSET
+    _request.active = True
+
+
+def _end(**_kwargs) -> None:
+    _request.active = False
+    _request.post = _UNSET
+
+
+request_started.connect(_begin, dispatch_uid="acs.posts.post_default.begin")
+request_finished.connect(_end, dispatch_uid="acs.posts.post_default.end")
+
 
 def post_default() -> Post | None:
     """The post this deployment's public site speaks for (``ACS_DEFAULT_POST``)."""
-    return Post.objects.filter(slug=settings.ACS_DEFAULT_POST).first()
+    if not getattr(_request, "active", False):
+        return Post.objects.filter(slug=settings.ACS_DEFAULT_POST).first()
+    if _request.post is _UNSET:
+        _request.post = Post.objects.filter(slug=settings.ACS_DEFAULT_POST).first()
+    return _request.post
 
 
 def regions_of(post: Post) -> QuerySet[Region]:
