@@ -53,6 +53,29 @@ def test_page_renders_cleanly(site, viewport, language, slug, axe_check, assert_
     axe_check(page)
 
 
+# The pages of the portal's own parts that anyone may open -------------------------------------
+APP_PATHS = [
+    "enroll/",
+    "enroll/sign-up/",
+    "enroll/sign-in/",
+    "enroll/sign-in/link/",
+    "enroll/password/forgot/",
+]
+
+
+@pytest.mark.parametrize("app_path", APP_PATHS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_app_page_renders_cleanly(site, phone, language, app_path, axe_check, assert_console_clean):
+    page = phone
+    open_page(page, f"{site}/{language}/{app_path}")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("h1")).to_be_visible()
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= page.viewport_size["width"] + 1, f"{scroll_width}px wide"
+    assert_console_clean(page)
+    axe_check(page)
+
+
 # The emergency hotline ------------------------------------------------------------------------
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_emergency_page_shows_a_tap_to_call_hotline(site, viewport, language):
