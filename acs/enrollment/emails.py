@@ -173,3 +173,94 @@ def enrollee_message(enrollee: Enrollee, kind: str) -> EmailMultiAlternatives:
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+# Retention (``services.retention``): the yearly residence question and the idle warning.
+# (Imports are local so that this section stays an append to the module.)
+
+
+def _residence_reconfirm(enrollee: Enrollee) -> Letter:
+    """ "Do you still live here?": one button keeps the residence (its page asks for one more
+    click, since mail scanners open links); moving is done in the account."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from acs.core.i18n import long_date
+    from acs.enrollment.services.retention import RECONFIRM_ANSWER_DAYS, residence_keep_token
+
+    residence = enrollee.residences.select_related("region").filter(active=True).first()
+    if residence is None:
+        raise ValueError(f"enrollee {enrollee.pk} has no active residence to ask about")
+    zone = enrollee.post.zone
+    asked = residence.reconfirm_requested_at or timezone.now()
+    answer_by = asked.astimezone(zone).date() + timedelta(days=RECONFIRM_ANSWER_DAYS)
+    where = residence.region.name
+    if residence.place:
+        where = f"{residence.place}, {where}"
+    return Letter(
+        subject=_("Do you still live in %(region)s?") % {"region": residence.region.name},
+        heading=_("Do you still live here?"),
+        paragraphs=[
+            _(
+                "Your enrollment with the %(post)s says that you live in %(where)s. Once a "
+                "year we ask whether that is still true, so that messages about the region "
+                "reach the people who are there."
+            )
+            % {"post": enrollee.post.display_name, "where": where},
+            _(
+                "If you still live there, open the “Yes, I still live here” link and confirm "
+                "on the page it opens. You do not need to sign in."
+            ),
+            _("If you have moved, sign in and change your residence: %(url)s")
+            % {"url": link("sign-in")},
+            _(
+                "If we do not hear from you by %(date)s, we will mark this residence as no "
+                "longer current, and messages for the people who live in the region will stop "
+                "reaching you. Your trips and the rest of your enrollment stay as they are."
+            )
+            % {"date": long_date(answer_by)},
+        ],
+        action_label=_("Yes, I still live here"),
+        action_url=link("residence-keep", token=residence_keep_token(residence)),
+    )
+
+
+def _idle_warning(enrollee: Enrollee) -> Letter:
+    from django.utils.translation import ngettext
+
+    from acs.core.i18n import long_date
+    from acs.enrollment.services.retention import idle_deletion_day
+
+    post = enrollee.post
+    days = post.idle_account_days
+    return Letter(
+        subject=_("Your enrollment will be deleted unless you sign in"),
+        heading=_("Do you want to keep your enrollment?"),
+        paragraphs=[
+            ngettext(
+                "Your enrollment with the %(post)s has had no current trip, no residence and "
+                "no sign-in for more than %(days)d day.",
+                "Your enrollment with the %(post)s has had no current trip, no residence and "
+                "no sign-in for more than %(days)d days.",
+                days,
+            )
+            % {"post": post.display_name, "days": days},
+            _(
+                "To keep it, sign in by %(date)s. After that date we will delete it, with "
+                "everything in it."
+            )
+            % {"date": long_date(idle_deletion_day(enrollee))},
+            _("If you no longer need it, you do not have to do anything."),
+        ],
+        action_label=_("Sign in to keep my enrollment"),
+        action_url=link("sign-in"),
+    )
+
+
+KINDS.update(
+    {
+        "residence_reconfirm": _residence_reconfirm,
+        "idle_warning": _idle_warning,
+    }
+)

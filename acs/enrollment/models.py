@@ -67,6 +67,16 @@ class Enrollee(models.Model):
                 fields=["post", "email"], name="enrollee_unique_email_per_post"
             ),
         ]
+        indexes = [
+            # selectors.enrollees_to_reach: one probe per person there answers "active and
+            # verified, and of which post?" from the index alone, without reading the row.
+            models.Index(
+                fields=["id"],
+                include=["post"],
+                condition=Q(active=True, email_verified_at__isnull=False),
+                name="enrollee_reachable",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -117,8 +127,8 @@ class Trip(models.Model):
             ),
         ]
         indexes = [
-            # The selector's correlated lookup (enrollee → overlapping trips) and the purge of
-            # trips some days after they end.
+            # One person's trips by date (their pages, the overlap check, the staff record)
+            # and the purge of trips some days after they end.
             models.Index(fields=["enrollee", "departure", "arrival"]),
             models.Index(fields=["departure"]),
         ]

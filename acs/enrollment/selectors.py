@@ -2,21 +2,78 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    Expression,
+    F,
+    Func,
+    Lookup,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Lower, Replace
 
 from acs.enrollment.constants import ON_BY_DEFAULT, MessageKind
-from acs.enrollment.models import Enrollee, MessagePreference, Residence, TripStop
-from acs.posts.models import Post
+from acs.enrollment.models import (
+    Companion,
+    EmergencyContact,
+    Enrollee,
+    MessagePreference,
+    Phone,
+    Residence,
+    Trip,
+    TripStop,
+)
+from acs.posts.models import Post, Region
+
+
+class _AmongIds(Lookup):
+    """``lhs IN (ids)``, which PostgreSQL is given as ``lhs = ANY(ARRAY(ids))``.
+
+    Why: given ``id IN (subquery)`` with ~100,000 ids, PostgreSQL prefers walking every
+    enrollee (a merge join in id order, or a hash join over a full scan) to probing for each
+    id, the more so in a server-side cursor (``.iterator()``), which it plans for its first
+    rows. ``ARRAY(ids)`` is computed once, and ``= ANY`` of it can only be index probes, which
+    the btree makes in id order (it sorts the array and drops duplicates), so there is no sort
+    or de-duplication on top either. The price: the planner cannot know the array's length and
+    guesses a handful of rows, so a query that joins this result to another table gets a
+    nested loop (fine where that table has an index on the enrollee). Not registered as a
+    lookup; used as a filter expression.
+    """
+
+    lookup_name = "among_ids"
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
 
 def enrollees_to_reach(
     *, post: Post, region_ids: Iterable[int], starts: date, ends: date, kind: str
 ) -> QuerySet[Enrollee]:
-    """Every active enrollee of ``post`` who is, or may be, in one of ``region_ids`` on some
-    day of [``starts``, ``ends``] (both included) and who takes messages of ``kind``.
+    """Every active enrollee of ``post`` with a verified email who is, or may be, in one of
+    ``region_ids`` on some day of [``starts``, ``ends``] (both included) and who takes
+    messages of ``kind``.
+
+    *Verified*: ``email_verified_at`` is set. An unverified address may not be the
+    enrollee's, so nothing is sent to it (nor, by this query, to their phone).
 
     *Where*: a trip whose [arrival, departure] overlaps the range and that stops in one of the
     regions, unless it was ended early before ``starts`` began (in the post's time zone); or an
@@ -30,18 +87,38 @@ def enrollees_to_reach(
     of a default-on kind, and a row with ``enabled=True`` an opt-in to the others. Which
     channels to use is the delivery step's business, not this one's.
 
-    One row per person whatever the number of matching trips and stops: the places are an
-    ``IN (… UNION …)`` and the preferences ``EXISTS`` subqueries, never a join, so there is no
-    ``DISTINCT`` over the result.
+    How it runs (PostgreSQL; see benchmarks/enrollment.py and docs/enrollment.md): the ids of
+    the people there are found from the region indexes (trip stops joined to their trips, and
+    residences), each part keeping only those who take the kind (a hashed anti-join on the
+    opted out, or a semi-join on the opted in: no probe per person); that list of ids is
+    then checked against the index ``enrollee_reachable`` (active, verified; with the post),
+    one probe per person without reading the table (see ``_AmongIds``). Nobody else is read.
+
+    One row per person whatever the number of matching trips and stops (the ids are a list
+    the enrollees are looked up in, never a join), in id order, with no ``DISTINCT``.
     One query; the caller can take ``.values_list("pk", flat=True).iterator()``.
     """
     region_ids = list(region_ids)
     kind = MessageKind(kind)
     day_began = datetime.combine(starts, time.min, tzinfo=post.zone)
-    # Who is there: a UNION of ids that the region indexes find, so the database starts from
-    # the regions instead of walking every enrollee (an OR of two EXISTS cannot use them).
+
+    def takes_kind(enrollee_id: str) -> Exists:
+        """The person whose id is the field ``enrollee_id`` of the row takes ``kind``."""
+        rows = MessagePreference.objects.filter(kind=kind)
+        enabled = rows.filter(enabled=True)
+        if kind not in ON_BY_DEFAULT:
+            return Exists(enabled.filter(enrollee_id=OuterRef(enrollee_id)))
+        # Opted out: a disabled row and no enabled one. Written as one NOT EXISTS (rather
+        # than "no disabled row, or an enabled one": an OR keeps PostgreSQL from turning the
+        # test into a join) so that it is a hashed anti-join, not two probes per person.
+        opted_out = rows.filter(enrollee_id=OuterRef(enrollee_id), enabled=False).exclude(
+            Exists(enabled.filter(enrollee_id=OuterRef("enrollee_id")))
+        )
+        return ~Exists(opted_out)
+
     on_trip = (
         TripStop.objects.filter(
+            takes_kind("trip__enrollee_id"),
             region_id__in=region_ids,
             trip__arrival__lte=ends,
             trip__departure__gte=starts,
@@ -51,14 +128,250 @@ def enrollees_to_reach(
         .values("trip__enrollee_id")
     )
     resident = (
-        Residence.objects.filter(region_id__in=region_ids, active=True)
+        Residence.objects.filter(takes_kind("enrollee_id"), region_id__in=region_ids, active=True)
         .order_by()
         .values("enrollee_id")
     )
-    preferences = MessagePreference.objects.filter(enrollee_id=OuterRef("pk"), kind=kind)
-    wants = Exists(preferences.filter(enabled=True))
-    if kind in ON_BY_DEFAULT:
-        wants = Q(wants) | ~Exists(preferences)
+    # UNION ALL: someone on a trip and at home is in the list twice, which costs nothing (the
+    # lookup drops duplicates) where UNION would de-duplicate the whole list first.
+    there = on_trip.union(resident, all=True)
     return Enrollee.objects.filter(
-        wants, pk__in=on_trip.union(resident), post=post, active=True
+        _AmongIds(F("pk"), there),
+        post=post,
+        active=True,
+        email_verified_at__isnull=False,
     ).order_by("pk")
+
+
+# The staff pages: who is in each region on a day, the list with contact details, one record.
+#
+# "Present in a region on a day": a trip whose [arrival, departure] includes the day (both
+# ends included) with a stop in the region, unless it was ended early before the day began on
+# the post's clock; or an active residence in the region. The pages list only active
+# enrollees with a verified email (an unverified address may not be theirs), and the counts
+# count the same people, so that a region's number is the length of the list it links to.
+
+# Letters the name search reads as their base letter, so that "perez" finds "Pérez" and
+# "PENA" finds "Peña": the Spanish ones everywhere, and on PostgreSQL other common ones too.
+# Not PostgreSQL's unaccent (an extension, so a migration) nor ICU, so that SQLite works too.
+_SPANISH_LETTERS, _SPANISH_BASES = "áéíóúüñ", "aeiouun"
+_OTHER_LETTERS, _OTHER_BASES = "àâäãåçèêëìîïòôöõøùû", "aaaaaceeeiiiooooouu"
+# Combining accents (a name typed decomposed): acute, tilde, diaeresis; on PostgreSQL also
+# grave and circumflex.
+_SPANISH_MARKS, _OTHER_MARKS = "\u0301\u0303\u0308", "\u0300\u0302"
+
+
+class _Folded(Func):
+    """The text lower-cased, without accents, for the name search.
+
+    PostgreSQL: one TRANSLATE over every letter above (characters it has no base for are
+    dropped: the combining accents). SQLite, the demo database, has no TRANSLATE and its
+    parser gives up at about 30 nested calls: there it is one REPLACE per Spanish letter, in
+    both cases, because SQLite's LOWER() folds ASCII only.
+    """
+
+    function = "LOWER"
+    arity = 1
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        letters = _SPANISH_LETTERS + _OTHER_LETTERS + _SPANISH_MARKS + _OTHER_MARKS
+        bases = _SPANISH_BASES + _OTHER_BASES
+        translated = Func(
+            Lower(self.source_expressions[0]),
+            Value(letters),
+            Value(bases),
+            function="TRANSLATE",
+            output_field=CharField(),
+        )
+        return compiler.compile(translated)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        expression: Expression = Lower(self.source_expressions[0])
+        pairs = [
+            *zip(_SPANISH_LETTERS, _SPANISH_BASES, strict=True),
+            *zip(_SPANISH_LETTERS.upper(), _SPANISH_BASES, strict=True),
+            *((mark, "") for mark in _SPANISH_MARKS),
+        ]
+        for letter, base in pairs:
+            expression = Replace(expression, Value(letter), Value(base))
+        return compiler.compile(expression)
+
+
+# Words of a name search that are used; the rest are ignored (each one costs a scan).
+_SEARCH_WORDS = 5
+
+
+@dataclass(frozen=True)
+class RegionCount:
+    region: Region
+    people: int
+    companions: int
+
+
+@dataclass(frozen=True)
+class RegionCounts:
+    regions: list[RegionCount]  # every region of the post, by name, zeros included
+    people: int  # distinct: someone present in two regions counts once here
+    companions: int
+
+
+def _day_began(post: Post, day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=post.zone)
+
+
+def _trip_covers(post: Post, day: date, prefix: str = "") -> Q:
+    """The trip (``prefix`` leads from the queried model to it) covers ``day``."""
+    ended = f"{prefix}ended_early_at"
+    return Q(**{f"{prefix}arrival__lte": day, f"{prefix}departure__gte": day}) & (
+        Q(**{f"{ended}__isnull": True}) | Q(**{f"{ended}__gte": _day_began(post, day)})
+    )
+
+
+def _listed(post: Post, prefix: str = "") -> Q:
+    """The enrollee (``prefix`` leads to it) is one the staff pages show."""
+    return Q(
+        **{
+            f"{prefix}post": post,
+            f"{prefix}active": True,
+            f"{prefix}email_verified_at__isnull": False,
+        }
+    )
+
+
+def _residents(post: Post) -> QuerySet[Residence]:
+    return Residence.objects.filter(_listed(post, "enrollee__"), active=True)
+
+
+def enrollee_counts_by_region(*, post: Post, day: date) -> RegionCounts:
+    """How many people are present in each region of ``post`` on ``day``, and how many
+    companions travel with them there.
+
+    A person counts once per region however many of their trips (or a trip and their home)
+    put them there; a companion counts in each region their trip stops in. Five queries,
+    each counted by the database, so the cost does not grow with the number of people.
+    """
+    stops = TripStop.objects.filter(
+        _trip_covers(post, day, "trip__"), _listed(post, "trip__enrollee__")
+    )
+    per_region = (
+        stops.order_by()
+        .values("region_id")
+        .annotate(
+            people=Count("trip__enrollee", distinct=True), companions=Count("trip__companions")
+        )
+    )
+    travelling = {row["region_id"]: row for row in per_region}
+    # Residents who are not also on a trip there, so that nobody counts twice in a region.
+    on_trip_there = TripStop.objects.filter(
+        _trip_covers(post, day, "trip__"),
+        region_id=OuterRef("region_id"),
+        trip__enrollee_id=OuterRef("enrollee_id"),
+    )
+    at_home = dict(
+        _residents(post)
+        .filter(~Exists(on_trip_there))
+        .order_by()
+        .values("region_id")
+        .annotate(people=Count("id"))  # one active residence per enrollee (a constraint)
+        .values_list("region_id", "people")
+    )
+    present = stops.order_by().values("trip__enrollee_id")
+    present = present.union(_residents(post).order_by().values("enrollee_id"))
+    regions = [
+        RegionCount(
+            region=region,
+            people=travelling.get(region.pk, {}).get("people", 0) + at_home.get(region.pk, 0),
+            companions=travelling.get(region.pk, {}).get("companions", 0),
+        )
+        for region in Region.objects.filter(post=post).order_by("name", "code")
+    ]
+    return RegionCounts(
+        regions=regions,
+        people=Enrollee.objects.filter(pk__in=present).count(),
+        companions=stops.aggregate(n=Count("trip__companions", distinct=True))["n"],
+    )
+
+
+def _present_in(post: Post, region: Region, day: date) -> QuerySet:
+    """Ids of the people present in ``region`` on ``day``: a UNION the region indexes find,
+    as in ``enrollees_to_reach``."""
+    on_trip = (
+        TripStop.objects.filter(_trip_covers(post, day, "trip__"), region=region)
+        .order_by()
+        .values("trip__enrollee_id")
+    )
+    resident = Residence.objects.filter(region=region, active=True).order_by().values("enrollee_id")
+    return on_trip.union(resident)
+
+
+def _trips_from(post: Post, day: date) -> QuerySet[Trip]:
+    """Trips not over on ``day`` (current or upcoming), with their stops and companions."""
+    return (
+        Trip.objects.filter(departure__gte=day)
+        .filter(Q(ended_early_at__isnull=True) | Q(ended_early_at__gte=_day_began(post, day)))
+        .prefetch_related(
+            Prefetch("stops", queryset=TripStop.objects.select_related("region").order_by("id")),
+            Prefetch("companions", queryset=Companion.objects.order_by("id")),
+        )
+        .order_by("arrival", "id")
+    )
+
+
+def enrollees_for_staff(
+    *, post: Post, day: date, region: Region | None = None, text: str = ""
+) -> QuerySet[Enrollee]:
+    """The enrollees of ``post`` the staff list shows, by name: all of them, or those present
+    in ``region`` on ``day``; narrowed to names containing every word of ``text`` (case and
+    accents ignored).
+
+    Each comes with ``phones``, ``emergency_contacts``, ``residences_active`` (a list of at
+    most one, with its region) and ``trips_shown`` (not over on ``day``, with stops and
+    companions): seven queries for a page however many rows (the rows, then six prefetches).
+    """
+    queryset = Enrollee.objects.filter(_listed(post))
+    if region is not None:
+        queryset = queryset.filter(pk__in=_present_in(post, region, day))
+    # Both sides folded by the database, so that they are folded alike on each backend.
+    words = unicodedata.normalize("NFC", text).split()[:_SEARCH_WORDS]
+    if words:
+        queryset = queryset.alias(folded_name=_Folded("full_name"))
+        for word in words:
+            queryset = queryset.filter(folded_name__contains=_Folded(Value(word)))
+    return queryset.prefetch_related(
+        Prefetch("phones", queryset=Phone.objects.order_by("id")),
+        Prefetch(
+            "residences",
+            queryset=Residence.objects.filter(active=True).select_related("region"),
+            to_attr="residences_active",
+        ),
+        Prefetch("trips", queryset=_trips_from(post, day), to_attr="trips_shown"),
+        Prefetch("emergency_contacts", queryset=EmergencyContact.objects.order_by("id")),
+    ).order_by("full_name", "id")
+
+
+def enrollee_for_staff(*, post: Post, pk: int) -> Enrollee | None:
+    """One enrollee of ``post`` (active or not) with everything their staff page shows: every
+    trip with its stops and companions, every residence (the active one first), phones,
+    emergency contacts, privacy release and message preferences. ``None`` for an enrollee
+    of another post."""
+    trips = Trip.objects.prefetch_related(
+        Prefetch("stops", queryset=TripStop.objects.select_related("region").order_by("id")),
+        Prefetch("companions", queryset=Companion.objects.order_by("id")),
+    ).order_by("arrival", "id")
+    residences = Residence.objects.select_related("region").order_by("-active", "-confirmed_at")
+    return (
+        Enrollee.objects.filter(post=post, pk=pk)
+        .select_related("post", "privacy_release")
+        .prefetch_related(
+            Prefetch("phones", queryset=Phone.objects.order_by("id")),
+            Prefetch("residences", queryset=residences),
+            Prefetch("trips", queryset=trips),
+            Prefetch("emergency_contacts", queryset=EmergencyContact.objects.order_by("id")),
+            Prefetch(
+                "message_preferences",
+                queryset=MessagePreference.objects.order_by("kind", "channel"),
+            ),
+        )
+        .first()
+    )

@@ -8,7 +8,8 @@ from itertools import count
 from django.utils import timezone
 
 from acs.enrollment.models import Enrollee, Trip
-from acs.enrollment.services import enrollee_create, trip_add
+from acs.enrollment.services.accounts import email_verify, enrollee_create
+from acs.enrollment.services.trips import trip_add
 from acs.posts.models import Post, Region
 
 _serial = count(1)
@@ -42,3 +43,8 @@ def trip(person: Enrollee, *codes: str, arrival: int, departure: int) -> Trip:
         departure=start + timedelta(days=departure),
         stops=[(region(person.post, code), "") for code in codes],
     )
+
+
+def verified_enrollee(post: Post, **fields) -> Enrollee:
+    """An enrollee who confirmed their email: the kind the staff pages list and count."""
+    return email_verify(enrollee=enrollee(post, **fields))

@@ -65,7 +65,7 @@ def test_sign_up_creates_an_unverified_account_and_emails_the_link_in_its_langua
     [message] = mail.outbox
     assert message.to == ["ana.quispe@example.org"]
     # In the language chosen on the form (Spanish), whatever the page's language.
-    assert message.subject == "Confirma tu correo para terminar la inscripción"
+    assert message.subject == "Confirme su correo para terminar la inscripción"
     assert 'lang="es"' in message.alternatives[0][0]
     page = client.get("/en/enroll/check-email/")
     assert "ana.quispe@example.org" in page.content.decode()

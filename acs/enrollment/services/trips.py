@@ -4,16 +4,39 @@ one transaction; a refusal is a ``ValidationError`` with a plain message (and a 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from acs.enrollment.models import Companion, Enrollee, Residence, Trip, TripStop
 from acs.posts.models import Post, Region
+
+# A companion as the trip form gives it back: its public id (None for a new one), full name
+# and date of birth.
+CompanionData = tuple[uuid.UUID | None, str, date]
+
+
+def _touch(enrollee: Enrollee) -> None:
+    """The enrollee did something: their account is active (retention counts from this).
+
+    Called first inside a service's transaction, on purpose: the UPDATE holds the enrollee's
+    row lock until the transaction ends (PostgreSQL; SQLite's IMMEDIATE transactions already
+    serialize writers), so two requests of one person that check and write their trips — a
+    double click, two tabs — run one after the other and cannot both pass the overlap check.
+    """
+    now = timezone.now()
+    Enrollee.objects.filter(pk=enrollee.pk).update(last_active_at=now)
+    enrollee.last_active_at = now
+
+
+def _today(post: Post) -> date:
+    return timezone.localdate(timezone=post.zone)
 
 
 def _regions_of_post(post: Post, regions: Sequence[Region]) -> None:
@@ -23,6 +46,59 @@ def _regions_of_post(post: Post, regions: Sequence[Region]) -> None:
         raise ValidationError(
             _("Choose regions of %(country)s only.") % {"country": post.country_name},
             code="foreign_region",
+        )
+    if len({region.pk for region in regions}) != len(regions):
+        raise ValidationError(_("Choose each region only once."), code="duplicate_region")
+
+
+def _check_dates(post: Post, arrival: date, departure: date) -> None:
+    if departure < arrival:
+        raise ValidationError(
+            _("The departure date cannot be before the arrival date."), code="departure_first"
+        )
+    if departure < _today(post):
+        raise ValidationError(
+            _("This trip is already over. Enroll trips you are on or will take."),
+            code="past_trip",
+        )
+
+
+def _check_companions(companions: Sequence[tuple[str, date]], post: Post) -> None:
+    for name, born in companions:
+        if not name.strip():
+            raise ValidationError(_("Enter the full name of each companion."), code="companion")
+        if born > _today(post):
+            raise ValidationError(
+                _("A date of birth cannot be in the future."), code="companion_born"
+            )
+
+
+def _refuse_overlap(
+    enrollee: Enrollee, arrival: date, departure: date, *, exclude: Trip | None = None
+) -> None:
+    """One trip per day: a trip that shares a day (both ends count, as everywhere else) with
+    another trip of the enrollee is a duplicate, unless that one was ended early. Run it
+    after ``_touch``, which serializes one person's writes."""
+    clashing = Trip.objects.filter(
+        enrollee=enrollee,
+        ended_early_at__isnull=True,
+        arrival__lte=departure,
+        departure__gte=arrival,
+    )
+    if exclude is not None:
+        clashing = clashing.exclude(pk=exclude.pk)
+    other = clashing.order_by("arrival", "id").first()
+    if other is not None:
+        raise ValidationError(
+            _(
+                "You already have a trip from %(arrival)s to %(departure)s. Change the dates, "
+                "or change that trip instead."
+            )
+            % {
+                "arrival": date_format(other.arrival, "DATE_FORMAT"),
+                "departure": date_format(other.departure, "DATE_FORMAT"),
+            },
+            code="overlap",
         )
 
 
@@ -40,20 +116,16 @@ def trip_add(
 
     ``stops`` are (region, city or place) pairs; ``companions`` (full name, date of birth).
     Refused: departure before arrival, a trip that ended before today (the post's today), a
-    region of another post's country.
+    region of another post's country (or one region twice), a trip that shares a day with
+    another of the enrollee's trips that was not ended early.
     """
     post = enrollee.post
-    if departure < arrival:
-        raise ValidationError(
-            _("The departure date cannot be before the arrival date."), code="departure_first"
-        )
-    if departure < timezone.localdate(timezone=post.zone):
-        raise ValidationError(
-            _("This trip is already over. Enroll trips you are on or will take."),
-            code="past_trip",
-        )
+    _check_dates(post, arrival, departure)
     _regions_of_post(post, [region for region, _place in stops])
+    _check_companions(companions, post)
     with transaction.atomic(durable=True):
+        _touch(enrollee)
+        _refuse_overlap(enrollee, arrival, departure)
         trip = Trip.objects.create(
             enrollee=enrollee,
             arrival=arrival,
@@ -71,10 +143,107 @@ def trip_add(
     return trip
 
 
+def _stops_replace(trip: Trip, stops: Sequence[tuple[Region, str]]) -> None:
+    """The trip's stops become ``stops``: kept regions keep their row, others go or come."""
+    wanted = {region.pk: (region, place.strip()) for region, place in stops}
+    kept = {stop.region_id: stop for stop in trip.stops.all()}
+    TripStop.objects.filter(trip=trip).exclude(region_id__in=wanted).delete()
+    for region_id, (region, place) in wanted.items():
+        stop = kept.get(region_id)
+        if stop is None:
+            TripStop.objects.create(trip=trip, region=region, place=place)
+        elif stop.place != place:
+            stop.place = place
+            stop.save(update_fields=["place"])
+
+
+def _companions_replace(trip: Trip, companions: Sequence[CompanionData]) -> None:
+    """The trip's companions become ``companions``: listed ids are updated, ``None`` ids are
+    added, the others removed. An id that is not one of this trip's is refused."""
+    existing = {companion.public_id: companion for companion in trip.companions.all()}
+    listed = {public_id for public_id, _name, _born in companions if public_id is not None}
+    if listed - existing.keys():
+        raise ValidationError(
+            _("Someone in the list of companions was changed elsewhere. Please try again."),
+            code="unknown_companion",
+        )
+    Companion.objects.filter(trip=trip).exclude(public_id__in=listed).delete()
+    for public_id, name, born in companions:
+        companion = existing.get(public_id) if public_id else None
+        if companion is None:
+            Companion.objects.create(trip=trip, full_name=name.strip(), date_of_birth=born)
+        elif (companion.full_name, companion.date_of_birth) != (name.strip(), born):
+            companion.full_name, companion.date_of_birth = name.strip(), born
+            companion.save(update_fields=["full_name", "date_of_birth"])
+
+
+def trip_update(
+    *,
+    trip: Trip,
+    arrival: date,
+    departure: date,
+    stops: Sequence[tuple[Region, str]],
+    purpose: str = "",
+    lodging: str = "",
+    companions: Sequence[CompanionData] = (),
+) -> Trip:
+    """Change a trip: everything it says is replaced by what is given. ``companions`` is the
+    whole new list (an entry with a public id changes that companion; missing ones are
+    removed). Refused like ``trip_add``, and for a trip that was ended early."""
+    enrollee = trip.enrollee
+    post = enrollee.post
+    if trip.ended_early_at is not None:
+        raise ValidationError(
+            _("This trip has ended, so it cannot be changed. Add a new trip instead."),
+            code="ended",
+        )
+    _check_dates(post, arrival, departure)
+    _regions_of_post(post, [region for region, _place in stops])
+    _check_companions([(name, born) for _id, name, born in companions], post)
+    with transaction.atomic(durable=True):
+        _touch(enrollee)
+        _refuse_overlap(enrollee, arrival, departure, exclude=trip)
+        trip.arrival, trip.departure = arrival, departure
+        trip.purpose, trip.lodging = purpose.strip(), lodging.strip()
+        trip.save(update_fields=["arrival", "departure", "purpose", "lodging"])
+        _stops_replace(trip, stops)
+        _companions_replace(trip, companions)
+    return trip
+
+
+def trip_end_early(*, trip: Trip) -> Trip:
+    """The enrollee left (or is leaving) before the planned departure: from now on the trip
+    no longer places them in its regions. Repeating it is harmless (the first moment stays).
+    Refused for a trip that has not begun (delete it instead) or is already over."""
+    if trip.ended_early_at is not None:
+        return trip
+    today = _today(trip.enrollee.post)
+    if trip.arrival > today:
+        raise ValidationError(
+            _("This trip has not started yet. If you are not going, delete it instead."),
+            code="not_started",
+        )
+    if trip.departure < today:
+        raise ValidationError(_("This trip is already over."), code="over")
+    with transaction.atomic(durable=True):
+        _touch(trip.enrollee)
+        trip.ended_early_at = timezone.now()
+        trip.save(update_fields=["ended_early_at"])
+    return trip
+
+
+def trip_delete(*, trip: Trip) -> None:
+    """Remove a trip with its stops and companions (a mistake, or plans that changed)."""
+    with transaction.atomic(durable=True):
+        _touch(trip.enrollee)
+        trip.delete()
+
+
 def residence_set(*, enrollee: Enrollee, region: Region, place: str = "") -> Residence:
     """ "I live here": replaces the enrollee's active residence, confirmed as of now."""
     _regions_of_post(enrollee.post, [region])
     with transaction.atomic(durable=True):
+        _touch(enrollee)
         Residence.objects.filter(enrollee=enrollee, active=True).update(active=False)
         return Residence.objects.create(
             enrollee=enrollee,
@@ -83,3 +252,11 @@ def residence_set(*, enrollee: Enrollee, region: Region, place: str = "") -> Res
             confirmed_at=timezone.now(),
             active=True,
         )
+
+
+def residence_end(*, enrollee: Enrollee) -> None:
+    """ "I no longer live here": the active residence stops counting (it is purged later, as
+    every inactive one is). Harmless when there is none."""
+    with transaction.atomic(durable=True):
+        _touch(enrollee)
+        Residence.objects.filter(enrollee=enrollee, active=True).update(active=False)

@@ -1,0 +1,423 @@
+"""The rest of the citizen's self-service: profile and phones, emergency contacts, the privacy
+release, message preferences, and the account's download and deletion.
+
+Each service is keyword-only and owns one transaction; a refusal is a ``ValidationError`` with
+a plain message (and a stable ``code``) and saves nothing. A citizen's changes to their own
+record write no audit entry (the audit log is for staff) but mark the account active.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Prefetch, prefetch_related_objects
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acs.enrollment.constants import (
+    ON_BY_DEFAULT,
+    Channel,
+    Delivery,
+    Language,
+    MessageKind,
+    PhoneKind,
+)
+from acs.enrollment.models import (
+    Companion,
+    DeletionTally,
+    EmergencyContact,
+    Enrollee,
+    MessagePreference,
+    Phone,
+    PrivacyRelease,
+    Residence,
+    Trip,
+    TripStop,
+    validate_e164,
+)
+from acs.enrollment.services.accounts import _email_later
+from acs.enrollment.services.trips import _touch
+
+# Profile -----------------------------------------------------------------------------------
+
+
+def profile_update(
+    *,
+    enrollee: Enrollee,
+    full_name: str,
+    date_of_birth: date,
+    status: str,
+    language: str,
+    email: str,
+    passport_number: str = "",
+) -> Enrollee:
+    """Change the enrollee's own details. A new email address must be confirmed again: it is
+    marked unverified and a link goes to it (the account pages wait until it is opened)."""
+    email = email.strip().lower()
+    changed_email = email != enrollee.email
+    with transaction.atomic(durable=True):
+        _touch(enrollee)
+        if (
+            changed_email
+            and Enrollee.objects.filter(post=enrollee.post, email=email)
+            .exclude(pk=enrollee.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                _("This email address cannot be used. Please choose another one."),
+                code="email_taken",
+            )
+        enrollee.full_name = " ".join(full_name.split())
+        enrollee.date_of_birth = date_of_birth
+        enrollee.status = status
+        enrollee.language = language
+        enrollee.passport_number = passport_number.strip()
+        fields = ["full_name", "date_of_birth", "status", "language", "passport_number"]
+        if changed_email:
+            enrollee.email = email
+            enrollee.email_verified_at = None
+            fields += ["email", "email_verified_at"]
+        enrollee.full_clean(exclude=["password", "post"])
+        enrollee.save(update_fields=fields)
+        if changed_email:
+            _email_later(enrollee, "verify")
+    return enrollee
+
+
+@dataclass(frozen=True)
+class PhoneData:
+    """A phone as the phones form gives it back; ``public_id`` is None for a new one."""
+
+    public_id: uuid.UUID | None
+    number: str  # E.164
+    kind: str = PhoneKind.MOBILE
+    sms_capable: bool = False
+
+
+def phones_set(*, enrollee: Enrollee, phones: Sequence[PhoneData]) -> None:
+    """The enrollee's phones become ``phones``: listed ids are changed, ``None`` ids added,
+    the others removed. Refused: a number that is not in international form, the same number
+    twice, an id that is not one of the enrollee's phones."""
+    numbers = [phone.number for phone in phones]
+    for number in numbers:
+        validate_e164(number)
+    if len(set(numbers)) != len(numbers):
+        raise ValidationError(_("Each number can be given only once."), code="duplicate_phone")
+    with transaction.atomic(durable=True):
+        _touch(enrollee)
+        existing = {phone.public_id: phone for phone in Phone.objects.filter(enrollee=enrollee)}
+        listed = {phone.public_id for phone in phones if phone.public_id is not None}
+        if listed - existing.keys():
+            raise ValidationError(
+                _("A phone number in the list was changed elsewhere. Please try again."),
+                code="unknown_phone",
+            )
+        # Removed first, so that a number moved from one row to another does not collide
+        # with itself on the (enrollee, number) constraint.
+        Phone.objects.filter(enrollee=enrollee).exclude(public_id__in=listed).delete()
+        changed = [phone for phone in phones if phone.public_id is not None]
+        for phone in changed:
+            row = existing[phone.public_id]
+            row.number, row.kind, row.sms_capable = phone.number, phone.kind, phone.sms_capable
+        # Two rows may swap numbers: clear the changed ones first, then write them back.
+        Phone.objects.bulk_update(
+            [Phone(pk=existing[p.public_id].pk, number=f"+{i}") for i, p in enumerate(changed)],
+            ["number"],
+        )
+        Phone.objects.bulk_update(
+            [existing[phone.public_id] for phone in changed], ["number", "kind", "sms_capable"]
+        )
+        Phone.objects.bulk_create(
+            Phone(
+                enrollee=enrollee,
+                number=phone.number,
+                kind=phone.kind,
+                sms_capable=phone.sms_capable,
+            )
+            for phone in phones
+            if phone.public_id is None
+        )
+
+
+# Emergency contacts ------------------------------------------------------------------------
+
+
+def _contact_check(name: str, phone: str, email: str) -> None:
+    if not name.strip():
+        raise ValidationError(_("Enter the name of your contact."), code="contact_name")
+    if not (phone or email.strip()):
+        raise ValidationError(
+            _("Give a phone number or an email address, so that we can reach them."),
+            code="unreachable",
+        )
+    if phone:
+        validate_e164(phone)
+
+
+def contact_add(
+    *, enrollee: Enrollee, name: str, relation: str = "", phone: str = "", email: str = ""
+) -> EmergencyContact:
+    """Someone the post may call if something happens to the enrollee. ``phone`` is E.164;
+    at least one of phone and email is needed."""
+    _contact_check(name, phone, email)
+    with transaction.atomic(durable=True):
+        _touch(enrollee)
+        return EmergencyContact.objects.create(
+            enrollee=enrollee,
+            name=" ".join(name.split()),
+            relation=relation.strip(),
+            phone=phone,
+            email=email.strip().lower(),
+        )
+
+
+def contact_update(
+    *, contact: EmergencyContact, name: str, relation: str = "", phone: str = "", email: str = ""
+) -> EmergencyContact:
+    _contact_check(name, phone, email)
+    with transaction.atomic(durable=True):
+        _touch(contact.enrollee)
+        contact.name = " ".join(name.split())
+        contact.relation = relation.strip()
+        contact.phone = phone
+        contact.email = email.strip().lower()
+        contact.save(update_fields=["name", "relation", "phone", "email"])
+    return contact
+
+
+def contact_delete(*, contact: EmergencyContact) -> None:
+    with transaction.atomic(durable=True):
+        _touch(contact.enrollee)
+        contact.delete()
+
+
+# Privacy release and message preferences ---------------------------------------------------
+
+PRIVACY_FIELDS = ("emergency_contacts", "family", "representative", "congress", "media")
+
+
+def privacy_set(*, enrollee: Enrollee, **choices: bool) -> PrivacyRelease:
+    """Whom the post may tell about the enrollee: each of ``PRIVACY_FIELDS`` a separate yes or
+    no (a name left out means no: nothing is released without consent)."""
+    unknown = set(choices) - set(PRIVACY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown privacy choices: {sorted(unknown)}")
+    values = {name: bool(choices.get(name, False)) for name in PRIVACY_FIELDS}
+    with transaction.atomic(durable=True):
+        _touch(enrollee)
+        release, _created = PrivacyRelease.objects.update_or_create(
+            enrollee=enrollee, defaults=values
+        )
+    return release
+
+
+@dataclass(frozen=True)
+class KindChoice:
+    """How the enrollee takes one kind of message."""
+
+    email: bool
+    sms: bool = False
+    delivery: str = Delivery.IMMEDIATE
+
+
+def preferences_of(enrollee: Enrollee) -> dict[str, KindChoice]:
+    """The enrollee's choice for every kind, as ``selectors.enrollees_to_reach`` reads it:
+    a kind with no rows has its default (``ON_BY_DEFAULT`` by email, at once). Uses the
+    prefetched ``message_preferences`` when there are."""
+    rows: dict[str, dict[str, MessagePreference]] = {}
+    for row in enrollee.message_preferences.all():
+        rows.setdefault(row.kind, {})[row.channel] = row
+    choices = {}
+    for kind in MessageKind:
+        mine = rows.get(kind)
+        if not mine:
+            choices[kind.value] = KindChoice(email=kind in ON_BY_DEFAULT)
+            continue
+        email, sms = mine.get(Channel.EMAIL), mine.get(Channel.SMS)
+        choices[kind.value] = KindChoice(
+            email=bool(email and email.enabled),
+            sms=bool(sms and sms.enabled),
+            delivery=(email or sms).delivery,
+        )
+    return choices
+
+
+def preferences_set(
+    *, enrollee: Enrollee, choices: Mapping[str, KindChoice], language: str | None = None
+) -> None:
+    """The enrollee's choice for each kind in ``choices`` (the others keep theirs), written as
+    one row per channel so that their rows, not the defaults, decide from now on. Text
+    messages are not sent yet; the choice is kept for when they are, and needs a phone that
+    can receive them. ``language`` (if given) is the language of every message."""
+    kinds = [MessageKind(kind) for kind in choices]
+    wants_sms = any(choice.sms for choice in choices.values())
+    if wants_sms and not enrollee.phones.filter(sms_capable=True).exists():
+        raise ValidationError(
+            _("To get text messages, first add a mobile number that can receive them."),
+            code="no_sms_phone",
+        )
+    with transaction.atomic(durable=True):
+        _touch(enrollee)
+        MessagePreference.objects.filter(enrollee=enrollee, kind__in=kinds).delete()
+        MessagePreference.objects.bulk_create(
+            MessagePreference(
+                enrollee=enrollee,
+                kind=kind,
+                channel=channel,
+                enabled=getattr(choices[kind], channel),
+                delivery=choices[kind].delivery,
+            )
+            for kind in kinds
+            for channel in (Channel.EMAIL, Channel.SMS)
+        )
+        if language is not None and language != enrollee.language:
+            enrollee.language = Language(language)
+            enrollee.save(update_fields=["language"])
+
+
+# Everything about the person: read, download, delete ---------------------------------------
+
+
+def enrollee_with_records(enrollee: Enrollee) -> Enrollee:
+    """``enrollee`` with every record of theirs loaded (phones, residences, trips with stops
+    and companions, contacts, privacy release, preferences): eight queries, whatever the
+    numbers. The account's front page and the download read this.
+
+    A read, so its home is ``selectors``; it lives here until that module is free to edit.
+    """
+    prefetch_related_objects(
+        [enrollee],
+        Prefetch("phones", queryset=Phone.objects.order_by("id")),
+        Prefetch(
+            "residences",
+            queryset=Residence.objects.select_related("region").order_by("-active", "-id"),
+        ),
+        Prefetch(
+            "trips",
+            queryset=Trip.objects.order_by("arrival", "id").prefetch_related(
+                Prefetch(
+                    "stops", queryset=TripStop.objects.select_related("region").order_by("id")
+                ),
+                Prefetch("companions", queryset=Companion.objects.order_by("id")),
+            ),
+        ),
+        Prefetch("emergency_contacts", queryset=EmergencyContact.objects.order_by("id")),
+        Prefetch("message_preferences", queryset=MessagePreference.objects.order_by("kind")),
+        "privacy_release",
+    )
+    return enrollee
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _privacy_export(enrollee: Enrollee) -> dict[str, bool]:
+    try:
+        release = enrollee.privacy_release
+    except PrivacyRelease.DoesNotExist:
+        return dict.fromkeys(PRIVACY_FIELDS, False)
+    return {name: getattr(release, name) for name in PRIVACY_FIELDS}
+
+
+def _trip_export(trip: Trip) -> dict[str, Any]:
+    return {
+        "id": str(trip.public_id),
+        "arrival": _iso(trip.arrival),
+        "departure": _iso(trip.departure),
+        "ended_early_at": _iso(trip.ended_early_at),
+        "purpose": trip.purpose,
+        "lodging_or_local_contact": trip.lodging,
+        "regions": [
+            {"code": stop.region.code, "name": stop.region.name, "place": stop.place}
+            for stop in trip.stops.all()
+        ],
+        "companions": [
+            {
+                "id": str(companion.public_id),
+                "full_name": companion.full_name,
+                "date_of_birth": _iso(companion.date_of_birth),
+            }
+            for companion in trip.companions.all()
+        ],
+        "created_at": _iso(trip.created_at),
+    }
+
+
+def enrollee_export(*, enrollee: Enrollee) -> dict[str, Any]:
+    """Everything the post holds about the enrollee, for them to download as JSON: dates in
+    ISO 8601, the public ids of their records, never a database key or the password hash."""
+    person = enrollee_with_records(enrollee)
+    return {
+        "exported_at": _iso(timezone.now()),
+        "post": person.post.display_name,
+        "account": {
+            "email": person.email,
+            "email_verified_at": _iso(person.email_verified_at),
+            "created_at": _iso(person.created_at),
+            "last_signed_in_at": _iso(person.last_sign_in_at),
+            "last_active_at": _iso(person.last_active_at),
+        },
+        "profile": {
+            "full_name": person.full_name,
+            "date_of_birth": _iso(person.date_of_birth),
+            "status": person.status,
+            "language": person.language,
+            "passport_number": person.passport_number,
+        },
+        "phones": [
+            {
+                "id": str(phone.public_id),
+                "number": phone.number,
+                "kind": phone.kind,
+                "can_receive_text_messages": phone.sms_capable,
+            }
+            for phone in person.phones.all()
+        ],
+        "residences": [
+            {
+                "region": {"code": home.region.code, "name": home.region.name},
+                "place": home.place,
+                "last_confirmed_at": _iso(home.confirmed_at),
+                "active": home.active,
+            }
+            for home in person.residences.all()
+        ],
+        "trips": [_trip_export(trip) for trip in person.trips.all()],
+        "emergency_contacts": [
+            {
+                "id": str(contact.public_id),
+                "name": contact.name,
+                "relation": contact.relation,
+                "phone": contact.phone,
+                "email": contact.email,
+            }
+            for contact in person.emergency_contacts.all()
+        ],
+        "privacy_release": _privacy_export(person),
+        "message_preferences": {
+            kind: {"email": choice.email, "sms": choice.sms, "delivery": choice.delivery}
+            for kind, choice in preferences_of(person).items()
+        },
+    }
+
+
+def enrollee_delete(*, enrollee: Enrollee) -> None:
+    """The enrollee deletes their account: the row and everything hanging off it are gone at
+    once; all that remains is one more in the post's count of accounts deleted this month
+    (the post's month), in the same transaction."""
+    post = enrollee.post
+    month = timezone.localdate(timezone=post.zone).replace(day=1)
+    key = {"post": post, "month": month, "reason": DeletionTally.Reason.SELF}
+    with transaction.atomic(durable=True):
+        # Create the month's row if it is missing (two deletions at once: one insert wins, the
+        # other does nothing), then count in the database, never read-modify-write in Python.
+        DeletionTally.objects.bulk_create([DeletionTally(**key)], ignore_conflicts=True)
+        DeletionTally.objects.filter(**key).update(count=F("count") + 1)
+        Enrollee.objects.filter(pk=enrollee.pk).delete()
