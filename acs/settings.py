@@ -290,6 +290,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=14, minute=40),
         "options": {"queue": "periodic"},
     },
+    # Delivery of messages (docs/delivery.md).
+    "delivery.sweep": {
+        # Every minute: claims of dead workers, retries that are due, lost Celery messages.
+        "task": "acs.delivery.tasks.sweep",
+        "schedule": crontab(),
+        "options": {"queue": "periodic"},
+    },
+    "delivery.digest": {
+        # 13:00 UTC, morning in the Americas (08:00 in Lima): yesterday's messages in one email.
+        "task": "acs.delivery.tasks.send_digests",
+        "schedule": crontab(hour=13, minute=0),
+        "options": {"queue": "periodic"},
+    },
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 
@@ -359,3 +372,11 @@ ACS_ACCOUNT_RATE_PER_ADDRESS = env.int("ACS_ACCOUNT_RATE_PER_ADDRESS", default=6
 ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)
 # Only the concurrency tests' control run turns this off, to show the race is real.
 ACS_LOCKS_ENABLED = True
+
+# Text messages (acs/delivery/sms.py): "file" writes one file per text to $ACS_VAR_DIR/sms
+# (the demo); "http" posts JSON to a gateway, and then needs its URL and bearer token (a
+# check stops the start-up when they are missing).
+ACS_SMS_BACKEND = env.str("ACS_SMS_BACKEND", default="file")
+ACS_SMS_GATEWAY_URL = env.str("ACS_SMS_GATEWAY_URL", default="")
+ACS_SMS_GATEWAY_TOKEN = env.str("ACS_SMS_GATEWAY_TOKEN", default="")
+ACS_SMS_FILE_PATH = str(VAR_DIR / "sms")

@@ -8,13 +8,18 @@ in ``WORKER_ROLES`` (a test checks both).
 class Queues:
     DEFAULT = "default"
     PERIODIC = "periodic"
+    # Messages to enrollees (acs.delivery): the fan-out, the batches, the digests. A queue of
+    # its own so that a broadcast of 100,000 emails never waits behind, nor delays, a
+    # booking confirmation; production can run as many "senders" as the relay takes.
+    DELIVERY = "delivery"
 
     @classmethod
     def all(cls) -> list[str]:
-        return [cls.DEFAULT, cls.PERIODIC]
+        return [cls.DEFAULT, cls.PERIODIC, cls.DELIVERY]
 
 
 # What each kind of worker process consumes; `make demo` runs one worker with every role.
 WORKER_ROLES = {
     "all": Queues.all(),
+    "senders": [Queues.DELIVERY],
 }

@@ -3,21 +3,31 @@ workers claim, send and record outcomes (see ``docs/delivery.md``)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from acs.alerts.constants import MessageKind
 from acs.alerts.models import Message
-from acs.delivery.constants import Channel, DeliveryStatus
-from acs.delivery.models import Delivery
+from acs.delivery.constants import Channel, DeliveryStatus, WelfareAnswer, knob
+from acs.delivery.models import Delivery, WelfareResponse
 from acs.enrollment.constants import ON_BY_DEFAULT
 from acs.enrollment.constants import Delivery as When
 from acs.enrollment.models import MessagePreference, Phone
 from acs.enrollment.selectors import enrollees_to_reach
 
 INSERT_BATCH = 5000
+_REASON_LENGTH = 500
+_ACCOUNT_DELETED = _("The account was deleted before it was sent.")
 
 
 def message_dates(message: Message) -> tuple[date, date]:
@@ -107,3 +117,356 @@ def deliveries_create(*, message: Message) -> int:
     if batch:
         Delivery.objects.bulk_create(batch, ignore_conflicts=True)
     return Delivery.objects.filter(message=message).count()
+
+
+# Claims, outcomes and the sweeper (docs/delivery.md) ----------------------------------------
+#
+# A row moves QUEUED → SENDING (claimed by one worker) → SENT, or → RETRYING (a temporary
+# failure; the sweeper makes it QUEUED again when its pause is over) or FAILED (permanent, or
+# out of attempts). Every change is a conditional UPDATE on the state it expects, so two
+# workers, a redelivered task or a sweeper running at the same time can never both act on a
+# row: the one whose condition no longer holds changes nothing.
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who holds a set of rows: ``worker`` is "host:pid:batch", unique to one claim, so that
+    a worker can tell its claim from a later one on the same row."""
+
+    worker: str
+    at: datetime
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _take(queryset: QuerySet[Delivery], limit: int, **changes: object) -> list[int]:
+    """Lock and change up to ``limit`` rows of ``queryset``; return their ids. One
+    transaction. PostgreSQL skips rows another transaction holds (``SKIP LOCKED``), so two
+    claimers never wait on each other; SQLite's IMMEDIATE transaction holds the database's
+    one write lock from the SELECT to the UPDATE, so nobody changes the rows in between."""
+    with transaction.atomic():
+        rows = queryset.order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        ids = list(rows.values_list("pk", flat=True)[:limit])
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(**changes)
+    return ids
+
+
+def deliveries_claim(*, delivery_ids: list[int], worker: str, now: datetime | None = None) -> Claim:
+    """Claim the rows of ``delivery_ids`` that are still QUEUED: SENDING, this worker's, one
+    more attempt. Rows already sent, failed or held by another worker are left alone (a
+    redelivered batch skips them). Rows whose account was deleted fail at once: the person
+    asked for their data to be gone. The claimed rows are ``deliveries_claimed(claim)``."""
+    now = now or timezone.now()
+    claim = Claim(worker=worker, at=now)
+    Delivery.objects.filter(
+        pk__in=delivery_ids, status=DeliveryStatus.QUEUED, enrollee__isnull=True
+    ).update(status=DeliveryStatus.FAILED, error=_ACCOUNT_DELETED)
+    _take(
+        Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.QUEUED),
+        len(delivery_ids),
+        status=DeliveryStatus.SENDING,
+        claimed_at=now,
+        claimed_by=worker,
+        attempts=F("attempts") + 1,
+        error="",
+    )
+    return claim
+
+
+def deliveries_claimed(claim: Claim) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_by=claim.worker)
+
+
+_MARK_SENT = (
+    "UPDATE %s SET status = %%s, sent_at = %%s, provider_id = %%s, error = '' "
+    "WHERE id = %%s AND status = %%s AND claimed_by = %%s"
+)
+
+
+def delivery_sent(*, pk: int, claim: Claim, provider_id: str, now: datetime | None = None) -> bool:
+    """Mark one row SENT if ``claim`` still holds it; False when it does not (send nothing).
+
+    The hottest statement of a broadcast (once per email, while the SMTP server waits for
+    the end of the message), so it is one UPDATE written out rather than an ORM query, whose
+    building costs more than the database's work here; on PostgreSQL a prepared statement
+    through psycopg itself (parsed and planned once per connection)."""
+    sql = _MARK_SENT % connection.ops.quote_name(Delivery._meta.db_table)
+    params = [
+        DeliveryStatus.SENT.value,
+        connection.ops.adapt_datetimefield_value(now or timezone.now()),
+        provider_id[:255],
+        pk,
+        DeliveryStatus.SENDING.value,
+        claim.worker,
+    ]
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.rowcount == 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The pause before the next try after ``attempts`` tries: exponential, capped."""
+    base, cap = knob("ACS_DELIVERY_RETRY_BASE"), knob("ACS_DELIVERY_RETRY_CAP")
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def delivery_failed(
+    *, pk: int, claim: Claim, reason: str, temporary: bool, now: datetime | None = None
+) -> str:
+    """Record a failed try of one row this claim holds (SENDING, or SENT a moment ago and
+    then refused): RETRYING after a pause, or FAILED when permanent or out of attempts.
+    Returns the status written ("" when the claim no longer held the row)."""
+    now = now or timezone.now()
+    rows = Delivery.objects.filter(
+        pk=pk,
+        status__in=[DeliveryStatus.SENDING, DeliveryStatus.SENT],
+        claimed_by=claim.worker,
+    )
+    attempts = rows.values_list("attempts", flat=True).first()
+    if attempts is None:
+        return ""
+    if temporary and attempts < knob("ACS_DELIVERY_MAX_ATTEMPTS"):
+        status, changes = DeliveryStatus.RETRYING, {"next_attempt_at": now + retry_delay(attempts)}
+    else:
+        status, changes = DeliveryStatus.FAILED, {"next_attempt_at": None}
+        if temporary:
+            reason = _("Gave up after %(count)d attempts: %(reason)s") % {
+                "count": attempts,
+                "reason": reason,
+            }
+    rows.update(
+        status=status, error=reason[:_REASON_LENGTH], sent_at=None, provider_id="", **changes
+    )
+    return status
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one pass of the sweeper did: ids to hand to the workers again."""
+
+    stale: list[int]  # claims of workers that died, now QUEUED
+    due: list[int]  # retries whose pause is over, now QUEUED
+    lost: list[int]  # QUEUED rows no worker took for too long
+    abandoned: int  # claims of dead workers that were out of attempts: FAILED
+
+    @property
+    def ids(self) -> list[int]:
+        return [*self.stale, *self.due, *self.lost]
+
+
+def deliveries_sweep(*, now: datetime | None = None, limit: int = 50_000) -> Swept:
+    """Hand back what got stuck; the caller enqueues ``Swept.ids``. Safe to run anywhere, any
+    number of times: each step is a conditional update of the rows it moves.
+
+    - SENDING claimed longer ago than ``ACS_DELIVERY_CLAIM_TIMEOUT``: the worker died (a
+      live one finishes a batch well within it). Nothing of theirs reached a server without
+      being marked SENT (see ``transport``), so they are QUEUED again; those already tried
+      ``ACS_DELIVERY_MAX_ATTEMPTS`` times FAIL instead (a message that kills workers).
+    - RETRYING whose ``next_attempt_at`` has come: QUEUED again.
+    - QUEUED and handed to the broker longer ago than ``ACS_DELIVERY_REQUEUE_AFTER``: its
+      Celery message was lost; handed over once more (a duplicate message finds the row
+      claimed and does nothing).
+    """
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=knob("ACS_DELIVERY_CLAIM_TIMEOUT"))
+    stuck = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale_before)
+    abandoned = _take(
+        stuck.filter(attempts__gte=knob("ACS_DELIVERY_MAX_ATTEMPTS")),
+        limit,
+        status=DeliveryStatus.FAILED,
+        error=_("The worker sending it stopped, on every attempt."),
+    )
+    stale = _take(
+        stuck,
+        limit,
+        status=DeliveryStatus.QUEUED,
+        claimed_by="",
+        enqueued_at=now,
+        error=_("The worker sending it stopped; sent again."),
+    )
+    due = _take(
+        Delivery.objects.filter(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now),
+        limit,
+        status=DeliveryStatus.QUEUED,
+        enqueued_at=now,
+    )
+    lost_before = now - timedelta(seconds=knob("ACS_DELIVERY_REQUEUE_AFTER"))
+    lost = _take(
+        Delivery.objects.filter(status=DeliveryStatus.QUEUED)
+        .annotate(handed=Coalesce("enqueued_at", "created_at"))
+        .filter(handed__lt=lost_before),
+        limit,
+        enqueued_at=now,
+    )
+    return Swept(stale=stale, due=due, lost=lost, abandoned=len(abandoned))
+
+
+def queued_ids(*, message_id: int) -> Iterator[int]:
+    """The message's QUEUED rows, in order, for the fan-out."""
+    return (
+        Delivery.objects.filter(message_id=message_id, status=DeliveryStatus.QUEUED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .iterator(chunk_size=INSERT_BATCH)
+    )
+
+
+# The daily digest -----------------------------------------------------------------------------
+# A digest row stays DIGEST until its digest is sent; while a worker builds and sends it, the
+# worker's claim is on the row (claimed_by, claimed_at), and a claim older than the timeout
+# is free to take again by the next run.
+
+
+def _digest_waiting(now: datetime) -> QuerySet[Delivery]:
+    stale_before = now - timedelta(seconds=knob("ACS_DELIVERY_CLAIM_TIMEOUT"))
+    return Delivery.objects.filter(status=DeliveryStatus.DIGEST).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale_before)
+    )
+
+
+def digest_recipients(*, now: datetime | None = None) -> list[tuple[int, str]]:
+    """``(enrollee id, channel)`` of everyone with messages waiting for their digest. Rows
+    whose account was deleted fail (nobody to send them to)."""
+    now = now or timezone.now()
+    Delivery.objects.filter(status=DeliveryStatus.DIGEST, enrollee__isnull=True).update(
+        status=DeliveryStatus.FAILED, error=_ACCOUNT_DELETED
+    )
+    return list(
+        _digest_waiting(now)
+        .order_by("enrollee_id", "channel")
+        .values_list("enrollee_id", "channel")
+        .distinct()
+    )
+
+
+def digest_claim(
+    *, enrollee_id: int, channel: str, worker: str, now: datetime | None = None
+) -> Claim:
+    """Claim the person's waiting digest rows of ``channel`` (``digest_claimed(claim)``)."""
+    now = now or timezone.now()
+    _take(
+        _digest_waiting(now).filter(enrollee_id=enrollee_id, channel=channel),
+        10_000,
+        claimed_at=now,
+        claimed_by=worker,
+        attempts=F("attempts") + 1,
+    )
+    return Claim(worker=worker, at=now)
+
+
+def digest_claimed(claim: Claim) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(status=DeliveryStatus.DIGEST, claimed_by=claim.worker)
+
+
+def digest_sent(*, claim: Claim, provider_id: str, now: datetime | None = None) -> bool:
+    """All of the claim's digest rows SENT at once, with the digest's one Message-ID."""
+    return bool(
+        digest_claimed(claim).update(
+            status=DeliveryStatus.SENT,
+            sent_at=now or timezone.now(),
+            provider_id=provider_id[:255],
+            error="",
+        )
+    )
+
+
+def digest_failed(*, claim: Claim, reason: str, temporary: bool) -> int:
+    """A digest that was not accepted: its rows wait for the next run (temporary, within the
+    attempts), or FAIL."""
+    rows = Delivery.objects.filter(
+        status__in=[DeliveryStatus.DIGEST, DeliveryStatus.SENT], claimed_by=claim.worker
+    )
+    if temporary:
+        waiting = rows.filter(attempts__lt=knob("ACS_DELIVERY_MAX_ATTEMPTS"))
+        count = waiting.update(
+            status=DeliveryStatus.DIGEST,
+            claimed_at=None,
+            claimed_by="",
+            sent_at=None,
+            provider_id="",
+            error=reason[:_REASON_LENGTH],
+        )
+        # The rows given back no longer carry this claim: what is left is out of attempts.
+        return count + rows.update(status=DeliveryStatus.FAILED, error=reason[:_REASON_LENGTH])
+    return rows.update(status=DeliveryStatus.FAILED, error=reason[:_REASON_LENGTH])
+
+
+# The citizen's links: unsubscribe, welfare -----------------------------------------------
+
+
+def delivery_by_token(token: uuid.UUID | str) -> Delivery | None:
+    """The row a personal link names, with its message and post; None if there is none."""
+    return Delivery.objects.select_related("message__post").filter(token=token).first()
+
+
+def unsubscribe_kinds(delivery: Delivery) -> list[str]:
+    """The kinds an unsubscribe link of ``delivery`` turns off: its message's kind, or for a
+    digest (rows sent in one email share its Message-ID) every kind that email carried."""
+    if not delivery.provider_id or delivery.enrollee_id is None:
+        return [delivery.message.kind]
+    kinds = (
+        Delivery.objects.filter(
+            enrollee_id=delivery.enrollee_id,
+            channel=delivery.channel,
+            provider_id=delivery.provider_id,
+        )
+        .values_list("message__kind", flat=True)
+        .distinct()
+    )
+    return sorted(set(kinds) | {delivery.message.kind})
+
+
+def delivery_unsubscribe(*, delivery: Delivery) -> list[str]:
+    """The person no longer receives the kinds of this delivery's email (or text) on its
+    channel: their preference for each is set to off, keeping whether they took it at once
+    or in the digest. Their other channels and kinds are untouched. Returns the kinds;
+    empty when the account was deleted. Repeating it changes nothing."""
+    if delivery.enrollee_id is None:
+        return []
+    kinds = unsubscribe_kinds(delivery)
+    with transaction.atomic(durable=True):
+        for kind in kinds:
+            when = (
+                MessagePreference.objects.filter(enrollee_id=delivery.enrollee_id, kind=kind)
+                .values_list("delivery", flat=True)
+                .first()
+            )
+            MessagePreference.objects.update_or_create(
+                enrollee_id=delivery.enrollee_id,
+                kind=kind,
+                channel=delivery.channel,
+                defaults={"enabled": False},
+                create_defaults={"enabled": False, "delivery": when or When.IMMEDIATE},
+            )
+    return kinds
+
+
+class WelfareRefused(Exception):
+    """This delivery takes no welfare answer (not an emergency message)."""
+
+    code = "not_emergency"
+
+
+def welfare_answer(
+    *, delivery: Delivery, answer: str, now: datetime | None = None
+) -> WelfareResponse:
+    """Record the person's answer to an emergency message: safe, or needs help. A second
+    answer replaces the first (the latest is what the officer sees)."""
+    if delivery.message.kind != MessageKind.EMERGENCY:
+        raise WelfareRefused(delivery.pk)
+    answer = WelfareAnswer(answer)
+    with transaction.atomic(durable=True):
+        response, _created = WelfareResponse.objects.update_or_create(
+            delivery=delivery, defaults={"answer": answer, "answered_at": now or timezone.now()}
+        )
+    return response

@@ -23,6 +23,8 @@ ENTRIES = [
     Entry("staff:door", _("The door"), "appointments.perform_checkin"),
     Entry("staff:closures", _("Closures"), "appointments.close_unit"),
     Entry("staff:capacity", _("Capacity"), "appointments.manage_capacity"),
+    Entry("staff:enrollees", _("Enrollees"), "enrollment.view_enrollees"),
+    Entry("staff:messages", _("Messages"), "alerts.view_message"),
     Entry("staff:figures", _("Figures"), "appointments.view_figures"),
     Entry("staff:audit", _("Audit log"), "core.view_auditentry"),
     Entry("admin:index", _("Admin"), "content.change_page"),

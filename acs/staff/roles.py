@@ -26,11 +26,38 @@ _OFFICER = [
     "appointments.delete_openingrule",
 ]
 _CONTENT = ["content.view_page", "content.change_page"]
+# Who is where, with contact details: officers, not the front desk or communications.
+_ENROLLEES = ["enrollment.view_enrollees"]
+# Messages: one person drafts, another approves and sends (acs.alerts.services).
+_DRAFT_MESSAGES = [
+    "alerts.view_message",
+    "alerts.add_message",
+    "alerts.change_message",
+    "alerts.draft_message",
+]
+# Whoever sends a message sees whether it went out.
+_APPROVE_MESSAGES = [
+    "alerts.view_message",
+    "alerts.approve_message",
+    "alerts.send_message",
+    "alerts.view_delivery",
+]
+# Officers may also send an emergency alone, and see delivery and welfare answers.
+_ALL_MESSAGES = [
+    *_DRAFT_MESSAGES,
+    "alerts.approve_message",
+    "alerts.send_message",
+    "alerts.send_emergency_alone",
+    "alerts.view_delivery",
+    "alerts.view_welfare",
+]
 
 ROLES: dict[str, list[str]] = {
     POST_ADMINISTRATOR: [
         *_OFFICER,
+        *_ENROLLEES,
         *_CONTENT,
+        *_ALL_MESSAGES,
         "core.view_auditentry",
         "posts.view_post",
         "posts.change_post",
@@ -39,16 +66,19 @@ ROLES: dict[str, list[str]] = {
         "auth.change_user",
         "auth.view_group",
     ],
-    CONSULAR_OFFICER: _OFFICER,
+    CONSULAR_OFFICER: [*_OFFICER, *_ENROLLEES, *_ALL_MESSAGES],
     FRONT_DESK: _DOOR,
-    COMMUNICATIONS: _CONTENT,
-    APPROVER: ["content.view_page"],
+    COMMUNICATIONS: [*_CONTENT, *_DRAFT_MESSAGES],
+    APPROVER: ["content.view_page", *_APPROVE_MESSAGES],
 }
 
 DESCRIPTIONS = {
     POST_ADMINISTRATOR: _("Everything, including staff accounts and the audit log."),
-    CONSULAR_OFFICER: _("The day, the door with overrides, closures and capacity, figures."),
+    CONSULAR_OFFICER: _(
+        "The day, the door with overrides, closures and capacity, figures, enrollees, "
+        "messages (including an emergency sent alone), delivery and welfare."
+    ),
     FRONT_DESK: _("The day and the door, without overrides."),
-    COMMUNICATIONS: _("Public pages and, later, drafting messages."),
-    APPROVER: _("Approving messages before they are published."),
+    COMMUNICATIONS: _("Public pages and drafting messages."),
+    APPROVER: _("Approving other people's messages and sending them."),
 }

@@ -2,7 +2,10 @@
 
 from django.urls import path
 
+from acs.alerts.views import staff as alert_views
 from acs.appointments.views.staff import capacity, day, door
+from acs.delivery.views import staff as delivery_staff
+from acs.enrollment.views import staff as enrollment
 from acs.staff import views
 
 app_name = "staff"
@@ -24,6 +27,26 @@ urlpatterns = [
     path("closures/new/", capacity.closure_new, name="closure-new"),
     path("capacity/", capacity.capacity, name="capacity"),
     path("capacity/<int:pk>/", capacity.service_edit, name="service-edit"),
+    # Enrollees (issue: traveler enrollment)
+    path("enrollees/", enrollment.enrollees, name="enrollees"),
+    path("enrollees/list/", enrollment.enrollee_list, name="enrollee-list"),
+    path("enrollees/list.csv", enrollment.enrollee_csv, name="enrollee-csv"),
+    path("enrollees/<int:pk>/", enrollment.enrollee_detail, name="enrollee"),
+    # Messages (issue: messages): compose, approve, send
+    path("messages/", alert_views.message_list, name="messages"),
+    path("messages/new/", alert_views.message_new, name="message-new"),
+    path("messages/<int:pk>/", alert_views.message_detail, name="message"),
+    path("messages/<int:pk>/edit/", alert_views.message_edit, name="message-edit"),
+    path("messages/<int:pk>/approve/", alert_views.message_approve, name="message-approve"),
+    path("messages/<int:pk>/publish/", alert_views.message_publish, name="message-publish"),
+    path(
+        "messages/<int:pk>/send-alone/", alert_views.message_send_alone, name="message-send-alone"
+    ),
+    path("messages/<int:pk>/follow-up/", alert_views.message_follow_up, name="message-follow-up"),
+    # Delivery (issue: messages): progress, welfare
+    path("messages/<int:pk>/delivery/", delivery_staff.progress, name="delivery"),
+    path("messages/<int:pk>/delivery.json", delivery_staff.progress_json, name="delivery-json"),
+    path("messages/<int:pk>/welfare/", delivery_staff.welfare, name="welfare"),
     # Oversight
     path("figures/", views.figures, name="figures"),
     path("audit/", views.audit, name="audit"),

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from acs.alerts.demo import demo_messages_seed
 from acs.enrollment.models import Enrollee
 from acs.enrollment.services.accounts import email_verify, enrollee_create
 from acs.enrollment.services.trips import residence_set, trip_add
@@ -59,6 +60,9 @@ class Command(BaseCommand):
             )
             creds_file.chmod(0o600)
         travellers = self._travellers(Post.objects.get(slug="lima"))
+        published = demo_messages_seed(
+            post=Post.objects.get(slug="lima"), author=User.objects.get(username=DEMO_STAFF)
+        )
         creds = json.loads(creds_file.read_text())
         self.stdout.write(
             "\nDemo staff sign-in (http://127.0.0.1:PORT/staff/admin/):\n"
@@ -69,6 +73,7 @@ class Command(BaseCommand):
             f".venv/bin/python manage.py staff_totp {creds['username']}\n"
         )
         self.stdout.write(f"Demo travellers enrolled: {travellers}\n")
+        self.stdout.write(f"Demo messages: {published}\n")
 
     def _travellers(self, post: Post) -> int:
         """A few enrolled travellers and residents, once. Their passwords are random and not
