@@ -1,4 +1,9 @@
-"""The scratch PostgreSQL database a benchmark creates for itself and drops at the end."""
+"""The scratch PostgreSQL database a benchmark creates for itself and drops at the end.
+
+A benchmark may also keep its database for the next run (``--keep``/``--reuse``): a note on
+the database (``COMMENT ON DATABASE``) says what data it holds, so a later run can tell
+whether the data was built by the same builder.
+"""
 
 from __future__ import annotations
 
@@ -33,3 +38,26 @@ def database_drop(config: dict) -> None:
     with _admin_connection(config) as connection:
         name = sql.Identifier(config["NAME"])
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def database_note(config: dict) -> str | None:
+    """The note left on the database by ``database_note_set``; None if there is no database
+    or no note."""
+    with _admin_connection(config) as connection:
+        row = connection.execute(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+            "WHERE datname = %s",
+            [config["NAME"]],
+        ).fetchone()
+    return (row[0] or None) if row else None
+
+
+def database_note_set(config: dict, note: str) -> None:
+    from psycopg import sql
+
+    with _admin_connection(config) as connection:
+        connection.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(config["NAME"]), sql.Literal(note)
+            )
+        )
