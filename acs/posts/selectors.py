@@ -5,6 +5,7 @@ import threading
 from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db.models import QuerySet
+from django.http import Http404
 
 from acs.posts.models import Post, Region
 
@@ -36,6 +37,14 @@ def post_default() -> Post | None:
     if _request.post is _UNSET:
         _request.post = Post.objects.filter(slug=settings.ACS_DEFAULT_POST).first()
     return _request.post
+
+
+def post_or_404() -> Post:
+    """The deployment's post for a page that cannot be shown without one."""
+    post = post_default()
+    if post is None:
+        raise Http404("no post")
+    return post
 
 
 def regions_of(post: Post) -> QuerySet[Region]:

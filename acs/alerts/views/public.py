@@ -20,16 +20,9 @@ from acs.alerts.rendering import message_parts
 from acs.appointments.selectors import when_text
 from acs.core.i18n import current_language
 from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_or_404
 
 PER_PAGE = 10
-
-
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
 
 
 def _published(post: Post, public_id: UUID) -> Message:
@@ -57,7 +50,7 @@ def summary(message: Message, language: str) -> dict:
 @require_safe
 def message_list(request: HttpRequest) -> HttpResponse:
     """Travel Information and Messages: newest first, by kind and region, 10 a page."""
-    post = _post()
+    post = post_or_404()
     form = MessageFilterForm(request.GET, post=post)
     kind, region = form.values()
     found = selectors.messages_published(post=post, kind=kind, region_code=region)
@@ -77,7 +70,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def message_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """One message, every part in the page's language, with its earlier and later ones."""
-    post = _post()
+    post = post_or_404()
     message = _published(post, public_id)
     language = current_language()
     followers = selectors.message_followers(message=message)
@@ -93,6 +86,6 @@ def message_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_safe
 def message_cap(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The message as a CAP 1.2 alert (both languages in one document)."""
-    message = _published(_post(), public_id)
+    message = _published(post_or_404(), public_id)
     document = cap_alert(message, absolute=request.build_absolute_uri)
     return HttpResponse(document, content_type=CAP_CONTENT_TYPE)

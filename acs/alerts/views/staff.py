@@ -28,8 +28,7 @@ from acs.core.audit import history
 from acs.core.permissions import staff_view
 from acs.delivery.emails import message_preview
 from acs.delivery.services import recipients_count
-from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_or_404
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 _HISTORY_SHOWN = 50
@@ -43,15 +42,8 @@ _EMAIL_TAGS = {
 }  # fmt: skip
 
 
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
-
-
 def _message(pk: int) -> Message:
-    message = selectors.message_for_staff(post=_post(), pk=pk)
+    message = selectors.message_for_staff(post=post_or_404(), pk=pk)
     if message is None:
         raise Http404("no such message")
     return message
@@ -68,7 +60,7 @@ def _refusal_text(error: ValidationError) -> str:
 @require_safe
 def message_list(request: HttpRequest) -> HttpResponse:
     """Drafts awaiting approval, approved messages awaiting sending, and the latest sent."""
-    post = _post()
+    post = post_or_404()
     groups = selectors.messages_for_staff(post=post)
     kinds = MessageForm.base_fields["kind"].choices
     context = {"groups": groups, "kinds": kinds, "zone": zone_text(post)}
@@ -95,7 +87,7 @@ def _form_page(
 @GET_POST
 def message_new(request: HttpRequest) -> HttpResponse:
     """Compose a draft. ``?kind=weather`` starts the form with that kind's CAP defaults."""
-    post = _post()
+    post = post_or_404()
     if request.method != "POST":
         initial = MessageForm.initial_for_new(post, request.GET.get("kind"))
         return _form_page(request, MessageForm(initial=initial, post=post), None)

@@ -50,7 +50,7 @@ from acs.core import pow as proof_of_work
 from acs.core import ratelimit
 from acs.core.i18n import long_date, utc_offset_text
 from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_or_404
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 PERSON_PREFIX = "person"
@@ -103,15 +103,8 @@ def _address_lines(post: Post) -> list[str]:
 # Lookups -----------------------------------------------------------------------------------
 
 
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
-
-
 def _service_or_404(slug: str) -> Service:
-    service = selectors.service_get(post=_post(), slug=slug)
+    service = selectors.service_get(post=post_or_404(), slug=slug)
     if service is None:
         raise Http404(slug)
     return service
@@ -247,7 +240,7 @@ def _steps(current: int) -> dict[str, Any]:
 
 @require_safe
 def start(request: HttpRequest) -> HttpResponse:
-    post = _post()
+    post = post_or_404()
     context = {
         "services": selectors.services_bookable(post),
         "closure_notices": selectors.closure_notices(post=post),

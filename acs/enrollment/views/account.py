@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -29,18 +29,10 @@ from acs.enrollment.forms import (
 )
 from acs.enrollment.identity import enrollee_required, tokens
 from acs.enrollment.services import accounts
-from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_or_404
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 HOME = "enrollment:home"
-
-
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
 
 
 def _date_context(request: HttpRequest) -> dict:
@@ -87,14 +79,14 @@ def _next_url(request: HttpRequest) -> str:
 def start(request: HttpRequest) -> HttpResponse:
     if identity.current(request) is not None:
         return redirect(HOME)
-    return render(request, "enrollment/account/start.html", {"post": _post()})
+    return render(request, "enrollment/account/start.html", {"post": post_or_404()})
 
 
 @never_cache
 @sensitive_post_parameters("password", "password_again")
 @GET_POST
 def sign_up(request: HttpRequest) -> HttpResponse:
-    post = _post()
+    post = post_or_404()
     form = SignUpForm(request.POST or None, initial={"language": request.LANGUAGE_CODE[:2]})
     if request.method == "POST" and form.is_valid():
         if _rate_limited(request, "sign-up", form.cleaned_data["email"]):
@@ -136,7 +128,7 @@ def check_email(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "enrollment/account/check_email.html",
-        {"email": email, "can_resend": enrollee is not None, "post": _post()},
+        {"email": email, "can_resend": enrollee is not None, "post": post_or_404()},
     )
 
 
@@ -144,7 +136,7 @@ def check_email(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the verification email. Opening it twice is harmless."""
-    enrollee = tokens.check_verify_email(token, post=_post())
+    enrollee = tokens.check_verify_email(token, post=post_or_404())
     if enrollee is None:
         return render(request, "enrollment/account/invalid_link.html", status=404)
     accounts.email_verify(enrollee=enrollee)
@@ -161,7 +153,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
 @sensitive_post_parameters("password")
 @GET_POST
 def sign_in(request: HttpRequest) -> HttpResponse:
-    post = _post()
+    post = post_or_404()
     form = SignInForm(request.POST or None)
     failed = False
     if request.method == "POST" and form.is_valid():
@@ -186,7 +178,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 @GET_POST
 def sign_in_link(request: HttpRequest) -> HttpResponse:
     """Ask for a one-time sign-in link by email."""
-    post = _post()
+    post = post_or_404()
     form = EmailOnlyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -203,7 +195,7 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
 @GET_POST
 def sign_in_link_use(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed sign-in link: a page with a button; the button's POST signs in, once."""
-    enrollee = tokens.check_sign_in_link(token, post=_post())
+    enrollee = tokens.check_sign_in_link(token, post=post_or_404())
     if enrollee is None:
         return render(request, "enrollment/account/invalid_link.html", status=404)
     if request.method == "POST":
@@ -216,7 +208,7 @@ def sign_in_link_use(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @GET_POST
 def password_forgot(request: HttpRequest) -> HttpResponse:
-    post = _post()
+    post = post_or_404()
     form = EmailOnlyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -234,7 +226,7 @@ def password_forgot(request: HttpRequest) -> HttpResponse:
 @GET_POST
 def password_reset(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed reset link: choose a new password. It works until the password changes."""
-    enrollee = tokens.check_password_reset(token, post=_post())
+    enrollee = tokens.check_password_reset(token, post=post_or_404())
     if enrollee is None:
         return render(request, "enrollment/account/invalid_link.html", status=404)
     form = NewPasswordForm(request.POST or None, enrollee=enrollee)

@@ -8,27 +8,19 @@ confirmation that the answer moves on) and after 70 days.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from acs.enrollment.services import retention
-from acs.posts.models import Post
-from acs.posts.selectors import post_default
-
-
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
+from acs.posts.selectors import post_or_404
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def residence_keep(request: HttpRequest, token: str) -> HttpResponse:
-    residence = retention.residence_from_keep_token(token, post=_post())
+    residence = retention.residence_from_keep_token(token, post=post_or_404())
     if residence is None:
         return render(request, "enrollment/retention/invalid_link.html", status=404)
     if request.method == "POST":

@@ -10,7 +10,6 @@ back to a default with a plain message, never an error page.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -30,24 +29,18 @@ from acs.core import audit
 from acs.core.i18n import long_date
 from acs.core.permissions import staff_view
 from acs.core.ratelimit import client_address
+from acs.core.staffquery import csv_cell, parse_day
 from acs.enrollment import selectors
 from acs.enrollment.constants import ON_BY_DEFAULT
 from acs.enrollment.models import Enrollee, Phone, PrivacyRelease, Trip
 from acs.posts.models import Post, Region
-from acs.posts.selectors import post_default, regions_of
+from acs.posts.selectors import post_or_404, regions_of
 
 PERMISSION = "enrollment.view_enrollees"
 PER_PAGE = 50
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Far enough apart for any real trip, near enough that date arithmetic never overflows.
-_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 _SEARCH_LENGTH = 100
 _HISTORY_SHOWN = 200  # the audit log page has the rest
 _CSV_CHUNK = 500  # enrollees read per query (and their prefetches) while the CSV streams
-# A spreadsheet runs a cell that starts with one of these as a formula: names and contacts
-# are typed by citizens, so such a cell is prefixed with an apostrophe (OWASP "CSV
-# injection"). Phone numbers in international form start with "+", so they get one too.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RELEASE_FIELDS = ["emergency_contacts", "family", "representative", "congress", "media"]
 
 
@@ -72,28 +65,6 @@ class EnrolleeQuery:
         return params | extra
 
 
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
-
-
-def _parse_day(value: str, today: date) -> tuple[date, str]:
-    """The day asked for, or today with a message saying why the value was not used."""
-    value = value.strip()
-    if not value:
-        return today, ""
-    try:
-        day = date.fromisoformat(value) if _ISO_DAY.match(value) else None
-    except ValueError:
-        day = None
-    if day is None or not _FIRST_DAY <= day <= _LAST_DAY:
-        message = _("“%(value)s” is not a date in the form YYYY-MM-DD. Showing today.")
-        return today, message % {"value": value[:20]}
-    return day, ""
-
-
 def _parse_region(value: str, post: Post) -> tuple[Region | None, str]:
     """The post's region with this ISO 3166-2 code (any case), or none with a message."""
     value = value.strip()
@@ -109,11 +80,11 @@ def _parse_region(value: str, post: Post) -> tuple[Region | None, str]:
 def _day(request: HttpRequest, post: Post) -> tuple[date, str]:
     """The day asked for (default: today on the post's clock), and why it was not used."""
     today = timezone.now().astimezone(post.zone).date()
-    return _parse_day(request.GET.get("date", ""), today)
+    return parse_day(request.GET.get("date", ""), today)
 
 
 def _query(request: HttpRequest) -> EnrolleeQuery:
-    post = _post()
+    post = post_or_404()
     day, date_error = _day(request, post)
     region, region_error = _parse_region(request.GET.get("region", ""), post)
     return EnrolleeQuery(
@@ -149,7 +120,7 @@ def _audit(request: HttpRequest, query: EnrolleeQuery, action: str, *counts: str
 @require_safe
 def enrollees(request: HttpRequest) -> HttpResponse:
     """How many people are in each region on a day, each region linking to its list."""
-    post = _post()
+    post = post_or_404()
     day, date_error = _day(request, post)  # the only input this page takes
     query = EnrolleeQuery(post=post, day=day, region=None, text="", errors=[])
     counts = selectors.enrollee_counts_by_region(post=post, day=day)
@@ -224,10 +195,6 @@ def enrollee_list(request: HttpRequest) -> HttpResponse:
 # The CSV ------------------------------------------------------------------------------------
 
 
-def _csv_cell(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
 def _place(region: Region, place: str) -> str:
     return f"{region.name} ({place})" if place else region.name
 
@@ -279,7 +246,7 @@ def _csv_row(enrollee: Enrollee) -> list[str]:
         " | ".join(_trip_text(trip) for trip in enrollee.trips_shown),
         "; ".join(contacts),
     ]
-    return [_csv_cell(cell) for cell in cells]
+    return [csv_cell(cell) for cell in cells]
 
 
 class _Echo:
@@ -367,7 +334,7 @@ def _releases(enrollee: Enrollee) -> list[dict[str, Any]]:
 @require_safe
 def enrollee_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One enrollee's whole record and its audit history."""
-    post = _post()
+    post = post_or_404()
     enrollee = selectors.enrollee_for_staff(post=post, pk=pk)
     if enrollee is None:
         raise Http404(pk)

@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,19 +37,12 @@ from acs.appointments.services import capacity as capacity_services
 from acs.appointments.services import closures as closure_services
 from acs.core.permissions import staff_view
 from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_or_404
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 RULES_PREFIX = "rules"
 # Form fields a confirmation page must not carry back as they came.
 _NOT_CARRIED = {"csrfmiddlewaretoken", "step", "confirmed", "nonce"}
-
-
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
 
 
 def _carried(request: HttpRequest) -> list[tuple[str, str]]:
@@ -90,7 +83,7 @@ def _zone_hint(post: Post) -> str:
 @staff_view("appointments.close_unit")
 @require_safe
 def closures(request: HttpRequest) -> HttpResponse:
-    post = _post()
+    post = post_or_404()
     rows = selectors.closures_current_and_upcoming(post=post)
     return render(request, "appointments/staff/closures.html", {"post": post, "rows": rows})
 
@@ -181,7 +174,7 @@ def _closure_messages(request: HttpRequest, result: closure_services.ClosureResu
 def closure_new(request: HttpRequest) -> HttpResponse:
     """Step 1 (the form), step 2 (``step=review``: what it cancels), confirm
     (``step=confirm`` with the nonce); ``step=edit`` goes back to the form as filled in."""
-    post = _post()
+    post = post_or_404()
     if request.method != "POST":
         return _closure_form_page(request, ClosureForm(post=post))
     form = ClosureForm(request.POST, post=post)
@@ -204,7 +197,7 @@ def closure_new(request: HttpRequest) -> HttpResponse:
 def capacity(request: HttpRequest) -> HttpResponse:
     """Services with their seats, duration, hours, horizon and notice; the next twelve
     months of holidays; the current and upcoming closures."""
-    post = _post()
+    post = post_or_404()
     today = timezone.now().astimezone(post.zone).date()
     context = {
         "post": post,
@@ -309,7 +302,7 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(
         Service.objects.select_related("post").prefetch_related("opening_rules"),
         pk=pk,
-        post=_post(),
+        post=post_or_404(),
     )
     formset_class = opening_rule_formset()
     if request.method != "POST":

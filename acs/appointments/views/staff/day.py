@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,17 +30,12 @@ from acs.core import audit
 from acs.core.i18n import long_date, long_datetime
 from acs.core.permissions import staff_view
 from acs.core.ratelimit import client_address
+from acs.core.staffquery import csv_cell, parse_day
 from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_or_404
 
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Far enough apart for any real day sheet, near enough that "previous day" never overflows.
-_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 _SEARCH_LENGTH = 100
 _HISTORY_SHOWN = 200  # the audit log page has the rest
-# A spreadsheet runs a cell that starts with one of these as a formula: names are typed by
-# citizens, so such a cell is prefixed with an apostrophe (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # Parsing the request ------------------------------------------------------------------------
@@ -64,28 +58,6 @@ class DayQuery:
     date_error: str
 
 
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
-
-
-def _parse_day(value: str, today: date) -> tuple[date, str]:
-    """The day asked for, or today with a message saying why the value was not used."""
-    value = value.strip()
-    if not value:
-        return today, ""
-    try:
-        day = date.fromisoformat(value) if _ISO_DAY.match(value) else None
-    except ValueError:
-        day = None
-    if day is None or not _FIRST_DAY <= day <= _LAST_DAY:
-        message = _("“%(value)s” is not a date in the form YYYY-MM-DD. Showing today.")
-        return today, message % {"value": value[:20]}
-    return day, ""
-
-
 def _parse_filters(params: QueryDict, services: list[Service]) -> selectors.DayFilters:
     """Filters a hand-edited address cannot break: unknown values mean "all"."""
     service_id = params.get("service", "")
@@ -99,9 +71,9 @@ def _parse_filters(params: QueryDict, services: list[Service]) -> selectors.DayF
 
 
 def _day_query(request: HttpRequest) -> DayQuery:
-    post = _post()
+    post = post_or_404()
     today = timezone.now().astimezone(post.zone).date()
-    day, date_error = _parse_day(request.GET.get("date", ""), today)
+    day, date_error = parse_day(request.GET.get("date", ""), today)
     services = list(selectors.day_services(post))
     return DayQuery(
         post=post,
@@ -232,10 +204,6 @@ def _offset(local: datetime) -> str:
     return f"{sign[:3]}:{sign[3:5]}"
 
 
-def _csv_cell(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
 @staff_view("appointments.view_day")
 @never_cache
 @require_safe
@@ -270,8 +238,8 @@ def day_csv(request: HttpRequest) -> HttpResponse:
                 _offset(local),
                 booking.code,
                 booking.people_count,
-                _csv_cell("; ".join(row.names)),
-                _csv_cell(booking.service.name),
+                csv_cell("; ".join(row.names)),
+                csv_cell(booking.service.name),
                 booking.get_status_display(),
             ]
         )

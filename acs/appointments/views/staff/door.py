@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -29,8 +29,7 @@ from acs.appointments.services.door import (
     checkin_perform,
 )
 from acs.core.permissions import staff_view
-from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_or_404
 
 OVERRIDE_PERMISSION = "appointments.override_checkin"
 
@@ -48,13 +47,6 @@ class OverrideForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-
-
-def _post() -> Post:
-    post = post_default()
-    if post is None:
-        raise Http404("no post")
-    return post
 
 
 def _answer(request: HttpRequest, result: CheckinResult, *, code: str) -> HttpResponse:
@@ -91,7 +83,7 @@ def check(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "appointments/staff/door.html", {"form": form})
     code = form.cleaned_data["code"]
-    result = checkin_perform(post=_post(), code=code, actor=request.user)
+    result = checkin_perform(post=post_or_404(), code=code, actor=request.user)
     return _answer(request, result, code=code)
 
 
@@ -105,7 +97,10 @@ def override(request: HttpRequest) -> HttpResponse:
         code = form.cleaned_data["code"]
         try:
             result = checkin_override(
-                post=_post(), code=code, actor=request.user, reason=form.cleaned_data["reason"]
+                post=post_or_404(),
+                code=code,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
             )
         except CheckinRefused as refusal:
             field = "reason" if refusal.code == "reason_required" else None
@@ -119,7 +114,7 @@ def override(request: HttpRequest) -> HttpResponse:
 @require_POST
 def booking_served(request: HttpRequest, pk: int) -> HttpResponse:
     """POST from the booking page: checked in → served; back to where the form was."""
-    booking = get_object_or_404(Booking, pk=pk, post=_post())
+    booking = get_object_or_404(Booking, pk=pk, post=post_or_404())
     try:
         booking_mark_served(booking=booking, actor=request.user)
     except CheckinRefused as refusal:
