@@ -1,5 +1,6 @@
-"""Browser fixtures: one Debian chromium per session, a seeded live server, phone and desktop
-pages that record console errors and CSP violations, and an axe-core check.
+"""Browser fixtures: one Debian chromium per session, a seeded live server, a folder the
+site's mail is written to, phone and desktop pages that record console errors and CSP
+violations, and an axe-core check.
 
 Playwright's sync API runs an asyncio event loop in the main thread, so Django would refuse
 ORM calls made from the tests (seeding) without DJANGO_ALLOW_ASYNC_UNSAFE.
@@ -21,6 +22,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from acs.content.services import pages_seed
 from acs.core.management.commands.demo_seed import LIMA
 from acs.posts.services import post_create
+
+# The journeys' shared helpers assert; have pytest explain their failures as it does a test's.
+pytest.register_assert_rewrite("tests.browser.journey")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,6 +67,17 @@ def site(live_server, transactional_db) -> str:
     post = post_create(**LIMA)
     pages_seed(post=post)
     return live_server.url
+
+
+@pytest.fixture
+def mail_dir(settings, tmp_path, site) -> Path:
+    """Mail goes to .eml files in a folder of the test's own (standing in for var/mail/),
+    with links to the live server. ``tests.browser.journey`` reads them."""
+    folder = tmp_path / "mail"
+    settings.EMAIL_BACKEND = "acs.core.mail.EmlFileBackend"
+    settings.EMAIL_FILE_PATH = str(folder)
+    settings.ACS_SITE_URL = site
+    return folder
 
 
 # Pages ----------------------------------------------------------------------------------------

@@ -8,10 +8,8 @@ task running eagerly inside the live server, through the ``.eml`` file backend.
 
 from __future__ import annotations
 
-import email
 import re
 from datetime import UTC, date, datetime, timedelta
-from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +26,14 @@ from acs.appointments.models import Booking, Service
 from acs.core.i18n import long_date
 from acs.posts.models import Post
 from tests.appointments.factories import make_service
+from tests.browser.journey import (
+    check_page,
+    mail_files,
+    new_mail,
+    submit,
+    tap_label,
+    text_body,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -78,15 +84,11 @@ TEXTS = {
 
 # Fixtures -------------------------------------------------------------------------------------
 @pytest.fixture
-def mail_dir(settings, tmp_path, site) -> Path:
-    """Mail goes to .eml files in a folder of the test's own (standing in for var/mail/),
-    with links to the live server and the real proof of work."""
-    folder = tmp_path / "mail"
-    settings.EMAIL_BACKEND = "acs.core.mail.EmlFileBackend"
-    settings.EMAIL_FILE_PATH = str(folder)
-    settings.ACS_SITE_URL = site
+def mail_dir(mail_dir, settings) -> Path:
+    """conftest's mail folder (.eml files, links to the live server), and the real proof of
+    work on the review page."""
     settings.ACS_POW_ENABLED = True
-    return folder
+    return mail_dir
 
 
 @pytest.fixture
@@ -102,34 +104,6 @@ def journey_service(site) -> Service:
 
 
 # Helpers --------------------------------------------------------------------------------------
-def assert_fits(page: Page) -> None:
-    width = page.viewport_size["width"]
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width + 1, f"{page.url}: {scroll_width}px wide at a {width}px viewport"
-
-
-def check_page(page: Page, axe_check, assert_console_clean) -> None:
-    """What every step must be: as wide as the phone, clean in the console, accessible."""
-    expect(page.locator("h1")).to_be_visible()
-    assert_fits(page)
-    assert_console_clean(page)
-    axe_check(page)
-
-
-def tap_label(page: Page, control_id: str) -> None:
-    """USWDS hides checkboxes and radios off-screen and draws the label: tap the label."""
-    page.locator(f'label[for="{control_id}"]').click()
-    expect(page.locator(f"#{control_id}")).to_be_checked()
-
-
-def submit(page: Page, button) -> None:
-    with page.expect_navigation() as navigation:
-        button.click()
-    response = navigation.value
-    assert response is not None
-    assert response.status == 200, f"{page.url} answered {response.status}"
-
-
 def pick_day(page: Page, earliest: date) -> date:
     """Follow the first "another day" link on or after ``earliest`` (never a time that could
     pass while the test runs); return that day."""
@@ -157,26 +131,10 @@ def pick_first_time(page: Page) -> datetime:
     return starts_at
 
 
-def mail_files(folder: Path) -> set[Path]:
-    return set(folder.glob("*.eml")) if folder.exists() else set()
-
-
-def new_mail(folder: Path, before: set[Path]) -> EmailMessage:
-    added = mail_files(folder) - before
-    assert len(added) == 1, f"expected one new .eml in {folder}, found {sorted(added)}"
-    return email.message_from_bytes(added.pop().read_bytes(), policy=policy.default)
-
-
 def subject(message: EmailMessage) -> str:
     """The decoded subject. A long non-ASCII subject is folded straight after "Subject:" by
     the stdlib's encoder, which the parser gives back as a leading space; drop it."""
     return str(message["Subject"]).strip()
-
-
-def text_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None, "the email has no text part"
-    return part.get_content()
 
 
 def calendar_event(message: EmailMessage):

@@ -11,12 +11,9 @@ catalogue), so the journey holds while the Spanish catalogue is still being writ
 
 from __future__ import annotations
 
-import email
 import json
 import re
 from datetime import date, datetime, timedelta
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from acs.enrollment.constants import Channel, Delivery, MessageKind
 from acs.enrollment.models import (
@@ -35,6 +32,15 @@ from acs.enrollment.models import (
     Trip,
 )
 from acs.posts.models import Region
+from tests.browser.journey import (
+    check_page,
+    html_body,
+    mail_files,
+    new_mail,
+    submit,
+    tap_label,
+    text_body,
+)
 from tests.enrollment.selfservice import rows_of
 
 pytestmark = pytest.mark.browser
@@ -62,62 +68,11 @@ CONTACT = {
 }
 
 
-# Fixtures -------------------------------------------------------------------------------------
-@pytest.fixture
-def mail_dir(settings, tmp_path, site) -> Path:
-    """Mail goes to .eml files in a folder of the test's own (standing in for var/mail/),
-    with links to the live server."""
-    folder = tmp_path / "mail"
-    settings.EMAIL_BACKEND = "acs.core.mail.EmlFileBackend"
-    settings.EMAIL_FILE_PATH = str(folder)
-    settings.ACS_SITE_URL = site
-    return folder
-
-
 # Helpers --------------------------------------------------------------------------------------
-def assert_fits(page: Page) -> None:
-    width = page.viewport_size["width"]
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width + 1, f"{page.url}: {scroll_width}px wide at a {width}px viewport"
-
-
-def check_page(
-    page: Page, axe_check, assert_console_clean, *, document_status: int | None = None
-) -> None:
-    """What every step must be: as wide as the phone, clean in the console, accessible.
-
-    ``document_status``: the error status the page answered with on purpose (400 for a form
-    with mistakes); the console line Chromium writes for it is then forgotten, since the page
-    keeps one list for every document it shows."""
-    expect(page.locator("h1")).to_be_visible()
-    assert_fits(page)
-    assert_console_clean(page, document_status=document_status)
-    axe_check(page)
-    if document_status is not None:
-        page.console_errors.clear()  # only the expected line was there (checked just above)
-
-
-def tap_label(page: Page, control_id: str, *, checked: bool = True) -> None:
-    """USWDS hides checkboxes and radios off-screen and draws the label: tap the label."""
-    page.locator(f'label[for="{control_id}"]').click()
-    if checked:
-        expect(page.locator(f"#{control_id}")).to_be_checked()
-    else:
-        expect(page.locator(f"#{control_id}")).not_to_be_checked()
-
-
 def tap_choice(page: Page, name: str, value: str) -> None:
     """Tap the label of the radio button ``name`` = ``value``."""
     radio = page.locator(f'input[type="radio"][name="{name}"][value="{value}"]')
     tap_label(page, radio.get_attribute("id") or "")
-
-
-def submit(page: Page, button: Locator, *, status: int = 200) -> None:
-    with page.expect_navigation() as navigation:
-        button.click()
-    response = navigation.value
-    assert response is not None
-    assert response.status == status, f"{page.url} answered {response.status}"
 
 
 def fill_date_of_birth(page: Page, prefix: str, born: tuple[int, int, int]) -> None:
@@ -125,28 +80,6 @@ def fill_date_of_birth(page: Page, prefix: str, born: tuple[int, int, int]) -> N
     page.locator(f"#{prefix}_day").fill(str(day))
     page.locator(f"#{prefix}_month").select_option(str(month))
     page.locator(f"#{prefix}_year").fill(str(year))
-
-
-def mail_files(folder: Path) -> set[Path]:
-    return set(folder.glob("*.eml")) if folder.exists() else set()
-
-
-def new_mail(folder: Path, before: set[Path]) -> EmailMessage:
-    added = mail_files(folder) - before
-    assert len(added) == 1, f"expected one new .eml in {folder}, found {sorted(added)}"
-    return email.message_from_bytes(added.pop().read_bytes(), policy=policy.default)
-
-
-def text_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None, "the email has no text part"
-    return part.get_content()
-
-
-def html_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html",))
-    assert part is not None, "the email has no HTML part"
-    return part.get_content()
 
 
 def keys_of(data: Any) -> set[str]:

@@ -15,12 +15,8 @@ Every page is checked for console errors, CSP violations and axe (no serious or 
 
 from __future__ import annotations
 
-import email
 from collections.abc import Iterator
 from datetime import timedelta
-from email import policy
-from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -38,6 +34,15 @@ from acs.posts.models import Post
 from acs.staff import roles
 from acs.staff.services import StaffCredentials, roles_sync, staff_user_create
 from tests.browser.conftest import DESKTOP, _page
+from tests.browser.journey import (
+    check_page,
+    html_body,
+    mail_files,
+    read_mail,
+    submit,
+    tap_label,
+    text_body,
+)
 from tests.browser.test_door import current_code
 from tests.enrollment import factories
 
@@ -66,17 +71,6 @@ EVENT_WORDS = {
 
 
 # Fixtures -------------------------------------------------------------------------------------
-@pytest.fixture
-def mail_dir(settings, tmp_path, site) -> Path:
-    """Mail goes to .eml files in a folder of the test's own (standing in for var/mail/),
-    with links to the live server."""
-    folder = tmp_path / "mail"
-    settings.EMAIL_BACKEND = "acs.core.mail.EmlFileBackend"
-    settings.EMAIL_FILE_PATH = str(folder)
-    settings.ACS_SITE_URL = site
-    return folder
-
-
 @pytest.fixture
 def post(site) -> Post:
     return Post.objects.get(slug="lima")
@@ -146,56 +140,8 @@ def sign_in(page: Page, site: str, creds: StaffCredentials, path: str) -> None:
     page.console_errors.clear()
 
 
-def assert_fits(page: Page) -> None:
-    width = page.viewport_size["width"]
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width + 1, f"{page.url}: {scroll_width}px wide at a {width}px viewport"
-
-
-def check_page(page: Page, axe_check, assert_console_clean) -> None:
-    """What every step must be: as wide as the screen, clean in the console, accessible."""
-    expect(page.locator("h1").first).to_be_visible()
-    assert_fits(page)
-    assert_console_clean(page)
-    axe_check(page)
-
-
-def submit(page: Page, button: Locator) -> None:
-    with page.expect_navigation() as navigation:
-        button.click()
-    response = navigation.value
-    assert response is not None
-    assert response.status == 200, f"{page.url} answered {response.status}"
-
-
-def tap_label(page: Page, control_id: str) -> None:
-    """USWDS hides checkboxes off-screen and draws the label: tap the label."""
-    page.locator(f'label[for="{control_id}"]').click()
-    expect(page.locator(f"#{control_id}")).to_be_checked()
-
-
 def notice(page: Page) -> Locator:
     return page.locator("main .usa-alert[role=status]")
-
-
-def mail_files(folder: Path) -> set[Path]:
-    return set(folder.glob("*.eml")) if folder.exists() else set()
-
-
-def read_mail(path: Path) -> EmailMessage:
-    return email.message_from_bytes(path.read_bytes(), policy=policy.default)
-
-
-def html_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html",))
-    assert part is not None, "the email has no HTML part"
-    return part.get_content()
-
-
-def text_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None, "the email has no text part"
-    return part.get_content()
 
 
 def kind_title(language: str) -> str:
@@ -229,9 +175,9 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     # 1. The author signs in, and starts a Demonstration Alert from the list ---------------
     author = desktop
     sign_in(author, site, staff["author"], "/staff/messages/")
-    check_page(author, axe_check, assert_console_clean)
+    check_page(author, axe_check, assert_console_clean, first_h1=True)
     submit(author, author.locator('main a[href="/staff/messages/new/?kind=demonstration"]'))
-    check_page(author, axe_check, assert_console_clean)
+    check_page(author, axe_check, assert_console_clean, first_h1=True)
     expect(author.locator("#id_kind")).to_have_value(MessageKind.DEMONSTRATION.value)
     # "For assistance" starts with the post's hotline, in each language.
     expect(author.locator("#id_assistance_en")).not_to_have_value("")
@@ -267,7 +213,7 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
         expect(box).to_contain_text(TEXT[f"title_{lang}"])
         expect(box).to_contain_text(EVENT_WORDS[lang])
         expect(box.locator("strong").first).to_be_visible()  # the Markdown was rendered
-    check_page(author, axe_check, assert_console_clean)
+    check_page(author, axe_check, assert_console_clean, first_h1=True)
 
     # 3. The author cannot approve: no button, and a forged POST is refused ----------------
     actions = author.locator('section[aria-labelledby="actions-heading"]')
@@ -289,12 +235,12 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     approver = second_desktop
     message_path = f"/staff/messages/{message.pk}/"
     sign_in(approver, site, staff["approver"], message_path)
-    check_page(approver, axe_check, assert_console_clean)
+    check_page(approver, axe_check, assert_console_clean, first_h1=True)
     before = mail_files(mail_dir)
     submit(approver, approver.get_by_role("button", name="Approve", exact=True))
     assert approver.url == f"{site}{message_path}"
     expect(notice(approver)).to_contain_text("Approved. It can now be sent.")
-    check_page(approver, axe_check, assert_console_clean)
+    check_page(approver, axe_check, assert_console_clean, first_h1=True)
     message.refresh_from_db()
     assert (message.status, message.approved_by) == (
         MessageStatus.APPROVED,
@@ -307,7 +253,7 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     assert approver.url == f"{site}{message_path}"
     expect(notice(approver)).to_contain_text(f"Published. {IN_CUSCO} deliveries are queued.")
     expect(approver.locator("h1 .usa-tag").first).to_have_text("Published")
-    check_page(approver, axe_check, assert_console_clean)
+    check_page(approver, axe_check, assert_console_clean, first_h1=True)
     message.refresh_from_db()
     assert message.status == MessageStatus.PUBLISHED
     assert message.published_by == staff["approver"].user
@@ -337,7 +283,7 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     expect(progress.locator('[data-field="rows"]')).to_have_text(str(IN_CUSCO))
     expect(progress.locator('[data-field="rate"]')).to_have_text(str(IN_CUSCO))
     expect(progress.locator('[data-field="eta"]')).to_have_text("Finished.")
-    check_page(officer, axe_check, assert_console_clean)
+    check_page(officer, axe_check, assert_console_clean, first_h1=True)
 
     # Who did what, in the message's history: three people, each their own step.
     history = AuditEntry.objects.filter(object_type="alerts.message", object_id=str(message.pk))
@@ -395,7 +341,7 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     expect(item.locator(".usa-collection__description")).to_have_text(cusco.name)
     title_link = item.get_by_role("link", name=TEXT[f"title_{language}"], exact=True)
     expect(title_link).to_be_visible()
-    check_page(public, axe_check, assert_console_clean)
+    check_page(public, axe_check, assert_console_clean, first_h1=True)
 
     submit(public, title_link)
     assert public.url == f"{site}/{language}/messages/{message.public_id}/", public.url
@@ -405,4 +351,4 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     expect(public.locator("article")).to_contain_text(cusco.name)
     cap = public.locator('head link[rel="alternate"][type="application/cap+xml"]')
     expect(cap).to_have_attribute("href", f"/{language}/messages/{message.public_id}/cap.xml")
-    check_page(public, axe_check, assert_console_clean)
+    check_page(public, axe_check, assert_console_clean, first_h1=True)
