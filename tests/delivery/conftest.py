@@ -21,13 +21,6 @@ from acs.alerts import services as alerts
 from acs.alerts.models import Message
 from acs.delivery.sms import MemoryBackend
 from acs.enrollment.models import Enrollee
-from tests.browser.conftest import (  # noqa: F401 — for the browser test of the progress page
-    assert_console_clean_fixture,
-    axe_check_fixture,
-    browser,
-    desktop,
-    site,
-)
 from tests.enrollment import factories
 from tests.staff.conftest import (  # noqa: F401 — the staff fixtures, for the staff pages
     permission_object,
