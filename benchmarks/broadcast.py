@@ -19,6 +19,9 @@ It prints, in one run:
 Options:
   --recipients N   people the message reaches (default 100,000)
   --ceiling N      messages in each ceiling run (default 20,000)
+  --publish-only   build the data, time ``message_publish`` (the delivery rows written in
+                   the publishing transaction) and the rows written, and stop: no workers,
+                   no sink
 """
 
 from __future__ import annotations
@@ -412,6 +415,23 @@ def broadcast(post, people, sink: Sink, workers: Workers, count: int, number: in
     }
 
 
+def publish_only(post, people) -> None:
+    """Publish one message to everyone, with no worker running; time the transaction."""
+    from acs.alerts import services
+
+    writer, approver = people
+    message = draft(post, writer, 1)
+    services.message_approve(message=message, actor=approver)
+    pressed = time.monotonic()
+    published = services.message_publish(message=message, actor=approver)  # commits, queues
+    seconds = time.monotonic() - pressed
+    written = message.deliveries.count()
+    print(
+        f"  rows written (publish, one transaction)   {published.deliveries:>9,}   {seconds:7.2f} s"
+    )
+    print(f"  rows in the table for the message         {written:>9,}")
+
+
 def show(run: dict) -> None:
     rate = run["rows"] / run["total"] if run["total"] else 0
     print(
@@ -466,6 +486,11 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=RECIPIENTS)
     parser.add_argument("--ceiling", type=int, default=CEILING_MESSAGES)
+    parser.add_argument(
+        "--publish-only",
+        action="store_true",
+        help="time message_publish (the rows written) and stop: no workers, no sink",
+    )
     return parser.parse_args()
 
 
@@ -495,6 +520,10 @@ def main() -> int:
         post = Post.objects.get(slug="lima")
         build(post, args.recipients)
         people = officers()
+        if args.publish_only:
+            heading("2. Publish only (no workers, no sink)")
+            publish_only(post, people)
+            return 0
         sink = Sink(context)
         workers = Workers(sink, var_dir)
         runs = {}

@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import islice
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
@@ -61,7 +63,17 @@ def recipients_count(*, message: Message) -> int:
     return _reached(message).count()
 
 
-def _rows(message: Message) -> Iterator[Delivery]:
+class _Row(NamedTuple):
+    """What the decision to send sets on one row; the rest are the model's defaults."""
+
+    enrollee_id: int
+    channel: str
+    address: str
+    language: str
+    status: str
+
+
+def _rows(message: Message) -> Iterator[_Row]:
     """One row per person and channel. Email unless they switched email off for this kind;
     text message only where they asked for it and have a phone that takes texts. A person who
     chose the daily digest for this kind gets a row that the digest sends."""
@@ -78,25 +90,70 @@ def _rows(message: Message) -> Iterator[Delivery]:
         .order_by("enrollee_id", "-id")
         .values_list("enrollee_id", "number")
     )
-    for pk, email, language in people.values_list("pk", "email", "language").iterator(
+    email, sms = Channel.EMAIL.value, Channel.SMS.value
+    queued, digest = DeliveryStatus.QUEUED.value, DeliveryStatus.DIGEST.value
+    for pk, address_email, language in people.values_list("pk", "email", "language").iterator(
         chunk_size=INSERT_BATCH
     ):
-        for channel, address in ((Channel.EMAIL, email), (Channel.SMS, texts.get(pk))):
+        for channel, address in ((email, address_email), (sms, texts.get(pk))):
             choice = choices.get((pk, channel))
             # No choice made for this channel: email for the kinds everyone gets until they
             # say otherwise; never a text message.
-            wanted = choice[0] if choice else (channel == Channel.EMAIL and default_on)
+            wanted = choice[0] if choice else (channel == email and default_on)
             if not (wanted and address):
                 continue
-            digest = choice is not None and choice[1] == When.DIGEST
-            yield Delivery(
-                message=message,
-                enrollee_id=pk,
-                channel=channel,
-                address=address,
-                language=language,
-                status=DeliveryStatus.DIGEST if digest else DeliveryStatus.QUEUED,
-            )
+            by_digest = choice is not None and choice[1] == When.DIGEST
+            yield _Row(pk, channel, address, language, digest if by_digest else queued)
+
+
+# The columns COPY fills; every other NOT NULL column is set in the INSERT to the model's
+# default (attempts 0, empty claimed_by, provider_id and error; created_at now), the rest NULL.
+_INCOMING_CREATE = (
+    "CREATE TEMPORARY TABLE delivery_incoming (enrollee_id bigint NOT NULL, "
+    "channel varchar(10) NOT NULL, address varchar(254) NOT NULL, "
+    "language varchar(5) NOT NULL, status varchar(10) NOT NULL, token uuid NOT NULL) "
+    "ON COMMIT DROP"
+)
+_INCOMING_COPY = (
+    "COPY delivery_incoming (enrollee_id, channel, address, language, status, token) FROM STDIN"
+)
+_INCOMING_INSERT = (
+    "INSERT INTO delivery_delivery (message_id, enrollee_id, channel, address, language, token, "
+    "status, attempts, claimed_by, provider_id, error, created_at) "
+    "SELECT %s, enrollee_id, channel, address, language, token, status, 0, '', '', '', %s "
+    "FROM delivery_incoming ON CONFLICT (message_id, enrollee_id, channel) DO NOTHING"
+)
+
+
+def _deliveries_copy(message: Message) -> None:
+    """PostgreSQL: stream the rows with COPY into a temporary table, then one INSERT … SELECT
+    that skips the rows already there (the constraint ``delivery_once_per_channel``).
+
+    The people are read through a server-side cursor on the same connection, which cannot
+    run a query while a COPY is open: so one COPY per ``INSERT_BATCH`` rows read."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(_INCOMING_CREATE)
+        rows = _rows(message)
+        while batch := list(islice(rows, INSERT_BATCH)):
+            with cursor.copy(_INCOMING_COPY) as copy:
+                for row in batch:
+                    copy.write_row((*row, uuid.uuid4()))
+        cursor.execute(_INCOMING_INSERT, [message.pk, timezone.now()])
+        # Dropped now rather than at the commit, so that a second call in the same
+        # transaction can create it again.
+        cursor.execute("DROP TABLE delivery_incoming")
+
+
+def _deliveries_bulk_create(message: Message) -> None:
+    batch: list[Delivery] = []
+    for row in _rows(message):
+        batch.append(Delivery(message=message, **row._asdict()))
+        if len(batch) >= INSERT_BATCH:
+            Delivery.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    if batch:
+        Delivery.objects.bulk_create(batch, ignore_conflicts=True)
 
 
 def deliveries_create(*, message: Message) -> int:
@@ -105,17 +162,17 @@ def deliveries_create(*, message: Message) -> int:
 
     Running it again adds only rows that are missing (the unique constraint on message,
     recipient and channel), so nobody gets a second copy. Returns the message's row count.
+
+    On PostgreSQL the rows are streamed with COPY into a temporary table and inserted from
+    it in one statement (publishing to 100,000 people: 4.7 s, against 15.7 s through
+    ``bulk_create``; benchmarks/README.md); elsewhere (SQLite) ``bulk_create`` in batches.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("deliveries_create runs inside the publishing transaction")
-    batch: list[Delivery] = []
-    for row in _rows(message):
-        batch.append(row)
-        if len(batch) >= INSERT_BATCH:
-            Delivery.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-    if batch:
-        Delivery.objects.bulk_create(batch, ignore_conflicts=True)
+    if connection.vendor == "postgresql":
+        _deliveries_copy(message)
+    else:
+        _deliveries_bulk_create(message)
     return Delivery.objects.filter(message=message).count()
 
 
