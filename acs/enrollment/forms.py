@@ -75,7 +75,9 @@ class _NewPasswordMixin:
                 self.add_error("password", error)
 
 
-class SignUpForm(_NewPasswordMixin, forms.Form):
+class _PersonForm(forms.Form):
+    """Who the enrollee is: the fields sign-up and the profile share."""
+
     full_name = forms.CharField(
         label=_("Full name"),
         help_text=_("As written in your passport."),
@@ -90,16 +92,15 @@ class SignUpForm(_NewPasswordMixin, forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose whether you are a U.S. citizen or national.")},
     )
-    email = _email_field(help_text=_("We will send a link to confirm that it is yours."))
     language = forms.ChoiceField(
         label=_("Language for our messages"),
         choices=Language.choices,
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a language.")},
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._new_password_fields()
+    def dob_parts(self) -> dict[str, str]:
+        return memorable_date_parts(self, "date_of_birth")
 
     def clean_full_name(self) -> str:
         return " ".join(self.cleaned_data["full_name"].split())
@@ -107,8 +108,14 @@ class SignUpForm(_NewPasswordMixin, forms.Form):
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
 
-    def dob_parts(self) -> dict[str, str]:
-        return memorable_date_parts(self, "date_of_birth")
+
+class SignUpForm(_NewPasswordMixin, _PersonForm):
+    email = _email_field(help_text=_("We will send a link to confirm that it is yours."))
+    field_order = ["full_name", "date_of_birth", "status", "email", "language"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._new_password_fields()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -260,32 +267,12 @@ class _RemovableFormSet(forms.BaseFormSet):
         ]
 
 
-class ProfileForm(forms.Form):
-    full_name = forms.CharField(
-        label=_("Full name"),
-        help_text=_("As written in your passport."),
-        max_length=150,
-        error_messages={"required": _("Enter your full name.")},
-        widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": "150"}),
-    )
-    date_of_birth = MemorableDateField(label=_("Date of birth"))
-    status = forms.ChoiceField(
-        label=_("You are"),
-        choices=CitizenStatus.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Choose whether you are a U.S. citizen or national.")},
-    )
+class ProfileForm(_PersonForm):
     email = _email_field(
         help_text=_(
             "If you change it, we send a link to the new address. Open it to go on using "
             "your account."
         )
-    )
-    language = forms.ChoiceField(
-        label=_("Language for our messages"),
-        choices=Language.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Choose a language.")},
     )
     passport_number = forms.CharField(
         label=_("Passport number (optional)"),
@@ -297,18 +284,11 @@ class ProfileForm(forms.Form):
         ),
     )
 
+    field_order = ["full_name", "date_of_birth", "status", "email", "language", "passport_number"]
+
     @classmethod
     def initial_of(cls, enrollee: Any) -> dict[str, Any]:
         return {name: getattr(enrollee, name) for name in cls.base_fields}
-
-    def dob_parts(self) -> dict[str, str]:
-        return memorable_date_parts(self, "date_of_birth")
-
-    def clean_full_name(self) -> str:
-        return " ".join(self.cleaned_data["full_name"].split())
-
-    def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip().lower()
 
     def clean(self) -> dict[str, Any]:
         """A U.S. passport number has a fixed form; a family member who is not a citizen has
