@@ -67,7 +67,6 @@ INSTALLED_APPS = [
     "acs.appointments",
     "acs.enrollment",
     "acs.alerts",
-    "acs.delivery",
     "acs.api",
     "acs.staff",
 ]
@@ -236,6 +235,13 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+else:
+    # Redis (and SQS) hand an unacknowledged message to another worker after this many
+    # seconds. It must outlast the delivery claim (checked at start-up, acs/alerts/checks.py):
+    # a shorter one would hand a batch that a live worker is still sending to a second one.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("ACS_BROKER_VISIBILITY_TIMEOUT", default=3600)
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -293,13 +299,13 @@ CELERY_BEAT_SCHEDULE = {
     # Delivery of messages (docs/delivery.md).
     "delivery.sweep": {
         # Every minute: claims of dead workers, retries that are due, lost Celery messages.
-        "task": "acs.delivery.tasks.sweep",
+        "task": "acs.alerts.tasks.sweep",
         "schedule": crontab(),
         "options": {"queue": "periodic"},
     },
     "delivery.digest": {
         # 13:00 UTC, morning in the Americas (08:00 in Lima): yesterday's messages in one email.
-        "task": "acs.delivery.tasks.send_digests",
+        "task": "acs.alerts.tasks.send_digests",
         "schedule": crontab(hour=13, minute=0),
         "options": {"queue": "periodic"},
     },
@@ -373,7 +379,25 @@ ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)
 # Only the concurrency tests' control run turns this off, to show the race is real.
 ACS_LOCKS_ENABLED = True
 
-# Text messages (acs/delivery/sms.py): "file" writes one file per text to $ACS_VAR_DIR/sms
+# Delivery of messages to enrollees (docs/delivery.md). The claim timeout, the requeue age
+# and the broker's visibility timeout are checked against each other at start-up.
+# Rows per send_batch task: one claim, one SMTP connection, one Celery message.
+ACS_DELIVERY_BATCH_SIZE = env.int("ACS_DELIVERY_BATCH_SIZE", default=200)
+# A SENDING row claimed longer ago than this belongs to a worker that died: the sweeper hands
+# it back (a batch's task is stopped after half of it, so a live worker never gets there).
+ACS_DELIVERY_CLAIM_TIMEOUT = env.int("ACS_DELIVERY_CLAIM_TIMEOUT", default=600)
+# A QUEUED row nobody claimed for this long lost its Celery message (a broker restart, a worker
+# killed before it claimed): the sweeper enqueues it again.
+ACS_DELIVERY_REQUEUE_AFTER = env.int("ACS_DELIVERY_REQUEUE_AFTER", default=600)
+# Temporary failures wait base × 2^(attempt − 1) seconds, at most the cap; FAILED after this
+# many attempts.
+ACS_DELIVERY_RETRY_BASE = env.int("ACS_DELIVERY_RETRY_BASE", default=60)
+ACS_DELIVERY_RETRY_CAP = env.int("ACS_DELIVERY_RETRY_CAP", default=1800)
+ACS_DELIVERY_MAX_ATTEMPTS = env.int("ACS_DELIVERY_MAX_ATTEMPTS", default=5)
+# Seconds to wait for the SMTP relay or the SMS gateway before calling it a temporary error.
+ACS_DELIVERY_SEND_TIMEOUT = env.int("ACS_DELIVERY_SEND_TIMEOUT", default=30)
+
+# Text messages (acs/core/sms.py): "file" writes one file per text to $ACS_VAR_DIR/sms
 # (the demo); "http" posts JSON to a gateway, and then needs its URL and bearer token (a
 # check stops the start-up when they are missing).
 ACS_SMS_BACKEND = env.str("ACS_SMS_BACKEND", default="file")

@@ -12,8 +12,8 @@ urlpatterns = [
     *i18n_patterns(
         path("appointments/", include("acs.appointments.urls")),
         path("enroll/", include("acs.enrollment.urls")),
-        path("messages/", include("acs.alerts.urls")),
-        path("m/", include("acs.delivery.urls")),
+        # Messages: /messages/… (pages, feeds) and /m/… (the personal links in what was sent).
+        path("", include("acs.alerts.urls")),
         path("", include("acs.content.urls")),
         prefix_default_language=True,
     ),

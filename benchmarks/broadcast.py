@@ -309,7 +309,7 @@ def sample_bytes(message) -> bytes:
     """One real recipient's email, as the workers build it (for the ceiling runs)."""
     from django.core.mail import make_msgid
 
-    from acs.delivery.emails import WireCache, mail_domain
+    from acs.alerts.letters import WireCache, mail_domain
 
     row = message.deliveries.order_by("pk").first()
     return WireCache().email_bytes(row, message, make_msgid(domain=mail_domain()))[1]
@@ -376,7 +376,7 @@ def broadcast(post, people, sink: Sink, workers: Workers, count: int, number: in
     from django.db import close_old_connections
 
     from acs.alerts import services
-    from acs.delivery.constants import DeliveryStatus
+    from acs.alerts.constants import DeliveryStatus
 
     writer, approver = people
     message = draft(post, writer, number)

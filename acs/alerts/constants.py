@@ -4,18 +4,25 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from acs.enrollment.constants import MessageKind
+from acs.enrollment.constants import Channel, MessageKind
 
 __all__ = [
+    "CLAIMABLE",
+    "FINAL",
     "KIND_CAP_DEFAULTS",
     "KIND_TITLES",
+    "OPEN",
     "CapCategory",
     "CapCertainty",
     "CapSeverity",
     "CapUrgency",
+    "Channel",
+    "DeliveryStatus",
     "MessageKind",
     "MessageStatus",
     "MessageType",
+    "WelfareAnswer",
+    "knob",
 ]
 
 
@@ -90,3 +97,37 @@ KIND_CAP_DEFAULTS = {
     MessageKind.WEATHER: CapCategory.MET,
     MessageKind.CITIZENS: CapCategory.OTHER,
 }
+
+
+# Delivery --------------------------------------------------------------------------------
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")  # claimed by a worker
+    RETRYING = "retrying", _("Retrying")  # a temporary failure; tried again after a pause
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")  # a permanent failure, with its reason
+    DIGEST = "digest", _("In the daily digest")  # the enrollee asked for a digest of this kind
+
+
+# Still to be done by a worker; and done for good.
+OPEN = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.RETRYING})
+FINAL = frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED})
+
+
+class WelfareAnswer(models.TextChoices):
+    SAFE = "safe", _("I am safe")
+    NEED_HELP = "help", _("I need help")
+
+
+# What a worker may take: rows waiting for their first try, or handed back by the sweeper.
+CLAIMABLE = frozenset({DeliveryStatus.QUEUED})
+
+
+def knob(name: str) -> int:
+    """A setting of the delivery pipeline (``ACS_DELIVERY_*`` in settings.py), read when it is
+    used, so that a test may shorten a timeout."""
+    from django.conf import settings
+
+    return int(getattr(settings, name))

@@ -24,7 +24,7 @@ from acs.alerts.constants import (
     MessageKind,
 )
 from acs.alerts.models import Message
-from acs.alerts.services import REASON_MIN_WORDS
+from acs.alerts.services.messages import REASON_MIN_WORDS
 from acs.core.i18n import utc_offset_text
 from acs.posts.models import Post
 from acs.posts.selectors import regions_of

@@ -8,7 +8,7 @@ in ``WORKER_ROLES`` (a test checks both).
 class Queues:
     DEFAULT = "default"
     PERIODIC = "periodic"
-    # Messages to enrollees (acs.delivery): the fan-out, the batches, the digests. A queue of
+    # Messages to enrollees (acs.alerts): the fan-out, the batches, the digests. A queue of
     # its own so that a broadcast of 100,000 emails never waits behind, nor delays, a
     # booking confirmation; production can run as many "senders" as the relay takes.
     DELIVERY = "delivery"

@@ -34,7 +34,7 @@ class Channel(models.TextChoices):
     SMS = "sms", _("Text message (SMS)")
 
 
-class Delivery(models.TextChoices):
+class Cadence(models.TextChoices):
     IMMEDIATE = "immediate", _("At once")
     DIGEST = "digest", _("Daily digest")
 

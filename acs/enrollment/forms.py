@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from acs.appointments.forms import MemorableDateField
-from acs.enrollment.constants import CitizenStatus, Delivery, Language, MessageKind, PhoneKind
+from acs.enrollment.constants import Cadence, CitizenStatus, Language, MessageKind, PhoneKind
 
 
 def memorable_date_parts(form: forms.Form, name: str) -> dict[str, str]:
@@ -606,8 +606,8 @@ class PreferencesForm(forms.Form):
             )
             self.fields[f"{kind.value}_delivery"] = forms.ChoiceField(
                 label=_("When"),
-                choices=Delivery.choices,
-                initial=Delivery.IMMEDIATE,
+                choices=Cadence.choices,
+                initial=Cadence.IMMEDIATE,
                 widget=forms.RadioSelect,
                 error_messages={"required": _("Choose at once or a daily digest.")},
             )

@@ -15,9 +15,9 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from acs.enrollment.constants import (
+    Cadence,
     Channel,
     CitizenStatus,
-    Delivery,
     Language,
     MessageKind,
     PhoneKind,
@@ -275,7 +275,7 @@ class MessagePreference(models.Model):
         _("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
     )
     delivery = models.CharField(
-        _("when"), max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
+        _("when"), max_length=10, choices=Cadence.choices, default=Cadence.IMMEDIATE
     )
     enabled = models.BooleanField(_("receive"), default=True)
 

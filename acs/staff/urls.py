@@ -2,9 +2,9 @@
 
 from django.urls import path
 
+from acs.alerts.views import progress as delivery_staff
 from acs.alerts.views import staff as alert_views
 from acs.appointments.views.staff import capacity, day, door
-from acs.delivery.views import staff as delivery_staff
 from acs.enrollment.views import staff as enrollment
 from acs.staff import views
 

@@ -114,11 +114,11 @@ def dispatched(monkeypatch) -> list[tuple]:
         calls.append((tuple(args), queue))
 
     try:
-        from acs.delivery import tasks
+        from acs.alerts import tasks
     except ImportError:
-        tasks = types.ModuleType("acs.delivery.tasks")
+        tasks = types.ModuleType("acs.alerts.tasks")
         tasks.dispatch_message = types.SimpleNamespace()  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "acs.delivery.tasks", tasks)
+        monkeypatch.setitem(sys.modules, "acs.alerts.tasks", tasks)
     if not hasattr(tasks, "dispatch_message"):
         monkeypatch.setattr(tasks, "dispatch_message", types.SimpleNamespace(), raising=False)
     monkeypatch.setattr(tasks.dispatch_message, "apply_async", record, raising=False)

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from acs.alerts import services
 from acs.alerts.constants import MessageStatus
-from acs.alerts.models import Message
+from acs.alerts.models import Delivery, Message
 from acs.core.models import AuditEntry
-from acs.delivery.models import Delivery
 from acs.staff.roles import APPROVER, COMMUNICATIONS, CONSULAR_OFFICER
 from acs.staff.services import roles_sync
 from tests.enrollment import factories

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from acs.alerts import services
 from acs.alerts.constants import CapUrgency, MessageStatus, MessageType
-from acs.alerts.models import Message
+from acs.alerts.models import Delivery, Message
 from acs.core.models import AuditEntry
-from acs.delivery.models import Delivery
 from tests.alerts.conftest import APPROVER, DRAFTER, OFFICER, message_fields
 from tests.enrollment import factories
 

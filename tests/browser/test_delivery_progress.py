@@ -8,13 +8,13 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from acs.delivery.constants import DeliveryStatus
-from acs.delivery.models import Delivery
+from acs.alerts.constants import DeliveryStatus
+from acs.alerts.models import Delivery
 from acs.posts.models import Post
 from acs.staff import roles
 from acs.staff.services import StaffCredentials, roles_sync, staff_user_create
+from tests.alerts.delivery.conftest import APPROVER, WRITER, _user, fields
 from tests.browser.test_door import current_code
-from tests.delivery.conftest import APPROVER, WRITER, _user, fields
 from tests.enrollment import factories
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def officer(site) -> StaffCredentials:
 def message(site, monkeypatch):
     """A published message for four people in Cusco, none of it sent: the test sends."""
     from acs.alerts import services as alerts
-    from acs.delivery import tasks
+    from acs.alerts import tasks
 
     monkeypatch.setattr(tasks.dispatch_message, "apply_async", lambda *args, **kwargs: None)
     post = Post.objects.get(slug="lima")

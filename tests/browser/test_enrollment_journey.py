@@ -23,7 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
-from acs.enrollment.constants import Channel, Delivery, MessageKind
+from acs.enrollment.constants import Cadence, Channel, MessageKind
 from acs.enrollment.models import (
     DeletionTally,
     EmergencyContact,
@@ -91,7 +91,7 @@ def keys_of(data: Any) -> set[str]:
     return set()
 
 
-def preference_line(language: str, kind: MessageKind, how: str, delivery: Delivery) -> str:
+def preference_line(language: str, kind: MessageKind, how: str, delivery: Cadence) -> str:
     """A line of the home page's "messages you get", in the page's own words (the same
     catalogue the page uses, so it holds however far the translation has come)."""
     with translation.override(language):
@@ -248,7 +248,7 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
     expect(page.locator("#id_security_email")).to_be_checked()  # on until the person says no
     tap_label(page, "id_health_email")
     tap_label(page, "id_demonstration_email")
-    tap_choice(page, "demonstration_delivery", Delivery.DIGEST.value)
+    tap_choice(page, "demonstration_delivery", Cadence.DIGEST.value)
     tap_label(page, "id_security_email", checked=False)
     submit(page, page.locator("main form button[type=submit]"))
     assert page.url == home_url
@@ -260,8 +260,8 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
         for row in MessagePreference.objects.filter(enrollee=enrollee)
     }
     email_channel = Channel.EMAIL.value
-    assert saved[(MessageKind.HEALTH.value, email_channel)] == (True, Delivery.IMMEDIATE)
-    assert saved[(MessageKind.DEMONSTRATION.value, email_channel)] == (True, Delivery.DIGEST)
+    assert saved[(MessageKind.HEALTH.value, email_channel)] == (True, Cadence.IMMEDIATE)
+    assert saved[(MessageKind.DEMONSTRATION.value, email_channel)] == (True, Cadence.DIGEST)
     assert saved[(MessageKind.SECURITY.value, email_channel)][0] is False
     assert saved[(MessageKind.EMERGENCY.value, email_channel)][0] is True
     assert not any(
@@ -270,9 +270,9 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
 
     messages = page.locator("#home-messages ~ ul li")
     for line in (
-        preference_line(language, MessageKind.HEALTH, "email", Delivery.IMMEDIATE),
-        preference_line(language, MessageKind.DEMONSTRATION, "email", Delivery.DIGEST),
-        preference_line(language, MessageKind.SECURITY, "off", Delivery.IMMEDIATE),
+        preference_line(language, MessageKind.HEALTH, "email", Cadence.IMMEDIATE),
+        preference_line(language, MessageKind.DEMONSTRATION, "email", Cadence.DIGEST),
+        preference_line(language, MessageKind.SECURITY, "off", Cadence.IMMEDIATE),
     ):
         expect(messages.filter(has_text=line)).to_have_count(1)
 

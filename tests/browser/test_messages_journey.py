@@ -23,11 +23,9 @@ from django.contrib.auth.models import Group
 from django.utils import translation
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from acs.alerts.constants import KIND_TITLES, MessageKind, MessageStatus
-from acs.alerts.models import Message
+from acs.alerts.constants import KIND_TITLES, DeliveryStatus, MessageKind, MessageStatus
+from acs.alerts.models import Delivery, Message
 from acs.core.models import AuditEntry
-from acs.delivery.constants import DeliveryStatus
-from acs.delivery.models import Delivery
 from acs.enrollment.models import Enrollee
 from acs.enrollment.services.profile import KindChoice, preferences_set
 from acs.posts.models import Post

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.core import mail
 
-from acs.enrollment.constants import Channel, Delivery, MessageKind
+from acs.enrollment.constants import Cadence, Channel, MessageKind
 from acs.enrollment.models import (
     DeletionTally,
     EmergencyContact,
@@ -643,7 +643,7 @@ def test_message_preferences(lima, me, browser):
     assert _reaches(lima, me, MessageKind.EMERGENCY)
     assert not _reaches(lima, me, MessageKind.HEALTH)
     weather = MessagePreference.objects.get(enrollee=me, kind="weather", channel=Channel.EMAIL)
-    assert weather.delivery == Delivery.DIGEST
+    assert weather.delivery == Cadence.DIGEST
     me.refresh_from_db()
     assert me.language == "es"
     again = form_data(browser.get(ACCOUNT + "messages/"))

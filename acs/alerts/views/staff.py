@@ -21,13 +21,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from acs.alerts import selectors, services
 from acs.alerts.constants import MessageStatus, MessageType
 from acs.alerts.forms import MessageForm, SendAloneForm, zone_text
+from acs.alerts.letters import message_preview
 from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
+from acs.alerts.services.outbox import recipients_count
 from acs.appointments.selectors import when_text
 from acs.core.audit import history
 from acs.core.permissions import staff_view
-from acs.delivery.emails import message_preview
-from acs.delivery.services import recipients_count
 from acs.posts.selectors import post_or_404
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])

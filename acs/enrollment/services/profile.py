@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from acs.enrollment.constants import (
     ON_BY_DEFAULT,
+    Cadence,
     Channel,
-    Delivery,
     Language,
     MessageKind,
     PhoneKind,
@@ -223,7 +223,7 @@ class KindChoice:
 
     email: bool
     sms: bool = False
-    delivery: str = Delivery.IMMEDIATE
+    delivery: str = Cadence.IMMEDIATE
 
 
 def preferences_of(enrollee: Enrollee) -> dict[str, KindChoice]:

@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from acs.enrollment import identity
-from acs.enrollment.constants import Delivery, MessageKind
+from acs.enrollment.constants import Cadence, MessageKind
 from acs.enrollment.forms import (
     CompanionFormSet,
     ContactForm,
@@ -178,7 +178,7 @@ def _preference_list(choices: dict[str, Any]) -> list[dict[str, Any]]:
             "label": MessageKind(kind).label,
             "email": choice.email,
             "sms": choice.sms,
-            "delivery": Delivery(choice.delivery).label,
+            "delivery": Cadence(choice.delivery).label,
         }
         for kind, choice in choices.items()
     ]

@@ -1,0 +1,320 @@
+"""The emails a published message becomes: one per delivery row, in the row's language, plain
+text and HTML, with the personal links of that row (unsubscribe; for an emergency, "I am safe"
+and "I need help").
+
+Building must be cheap, because a broadcast is 100,000 of them. What differs between two
+recipients of one message in one language is only the address, the Message-ID and the
+row's token in the links. So ``Letter`` renders the templates once per (message, language)
+with a placeholder token, and ``WireCache`` goes one step further for the SMTP path: it
+serialises that letter to MIME once, with placeholders for the address, the Message-ID and
+the token, and each recipient's bytes are three ``bytes.replace`` calls (8 µs, against 1 to
+3.5 ms through Python's ``email`` package on a 2-core machine). A letter whose serialised
+form does not keep the placeholders intact (a line long enough to be quoted-printable
+encoded, an address that needs encoding) is built the slow way, per recipient, with the same
+result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.core.mail.message import sanitize_address
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from acs.alerts.constants import MessageKind, MessageType
+from acs.alerts.models import Delivery, Message
+from acs.alerts.rendering import message_parts
+from acs.core.i18n import long_datetime, utc_offset_text
+
+# The token links are made with, then replaced by each row's own. A UUID so that the URLs
+# reverse; fixed, not random, so that it can be found again in the rendered text.
+TOKEN_MARK = "5a5a5a5a-a5a5-4a5a-8a5a-5a5a5a5a5a5a"  # noqa: S105 — a placeholder, not a secret
+# The preview's links: a token no row has, so that following one shows "this link is not
+# valid" rather than acting for someone.
+PREVIEW_TOKEN = uuid.UUID(int=0)
+_TO_MARK = "to-mark@acs-mark.invalid"
+_ID_MARK = "<id-mark@acs-mark.invalid>"
+_LANGUAGES = ("en", "es")
+
+
+def site_url(path: str) -> str:
+    return f"{settings.ACS_SITE_URL.rstrip('/')}{path}"
+
+
+def mail_domain() -> str:
+    """The domain of Message-IDs: the sender's own."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "acs-portal.invalid"
+
+
+def row_language(language: str) -> str:
+    return language if language in _LANGUAGES else "en"
+
+
+def links(token: str, *, language: str, emergency: bool) -> dict[str, str]:
+    """The personal links of a row (absolute URLs, in ``language``)."""
+    with translation.override(language):
+        made = {"unsubscribe": site_url(reverse("alerts:unsubscribe", args=[token]))}
+        if emergency:
+            made["safe"] = site_url(reverse("alerts:welfare-safe", args=[token]))
+            made["help"] = site_url(reverse("alerts:welfare-help", args=[token]))
+    return made
+
+
+def _when(message: Message) -> dict[str, str]:
+    zone = message.post.zone
+    starts = message.effective_from.astimezone(zone)
+    ends = message.effective_until.astimezone(zone)
+    return {
+        "starts": f"{long_datetime(starts)} ({utc_offset_text(starts)})",
+        "ends": f"{long_datetime(ends)} ({utc_offset_text(ends)})",
+    }
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A message rendered for one language, with ``TOKEN_MARK`` where the row's token goes."""
+
+    subject: str
+    text: str
+    html: str
+    unsubscribe_url: str
+    reply_to: list[str] = field(default_factory=list)
+
+    def email(self, *, to: str, token: str, message_id: str) -> EmailMultiAlternatives:
+        """The email for one recipient (``to``), with their token and Message-ID."""
+        email = EmailMultiAlternatives(
+            subject=self.subject,
+            body=self.text.replace(TOKEN_MARK, token),
+            to=[to] if to else [],
+            reply_to=self.reply_to,
+            headers=headers(
+                message_id=message_id,
+                unsubscribe_url=self.unsubscribe_url.replace(TOKEN_MARK, token),
+            ),
+        )
+        email.attach_alternative(self.html.replace(TOKEN_MARK, token), "text/html")
+        return email
+
+
+def headers(*, message_id: str, unsubscribe_url: str) -> dict[str, str]:
+    return {
+        "Message-ID": message_id,
+        # No vacation replies or bounces to an auto-reply (RFC 3834).
+        "Auto-Submitted": "auto-generated",
+        # One click in the mail program unsubscribes from this kind (RFC 2369, RFC 8058): it
+        # POSTs "List-Unsubscribe=One-Click" to the URL, which takes it without a CSRF token.
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def letter(message: Message, language: str) -> Letter:
+    """Render ``message`` in ``language`` once, with placeholder links."""
+    language = row_language(language)
+    parts = message_parts(message, language)
+    emergency = message.kind == MessageKind.EMERGENCY
+    post = message.post
+    with translation.override(language):
+        made = links(TOKEN_MARK, language=language, emergency=emergency)
+        context = {
+            "language": language,
+            "parts": parts,
+            "links": made,
+            "emergency": emergency,
+            "page_url": site_url(
+                reverse("alerts:message", kwargs={"public_id": message.public_id})
+            ),
+            "when": _when(message),
+            "post_name": post.display_name,
+            "hotline": post.hotline,
+            "public_email": post.public_email,
+            "update": message.msg_type != MessageType.ALERT,
+            "msg_type": message.get_msg_type_display(),
+        }
+        subject = _("%(kind)s: %(title)s") % {"kind": parts["kind_title"], "title": parts["title"]}
+        text = render_to_string("alerts/delivery/email/message.txt", context)
+        html = render_to_string("alerts/delivery/email/message.html", context)
+    return Letter(
+        subject=subject,
+        text=text,
+        html=html,
+        unsubscribe_url=made["unsubscribe"],
+        reply_to=[post.public_email] if post.public_email else [],
+    )
+
+
+def delivery_email(delivery: Delivery, *, message_id: str = "") -> EmailMultiAlternatives:
+    """The email of one delivery row, in its language, with its personal links. The
+    Message-ID is ``message_id`` or a new one (the sender records it on the row)."""
+    return letter(delivery.message, delivery.language).email(
+        to=delivery.address,
+        token=str(delivery.token),
+        message_id=message_id or make_msgid(domain=mail_domain()),
+    )
+
+
+def message_preview(*, message: Message, language: str) -> EmailMultiAlternatives:
+    """The email recipients in ``language`` will get, with links that act for nobody (for
+    the officer's preview before sending). It has no recipient."""
+    return letter(message, language).email(
+        to="", token=str(PREVIEW_TOKEN), message_id=make_msgid(domain=mail_domain())
+    )
+
+
+# The fast path: one MIME serialisation per (message, language) per batch -------------------
+
+
+def _envelope(address: str) -> str | None:
+    """The address as SMTP and the To header carry it, when it needs no encoding."""
+    if not address.isascii() or len(address) > 200 or any(c in address for c in ' \t\r\n<>",'):
+        return None
+    return address
+
+
+@dataclass
+class Wire:
+    """A letter serialised once; ``render`` gives one recipient's bytes, or ``None`` when
+    the placeholders did not survive serialisation (then build the slow way)."""
+
+    letter: Letter
+    template: bytes | None
+
+    def render(self, *, to: str, token: str, message_id: str) -> bytes | None:
+        if self.template is None or _envelope(to) is None:
+            return None
+        return (
+            self.template.replace(_TO_MARK.encode(), to.encode())
+            .replace(_ID_MARK.encode(), message_id.encode())
+            .replace(TOKEN_MARK.encode(), token.encode())
+        )
+
+
+def _template(made: Letter) -> bytes | None:
+    email = made.email(to=_TO_MARK, token=TOKEN_MARK, message_id=_ID_MARK)
+    data = email.message().as_bytes(linesep="\r\n")
+    marks = made.text.count(TOKEN_MARK) + made.html.count(TOKEN_MARK) + 1  # + the header
+    intact = (
+        data.count(TOKEN_MARK.encode()) == marks
+        and data.count(_TO_MARK.encode()) == 1
+        and data.count(_ID_MARK.encode()) == 1
+    )
+    return data if intact else None
+
+
+class WireCache:
+    """The letters of one batch: each (message, language) rendered and serialised once."""
+
+    def __init__(self) -> None:
+        self._wires: dict[tuple[int, str], Wire] = {}
+
+    def wire(self, message: Message, language: str) -> Wire:
+        key = (message.pk, row_language(language))
+        if key not in self._wires:
+            made = letter(message, key[1])
+            self._wires[key] = Wire(letter=made, template=_template(made))
+        return self._wires[key]
+
+    def email_bytes(
+        self, delivery: Delivery, message: Message, message_id: str
+    ) -> tuple[str, bytes]:
+        """``(envelope recipient, the message's bytes)`` for one row."""
+        wire = self.wire(message, delivery.language)
+        token = str(delivery.token)
+        data = wire.render(to=delivery.address, token=token, message_id=message_id)
+        if data is not None:
+            return delivery.address, data
+        email = wire.letter.email(to=delivery.address, token=token, message_id=message_id)
+        encoding = email.encoding or settings.DEFAULT_CHARSET
+        recipient = sanitize_address(delivery.address, encoding)
+        return recipient, email.message().as_bytes(linesep="\r\n")
+
+
+# The daily digest ----------------------------------------------------------------------------
+
+
+def digest_email(
+    *, rows: list[Delivery], language: str, address: str, message_id: str
+) -> EmailMultiAlternatives:
+    """One email with each message of ``rows`` (a person's waiting digest rows, with their
+    ``message`` loaded), newest last. Its unsubscribe link is the first row's: it turns off
+    every kind this email carries (``services.delivery_unsubscribe``)."""
+    language = row_language(language)
+    post = rows[0].message.post
+    with translation.override(language):
+        items = []
+        for row in rows:
+            parts = message_parts(row.message, language)
+            items.append(
+                {
+                    "parts": parts,
+                    "page_url": site_url(
+                        reverse("alerts:message", kwargs={"public_id": row.message.public_id})
+                    ),
+                }
+            )
+        unsubscribe = links(str(rows[0].token), language=language, emergency=False)["unsubscribe"]
+        count = len(rows)
+        subject = ngettext(
+            "Daily digest: %(count)d message from the %(post)s",
+            "Daily digest: %(count)d messages from the %(post)s",
+            count,
+        ) % {"count": count, "post": post.display_name}
+        context = {
+            "language": language,
+            "items": items,
+            "subject": subject,
+            "unsubscribe_url": unsubscribe,
+            "post_name": post.display_name,
+            "hotline": post.hotline,
+            "public_email": post.public_email,
+        }
+        text = render_to_string("alerts/delivery/email/digest.txt", context)
+        html = render_to_string("alerts/delivery/email/digest.html", context)
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[address],
+        reply_to=[post.public_email] if post.public_email else [],
+        headers=headers(message_id=message_id, unsubscribe_url=unsubscribe),
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+# Text messages -----------------------------------------------------------------------------
+
+
+def sms_text(message: Message, *, token: str, language: str) -> str:
+    """A message as a text: kind and title, the page's address, and for an emergency the
+    two welfare links. Short: the page has the rest."""
+    language = row_language(language)
+    parts = message_parts(message, language)
+    emergency = message.kind == MessageKind.EMERGENCY
+    with translation.override(language):
+        page = site_url(reverse("alerts:message", kwargs={"public_id": message.public_id}))
+        lines = [f"{parts['kind_title']}: {parts['title']}", page]
+        if emergency:
+            made = links(token, language=language, emergency=True)
+            lines.append(_("I am safe: %(url)s") % {"url": made["safe"]})
+            lines.append(_("I need help: %(url)s") % {"url": made["help"]})
+    return "\n".join(lines)
+
+
+def sms_digest_text(rows: list[Delivery], *, language: str) -> str:
+    language = row_language(language)
+    with translation.override(language):
+        titles = [message_parts(row.message, language)["title"] for row in rows]
+        head = ngettext("%(count)d new message:", "%(count)d new messages:", len(rows)) % {
+            "count": len(rows)
+        }
+        page = site_url(reverse("alerts:messages"))
+    return "\n".join([head, *(f"- {title}" for title in titles), page])

@@ -1,0 +1,223 @@
+"""The wire: one reused SMTP connection per batch, and the order that makes "sent" true.
+
+An SMTP transaction is ``MAIL FROM``, ``RCPT TO``, ``DATA``, the message, and a line with a
+single dot. The server takes responsibility for the message when it receives that dot
+(RFC 5321 §4.1.1.4); a connection that breaks before it leaves nothing to deliver. The
+worker therefore writes "sent" to the database *between* the message and the dot:
+
+1. envelope and message are sent, all but the final dot;
+2. the row is marked SENT, on condition that this worker still holds its claim (a sweeper
+   may have handed a slow worker's rows to another); if it does not, the connection is
+   dropped before the dot, and the server discards the message;
+3. the dot is sent, and the answer read; a refusal there turns the row back to RETRYING or
+   FAILED.
+
+A worker killed before step 2 leaves the row SENDING and nothing delivered: the sweeper
+sends it again, once. Killed after step 3 began, the row is SENT and the message delivered.
+What remains is the few microseconds between the commit of step 2 and the ``sendall`` of
+the dot: a worker killed exactly there leaves a row SENT that was never delivered. The usual
+order (send, then record) would instead leave a duplicate window as long as the server's
+reply plus a database round trip (RFC 1047). docs/delivery.md weighs the two.
+
+Backends other than SMTP (the demo's ``.eml`` files, the tests' outbox) cannot be split like
+this: the row is marked first and the email handed over after, with the same revert on
+failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import smtplib
+import socket
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.utils.translation import gettext as _
+
+
+_DOT_LINES = re.compile(rb"(?m)^\.")
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+_REASON_LIMIT = 250
+
+
+class ClaimLost(Exception):
+    """The row was no longer this worker's when it came to mark it sent: nothing was sent."""
+
+
+class SendError(Exception):
+    """The message was not accepted. ``temporary``: try again later. ``after_data``: the
+    whole message had been sent when the error came (see ``Outbox.send``)."""
+
+    def __init__(self, reason: str, *, temporary: bool, after_data: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.temporary = temporary
+        self.after_data = after_data
+
+
+def _text(value: bytes | str) -> str:
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    # A server's answer often names the recipient; the reasons are grouped on the progress
+    # page, so addresses are taken out.
+    return _ADDRESS.sub("<address>", " ".join(text.split()))
+
+
+def reason_of(error: BaseException) -> tuple[bool, str]:
+    """``(temporary, reason)`` for an error of the SMTP conversation: 4xx answers and
+    broken connections are temporary; 5xx answers permanent."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, answer = next(iter(error.recipients.values()), (550, b""))
+        return code < 500, f"SMTP {code}: {_text(answer)}"[:_REASON_LIMIT]
+    if isinstance(error, smtplib.SMTPResponseException):
+        code = error.smtp_code
+        return code < 500, f"SMTP {code}: {_text(error.smtp_error)}"[:_REASON_LIMIT]
+    name = type(error).__name__
+    return True, f"{name}: {_text(str(error))}"[:_REASON_LIMIT]
+
+
+def _angled(address: str) -> str:
+    """``<address>`` for the envelope; a plain ASCII address is taken as it is."""
+    if address.isascii() and "<" not in address and " " not in address:
+        return f"<{address}>"
+    return _quoted(address)
+
+
+@functools.lru_cache(maxsize=16)  # the sender: one address for every message
+def _quoted(address: str) -> str:
+    return smtplib.quoteaddr(address)
+
+
+def _command(smtp: smtplib.SMTP, command: str, argument: str) -> tuple[int, bytes]:
+    smtp.putcmd(command, argument)
+    return smtp.getreply()
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(smtplib.SMTPServerDisconnected):
+        smtp.rset()
+
+
+class Outbox:
+    """One batch's connection to the mail system: Django's configured backend, opened once
+    and reused for every message; reopened if it breaks."""
+
+    def __init__(self, backend=None) -> None:
+        self.backend = backend or get_connection(timeout=settings.ACS_DELIVERY_SEND_TIMEOUT)
+        self.is_smtp = isinstance(self.backend, SmtpBackend)
+        self.opened = False
+
+    def open(self) -> None:
+        if not self.opened:
+            self.backend.open()
+            self.opened = True
+            sock = getattr(getattr(self.backend, "connection", None), "sock", None)
+            if sock is not None:
+                # The final dot is a 3-byte write right after the message: with Nagle's
+                # algorithm on, it would wait for the server's delayed ACK (40 ms a message).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            self.backend.close()
+        self.opened = False
+
+    def _drop(self) -> None:
+        """Close the socket without a word: mid-DATA, a QUIT would be read as message text."""
+        smtp = getattr(self.backend, "connection", None)
+        if smtp is not None:
+            smtp.close()
+            self.backend.connection = None
+        self.opened = False
+
+    def send(
+        self,
+        *,
+        sender: str,
+        wire: Callable[[], tuple[str, bytes]],
+        email: Callable[[], EmailMessage],
+        commit: Callable[[], bool],
+    ) -> None:
+        """Send one message; ``commit()`` marks its row sent and says whether the claim still
+        held. SMTP gets ``wire()`` (the envelope recipient and the message's bytes), any
+        other backend ``email()``. Raises ``ClaimLost`` (nothing was sent) or ``SendError``."""
+        if not self.is_smtp:
+            self._send_other(email, commit)
+            return
+        recipient, data = wire()
+        try:
+            self.open()
+            self._transaction(sender, recipient, data, commit)
+        except (ClaimLost, SendError):
+            raise
+        except (smtplib.SMTPException, OSError) as error:
+            self._drop()
+            temporary, reason = reason_of(error)
+            raise SendError(reason, temporary=temporary) from error
+
+    def _send_other(self, email: Callable[[], EmailMessage], commit: Callable[[], bool]) -> None:
+        message = email()
+        if not commit():
+            raise ClaimLost
+        try:
+            self.open()
+            message.connection = self.backend
+            message.send()
+        except (smtplib.SMTPException, OSError) as error:
+            temporary, reason = reason_of(error)
+            raise SendError(reason, temporary=temporary, after_data=True) from error
+        except Exception as error:  # marked sent already: say why it was not, and stop there
+            raise SendError(
+                f"{type(error).__name__}: {error}"[:_REASON_LIMIT], temporary=False
+            ) from error
+
+    def _transaction(
+        self, sender: str, recipient: str, data: bytes, commit: Callable[[], bool]
+    ) -> None:
+        smtp: smtplib.SMTP = self.backend.connection
+        smtp.ehlo_or_helo_if_needed()
+        size = f" SIZE={len(data)}" if smtp.has_extn("size") else ""
+        # The commands as smtplib's mail() and rcpt() write them, without their address
+        # parsing (a tenth of a millisecond each, on every message of a broadcast).
+        code, answer = _command(smtp, "mail", f"FROM:{_angled(sender)}{size}")
+        if code != 250:
+            _reset(smtp)
+            raise smtplib.SMTPSenderRefused(code, answer, sender)
+        code, answer = _command(smtp, "rcpt", f"TO:{_angled(recipient)}")
+        if code not in (250, 251):
+            _reset(smtp)
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, answer)})
+        smtp.putcmd("data")
+        code, answer = smtp.getreply()
+        if code != 354:
+            _reset(smtp)
+            raise smtplib.SMTPDataError(code, answer)
+        body = _DOT_LINES.sub(b"..", data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        smtp.send(body)
+        try:
+            held = commit()
+        except BaseException:
+            self._drop()  # no dot: the server discards the message
+            raise
+        if not held:
+            self._drop()
+            raise ClaimLost
+        try:
+            smtp.send(b".\r\n")
+            code, answer = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as error:
+            # The whole message went out and the answer did not come back: it may have been
+            # delivered (RFC 1047). Sent again rather than perhaps lost.
+            self._drop()
+            reason = _("%(reason)s (after the end of the message: it may arrive twice)") % {
+                "reason": reason_of(error)[1]
+            }
+            raise SendError(reason[:_REASON_LIMIT], temporary=True, after_data=True) from error
+        if code != 250:
+            temporary, reason = reason_of(smtplib.SMTPDataError(code, answer))
+            raise SendError(reason, temporary=temporary, after_data=True)

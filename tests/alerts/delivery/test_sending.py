@@ -1,0 +1,346 @@
+"""Claim, send, record: the worker's side of delivery, with Django's test outbox and with a
+real SMTP conversation against a local server."""
+
+from __future__ import annotations
+
+import email
+import smtplib
+from datetime import timedelta
+from email import policy
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from acs.alerts import letters as emails
+from acs.alerts import sending, tasks
+from acs.alerts.constants import DeliveryStatus
+from acs.alerts.models import Delivery
+from acs.alerts.rendering import message_parts
+from acs.alerts.services import outbox as services
+from acs.core.transport import Outbox
+
+pytestmark = pytest.mark.django_db
+
+
+def rows(message) -> list[Delivery]:
+    return list(Delivery.objects.filter(message=message).order_by("pk"))
+
+
+def ids(message) -> list[int]:
+    return [row.pk for row in rows(message)]
+
+
+# With Django's test outbox ------------------------------------------------------------------
+
+
+def test_a_batch_sends_each_row_once_and_records_its_message_id(publish, in_cusco):
+    in_cusco(), in_cusco(language="es")
+    message = publish()
+    assert dict(sending.batch_send(delivery_ids=ids(message))) == {"sent": 2}
+    assert len(mail.outbox) == 2
+    for row in rows(message):
+        assert row.status == DeliveryStatus.SENT and row.sent_at and row.attempts == 1
+        sent = next(item for item in mail.outbox if item.to == [row.address])
+        assert sent.extra_headers["Message-ID"] == row.provider_id
+    # The same batch again (a redelivered task) skips what was sent.
+    assert dict(sending.batch_send(delivery_ids=ids(message))) == {}
+    assert len(mail.outbox) == 2
+
+
+def test_the_email_is_in_the_row_language_with_text_html_and_one_click_unsubscribe(
+    publish, in_cusco
+):
+    in_cusco(language="es")
+    message = publish()
+    tasks.dispatch_message(message.pk)  # the fan-out, inline in tests
+    [sent] = mail.outbox
+    row = rows(message)[0]
+    kind = message_parts(message, "es")["kind_title"]  # as the catalogue translates it
+    assert sent.subject == f"{kind}: Bloqueos en la ruta a Machu Picchu"
+    assert "Manifestantes bloquean carreteras." in sent.body
+    [(html, mime)] = sent.alternatives
+    assert mime == "text/html" and "<strong>bloquean carreteras</strong>" in html
+    unsubscribe = f"/es/m/unsubscribe/{row.token}/"
+    assert sent.extra_headers["List-Unsubscribe"].endswith(f"{unsubscribe}>")
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe in sent.body and unsubscribe in html
+    assert "/welfare/" not in sent.body  # only emergencies ask whether you are safe
+
+
+def test_an_emergency_carries_the_two_personal_welfare_links(publish, in_cusco):
+    in_cusco()
+    message = publish(kind="emergency")
+    sending.batch_send(delivery_ids=ids(message))
+    [sent] = mail.outbox
+    token = rows(message)[0].token
+    for answer in ("safe", "help"):
+        link = f"/en/m/welfare/{token}/{answer}/"
+        assert link in sent.body and link in sent.alternatives[0][0]
+
+
+def test_rows_held_by_another_worker_or_finished_are_not_taken(publish, in_cusco):
+    for _ in range(3):
+        in_cusco()
+    message = publish()
+    held, failed, free = rows(message)
+    Delivery.objects.filter(pk=held.pk).update(
+        status=DeliveryStatus.SENDING, claimed_by="elsewhere:1:x", claimed_at=timezone.now()
+    )
+    Delivery.objects.filter(pk=failed.pk).update(status=DeliveryStatus.FAILED)
+    assert dict(sending.batch_send(delivery_ids=ids(message))) == {"sent": 1}
+    assert [item.to for item in mail.outbox] == [[free.address]]
+
+
+def test_a_row_whose_account_was_deleted_after_publishing_is_not_sent(publish, in_cusco):
+    from acs.enrollment.services.profile import enrollee_delete
+
+    person = in_cusco()
+    message = publish()
+    enrollee_delete(enrollee=person)
+    sending.batch_send(delivery_ids=ids(message))
+    [row] = rows(message)
+    assert row.status == DeliveryStatus.FAILED and "deleted" in row.error
+    assert row.enrollee_id is None and row.address == ""  # nothing of the person is left
+    assert mail.outbox == []
+
+
+def test_the_fast_wire_form_is_the_same_email_as_the_slow_one(publish, in_cusco):
+    in_cusco(language="es")
+    message = publish(kind="emergency")
+    row = rows(message)[0]
+    cache = emails.WireCache()
+    assert cache.wire(message, "es").template is not None  # the fast path is taken
+    recipient, fast = cache.email_bytes(row, message, "<id@example.gov>")
+    slow_email = emails.delivery_email(row, message_id="<id@example.gov>")
+    slow = slow_email.message().as_bytes(linesep="\r\n")
+    fast_mail = email.message_from_bytes(fast, policy=policy.default)
+    slow_mail = email.message_from_bytes(slow, policy=policy.default)
+    assert recipient == row.address
+    for header in ("Subject", "To", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
+        assert fast_mail[header] == slow_mail[header], header
+    for kind in ("plain", "html"):
+        fast_part = fast_mail.get_body(preferencelist=(kind,)).get_content()
+        slow_part = slow_mail.get_body(preferencelist=(kind,)).get_content()
+        assert fast_part == slow_part
+        assert str(row.token) in fast_part
+
+
+def test_a_letter_whose_lines_are_too_long_for_the_fast_form_is_built_the_slow_way(
+    publish, in_cusco
+):
+    in_cusco()
+    message = publish(event_en="A very long paragraph. " * 80)  # one line of 1,840 characters
+    row = rows(message)[0]
+    cache = emails.WireCache()
+    assert cache.wire(message, "en").template is None
+    _recipient, data = cache.email_bytes(row, message, "<id@example.gov>")
+    parsed = email.message_from_bytes(data, policy=policy.default)
+    assert str(row.token) in parsed.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_the_preview_has_links_that_act_for_nobody(publish):
+    message = publish(kind="emergency")
+    for language in ("en", "es"):
+        preview = emails.message_preview(message=message, language=language)
+        assert preview.to == []
+        assert f"/{language}/m/welfare/{emails.PREVIEW_TOKEN}/safe/" in preview.body
+        assert not Delivery.objects.filter(token=emails.PREVIEW_TOKEN).exists()
+
+
+# With a real SMTP conversation -------------------------------------------------------------
+
+
+def test_one_connection_carries_the_whole_batch(publish, in_cusco, smtp):
+    people = [in_cusco() for _ in range(5)]
+    message = publish()
+    opened = []
+    original = Outbox.open
+
+    def counting_open(self):
+        if not self.opened:
+            opened.append(self)
+        original(self)
+
+    Outbox.open = counting_open
+    try:
+        sending.batch_send(delivery_ids=ids(message))
+    finally:
+        Outbox.open = original
+    assert len(opened) == 1
+    assert smtp.counts() == {person.email: 1 for person in people}
+    for row in rows(message):
+        [data] = [data for rcpts, data in smtp.received if rcpts == [row.address]]
+        assert f"Message-ID: {row.provider_id}".encode() in data
+
+
+def test_temporary_and_permanent_refusals_are_recorded_with_their_reason(publish, in_cusco, smtp):
+    busy, unknown, fine = in_cusco(), in_cusco(), in_cusco()
+    smtp.answers[busy.email] = (450, "4.2.1 Mailbox busy, try later")
+    smtp.answers[unknown.email] = (550, f"5.1.1 <{unknown.email}>: user unknown")
+    message = publish()
+    before = timezone.now()
+    counts = sending.batch_send(delivery_ids=ids(message))
+    assert dict(counts) == {"sent": 1, "retrying": 1, "failed": 1}
+    by_address = {row.address: row for row in rows(message)}
+    retry = by_address[busy.email]
+    assert retry.status == DeliveryStatus.RETRYING
+    assert retry.error == "SMTP 450: 4.2.1 Mailbox busy, try later"
+    assert retry.next_attempt_at >= before + timedelta(seconds=60)
+    failed = by_address[unknown.email]
+    assert failed.status == DeliveryStatus.FAILED
+    assert failed.error == "SMTP 550: 5.1.1 <address>: user unknown"  # no address kept
+    assert by_address[fine.email].status == DeliveryStatus.SENT
+    assert smtp.counts() == {fine.email: 1}
+
+
+def test_a_refusal_at_the_end_of_the_message_undoes_the_sent_mark(publish, in_cusco, smtp):
+    in_cusco()
+    smtp.data_answer = "554 5.6.0 Message rejected"
+    message = publish()
+    sending.batch_send(delivery_ids=ids(message))
+    [row] = rows(message)
+    assert row.status == DeliveryStatus.FAILED and row.error.startswith("SMTP 554")
+    assert row.sent_at is None and row.provider_id == ""
+
+
+def test_an_unreachable_relay_leaves_every_row_to_retry(publish, in_cusco, settings):
+    from tests.alerts.delivery.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
+    for _ in range(3):
+        in_cusco()
+    message = publish()
+    sending.batch_send(delivery_ids=ids(message))
+    assert {row.status for row in rows(message)} == {DeliveryStatus.RETRYING}
+    assert all(row.attempts == 1 and row.error for row in rows(message))
+
+
+def test_temporary_failures_back_off_then_give_up(publish, in_cusco, smtp, settings):
+    person = in_cusco()
+    smtp.answers[person.email] = (451, "4.7.1 Greylisted")
+    message = publish()
+    delays = []
+    for attempt in range(1, 6):
+        sending.batch_send(delivery_ids=ids(message))
+        row = rows(message)[0]
+        if row.status == DeliveryStatus.RETRYING:
+            delays.append(services.retry_delay(row.attempts).total_seconds())
+            Delivery.objects.filter(pk=row.pk).update(status=DeliveryStatus.QUEUED)
+        assert row.attempts == attempt
+    assert delays == [60, 120, 240, 480]
+    assert row.status == DeliveryStatus.FAILED
+    assert row.error.startswith("Gave up after 5 attempts: SMTP 451")
+    assert services.retry_delay(20) == timedelta(seconds=1800)  # capped
+
+
+# The order that makes "sent" true ------------------------------------------------------------
+
+
+class Recorder:
+    """A stand-in SMTP connection that records the conversation and, at the final dot, what
+    the database said about the row."""
+
+    def __init__(self, row_pk: int) -> None:
+        self.row_pk = row_pk
+        self.sent: list[bytes] = []
+        self.status_at_dot: str | None = None
+        self.closed = False
+        self.esmtp_features: dict = {}
+        self.replies = []
+
+    def ehlo_or_helo_if_needed(self) -> None:
+        pass
+
+    def has_extn(self, name: str) -> bool:
+        return False
+
+    def putcmd(self, command: str, argument: str = "") -> None:
+        self.replies.append({"mail": 250, "rcpt": 250, "data": 354}[command])
+
+    def getreply(self):
+        return self.replies.pop(0), b"ok"
+
+    def send(self, data: bytes) -> None:
+        if data == b".\r\n":
+            self.status_at_dot = Delivery.objects.get(pk=self.row_pk).status
+            self.replies.append(250)
+        self.sent.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class RecordingBackend:
+    def __init__(self, recorder: Recorder) -> None:
+        self.connection = recorder
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def recording_outbox(recorder: Recorder) -> Outbox:
+    from django.core.mail.backends.smtp import EmailBackend
+
+    outbox = Outbox(backend=EmailBackend())
+    outbox.backend = RecordingBackend(recorder)
+    outbox.opened = True
+    return outbox
+
+
+def test_the_row_is_marked_sent_before_the_end_of_the_message(publish, in_cusco):
+    in_cusco()
+    message = publish()
+    [row] = rows(message)
+    recorder = Recorder(row.pk)
+    sending.batch_send(delivery_ids=[row.pk], outbox=recording_outbox(recorder))
+    assert recorder.status_at_dot == DeliveryStatus.SENT
+    assert recorder.sent[-1] == b".\r\n" and not recorder.closed
+
+
+def test_a_worker_whose_claim_was_taken_back_drops_the_message_before_its_end(
+    publish, in_cusco, monkeypatch
+):
+    in_cusco()
+    message = publish()
+    [row] = rows(message)
+    recorder = Recorder(row.pk)
+    mark = services.delivery_sent
+
+    def lose_the_claim_then_mark(**kwargs):
+        # Meanwhile the sweeper decided this worker was dead and gave the row to another.
+        Delivery.objects.filter(pk=row.pk).update(claimed_by="another:2:y")
+        return mark(**kwargs)
+
+    monkeypatch.setattr(services, "delivery_sent", lose_the_claim_then_mark)
+    counts = sending.batch_send(delivery_ids=[row.pk], outbox=recording_outbox(recorder))
+    assert dict(counts) == {"lost": 1}
+    assert b".\r\n" not in recorder.sent and recorder.closed  # no end: the server discards it
+    assert Delivery.objects.get(pk=row.pk).claimed_by == "another:2:y"
+
+
+def test_reasons_name_the_code_and_hide_addresses():
+    from acs.core.transport import reason_of
+
+    refused = smtplib.SMTPRecipientsRefused({"a@b.org": (550, b"5.1.1 <a@b.org> unknown")})
+    assert reason_of(refused) == (False, "SMTP 550: 5.1.1 <address> unknown")
+    assert reason_of(smtplib.SMTPDataError(421, b"try later")) == (True, "SMTP 421: try later")
+    temporary, reason = reason_of(ConnectionRefusedError(111, "Connection refused"))
+    assert temporary and reason.startswith("ConnectionRefusedError")
+
+
+def test_the_demo_writes_one_eml_file_per_email(publish, in_cusco, settings, tmp_path):
+    settings.EMAIL_BACKEND = "acs.core.mail.EmlFileBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    in_cusco(), in_cusco()
+    message = publish(kind="emergency")
+    assert dict(sending.batch_send(delivery_ids=ids(message))) == {"sent": 2}
+    files = sorted(tmp_path.glob("*.eml"))
+    assert len(files) == 2
+    parsed = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["Message-ID"] in {row.provider_id for row in rows(message)}
