@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session, locale and CSRF work: a cached public page costs one cache read.
+    "acs.core.pagecache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "acs.core.middleware.UnknownLanguagePrefixMiddleware",
@@ -142,7 +144,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # A Redis that is down or unreachable must cost a request a fraction of a second,
+            # not a hang: the public pages are then served uncached (acs/core/pagecache.py).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 elif CACHE_URL:
     CACHES = {"default": env.cache_url_config(CACHE_URL)}
@@ -376,6 +384,15 @@ ACS_BOOKING_RATE_PER_EMAIL = env.int("ACS_BOOKING_RATE_PER_EMAIL", default=10)
 # Enrollment accounts: sign-up, sign-in, and emailed links, per address and per email an hour.
 ACS_ACCOUNT_RATE_PER_ADDRESS = env.int("ACS_ACCOUNT_RATE_PER_ADDRESS", default=60)
 ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)
+# Public pages for anonymous visitors (acs/core/pagecache.py, docs/operations.md): how many
+# seconds a page is kept in the cache and may be kept by a CDN or a browser (max-age); 0 turns
+# the page cache and its headers off. A change of a page, message, closure or the post shows
+# within ACS_PAGE_CACHE_STAMP_SECONDS (each process re-reads the post's stamp that often).
+ACS_PAGE_CACHE_SECONDS = env.int("ACS_PAGE_CACHE_SECONDS", default=30)
+ACS_PAGE_CACHE_STAMP_SECONDS = env.float("ACS_PAGE_CACHE_STAMP_SECONDS", default=1.0)
+# The tables whose rows the public pages show, each with "post" and "updated_at": a row
+# added, changed or deleted in one of them changes every public page's cache key at once.
+ACS_PAGE_CACHE_TABLES = ["content.Page", "alerts.Message", "appointments.Closure"]
 # Only the concurrency tests' control run turns this off, to show the race is real.
 ACS_LOCKS_ENABLED = True
 

@@ -25,6 +25,17 @@ def _isolated_cache(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True)
+def _page_cache_sees_changes_at_once(settings):
+    """A test that changes a page and reads it again sees the change: the public pages' cache
+    re-reads the post's stamp on every request (deployed: once a second per process; see
+    tests/alerts/test_page_cache.py)."""
+    from acs.core import pagecache
+
+    settings.ACS_PAGE_CACHE_STAMP_SECONDS = 0
+    pagecache.stamps_forget()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _tasks_run_inline():
     """Tasks run in the test's own process and transaction; their errors fail the test."""

@@ -15,10 +15,12 @@ from acs.alerts.cap import CAP_CONTENT_TYPE, xml_text
 from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
 from acs.core.i18n import current_language
+from acs.core.pagecache import public_page
 from acs.posts.models import Post
 from acs.posts.selectors import post_default
 
 
+@public_page
 class MessagesFeed(Feed):
     """Atom: one entry per published message, newest first, in the URL's language."""
 

@@ -123,6 +123,9 @@ class Closure(models.Model):
     reason_en = models.CharField(_("public reason (English)"), max_length=200)
     reason_es = models.CharField(_("public reason (Spanish)"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The public pages' cache key reads it (acs/core/pagecache.py): a reason corrected in the
+    # admin shows on the home page at once.
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
 
     class Meta:
         verbose_name = _("closure")

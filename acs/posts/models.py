@@ -91,6 +91,9 @@ class Post(models.Model):
             "How long the warning email gives the enrollee to sign in and keep the account."
         ),
     )
+    # The public pages' cache key and Last-Modified read it (acs/core/pagecache.py): a change
+    # to the post's name, address or phones shows on every page at once.
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
 
     class Meta:
         verbose_name = _("post")

@@ -19,6 +19,7 @@ from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
 from acs.appointments.selectors import when_text
 from acs.core.i18n import current_language
+from acs.core.pagecache import public_page
 from acs.posts.models import Post
 from acs.posts.selectors import post_or_404
 
@@ -47,6 +48,7 @@ def summary(message: Message, language: str) -> dict:
     }
 
 
+@public_page
 @require_safe
 def message_list(request: HttpRequest) -> HttpResponse:
     """Travel Information and Messages: newest first, by kind and region, 10 a page."""
@@ -67,6 +69,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/list.html", context)
 
 
+@public_page
 @require_safe
 def message_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """One message, every part in the page's language, with its earlier and later ones."""
@@ -83,6 +86,7 @@ def message_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(request, "alerts/message.html", context)
 
 
+@public_page
 @require_safe
 def message_cap(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The message as a CAP 1.2 alert (both languages in one document)."""

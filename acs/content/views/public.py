@@ -9,6 +9,7 @@ from acs.content import taxcheck
 from acs.content.forms import TaxpayerCheckerForm
 from acs.content.models import Page
 from acs.content.selectors import page_get
+from acs.core.pagecache import public_page
 from acs.posts.selectors import post_default
 
 TAXPAYERS_SLUG = "overseas-taxpayers"
@@ -22,12 +23,14 @@ def _page_or_404(slug: str) -> Page:
     return page
 
 
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     page = _page_or_404("home")
     notices = closure_notices(post=page.post)
     return render(request, "content/home.html", {"page": page, "closure_notices": notices})
 
 
+@public_page
 def page(request: HttpRequest, slug: str) -> HttpResponse:
     page = _page_or_404(slug)
     # A page may have a template of its own (the emergency page adds the dialling box).
