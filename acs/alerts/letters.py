@@ -16,7 +16,9 @@ result.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 
@@ -53,6 +55,16 @@ def mail_domain() -> str:
     """The domain of Message-IDs: the sender's own."""
     address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     return address.rpartition("@")[2] or "acs-portal.invalid"
+
+
+def row_message_id(token: uuid.UUID | str, domain: str) -> str:
+    """The Message-ID of a delivery row, the same on every attempt for the row's whole life: a
+    copy sent again after a crash carries it, and receiving systems that deduplicate by
+    Message-ID show one copy. Derived from the row's token by a one-way hash, so that the
+    header (quoted in replies, kept in mail logs) does not give away the token's links."""
+    raw = uuid.UUID(str(token)).bytes
+    digest = hashlib.blake2b(raw, digest_size=16, person=b"acs-message-id").hexdigest()
+    return f"<{digest}@{domain}>"
 
 
 def row_language(language: str) -> str:
@@ -158,7 +170,7 @@ def delivery_email(delivery: Delivery, *, message_id: str = "") -> EmailMultiAlt
     return letter(delivery.message, delivery.language).email(
         to=delivery.address,
         token=str(delivery.token),
-        message_id=message_id or make_msgid(domain=mail_domain()),
+        message_id=message_id or row_message_id(delivery.token, mail_domain()),
     )
 
 
@@ -211,17 +223,25 @@ def _template(made: Letter) -> bytes | None:
 
 
 class WireCache:
-    """The letters of one batch: each (message, language) rendered and serialised once."""
+    """The letters of a worker process: each (message, language) rendered and serialised once,
+    and kept for the batches that follow (a broadcast of 100,000 is 500 batches, each of
+    which would otherwise render both languages again). A message changed since (a new
+    ``updated_at``) is rendered afresh; the oldest letters are forgotten past ``KEEP``."""
 
-    def __init__(self) -> None:
-        self._wires: dict[tuple[int, str], Wire] = {}
+    KEEP = 32
+    _shared: OrderedDict[tuple[int, str, object], Wire] = OrderedDict()
 
     def wire(self, message: Message, language: str) -> Wire:
-        key = (message.pk, row_language(language))
-        if key not in self._wires:
-            made = letter(message, key[1])
-            self._wires[key] = Wire(letter=made, template=_template(made))
-        return self._wires[key]
+        key = (message.pk, row_language(language), message.updated_at)
+        wires = self._shared
+        if key in wires:
+            wires.move_to_end(key)
+            return wires[key]
+        made = letter(message, key[1])
+        wires[key] = Wire(letter=made, template=_template(made))
+        while len(wires) > self.KEEP:
+            wires.popitem(last=False)
+        return wires[key]
 
     def email_bytes(
         self, delivery: Delivery, message: Message, message_id: str

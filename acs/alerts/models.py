@@ -179,6 +179,10 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     provider_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    # The row may have reached the server on an attempt whose outcome nobody recorded (its
+    # worker died, or the connection broke after the whole message had gone out): it is sent
+    # again with the same Message-ID, and the progress page counts it (docs/delivery.md).
+    in_doubt = models.BooleanField(_("in doubt"), default=False)
     error = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import make_msgid
 from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, connection
 from django.utils.translation import gettext_lazy as _
@@ -74,9 +73,9 @@ class _Batch:
         self.lost = False
         self.sms_bodies: dict[tuple[int, str], str] = {}
 
-    def _failed(self, row: Delivery, reason: str, *, temporary: bool) -> None:
+    def _failed(self, row: Delivery, reason: str, *, temporary: bool, doubt: bool = False) -> None:
         status = services.delivery_failed(
-            pk=row.pk, claim=self.claim, reason=str(reason), temporary=temporary
+            pk=row.pk, claim=self.claim, reason=str(reason), temporary=temporary, doubt=doubt
         )
         self.counts[str(status) or "lost"] += 1
 
@@ -95,7 +94,7 @@ class _Batch:
 
     def email(self, row: Delivery, message: Message) -> None:
         outbox = self.outbox = self.outbox or Outbox()
-        message_id = make_msgid(domain=self.domain)
+        message_id = emails.row_message_id(row.token, self.domain)
         token = str(row.token)
         try:
             outbox.send(
@@ -109,12 +108,14 @@ class _Batch:
                 ),
             )
         except ClaimLost:
-            # The sweeper took the batch back (its claim was older than the timeout): every
-            # row of it went back together, so the rest is no longer ours either.
+            # Accepted, but the sweeper had taken the batch back (its claim was older than
+            # the timeout): the row goes out again, with this Message-ID. Every row of the
+            # batch went back together, so the rest is no longer ours either.
+            logger.warning("delivery %s was sent after its claim had expired", row.pk)
             self.counts["lost"] += 1
             self.lost = True
         except SendError as error:
-            self._failed(row, error.reason, temporary=error.temporary)
+            self._failed(row, error.reason, temporary=error.temporary, doubt=error.after_data)
             if not outbox.opened and outbox.is_smtp:
                 self.reconnects += 1
         else:
@@ -222,7 +223,8 @@ def digest_send(
     if not rows:
         return 0
     latest = rows[-1]  # the address and language as of the latest message
-    message_id = make_msgid(domain=emails.mail_domain())
+    # The same on every attempt of this digest (its newest row's), like a message's own.
+    message_id = emails.row_message_id(latest.token, emails.mail_domain())
     try:
         if channel == Channel.SMS:
             body = emails.sms_digest_text(rows, language=latest.language)

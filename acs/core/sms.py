@@ -26,7 +26,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-
 # Gateway answers that mean "not now" rather than "never": timeout, too early, too many.
 _TEMPORARY_HTTP = frozenset({408, 425, 429})
 _REPLY_LIMIT = 300  # characters of a gateway's error body kept as the reason
@@ -88,7 +87,9 @@ class GatewayBackend:
 
     A 2xx answer is accepted; its JSON ``id`` (or ``message_id``) is the provider's id. 408,
     425, 429, 5xx and network errors are temporary; any other 4xx is permanent. The
-    ``reference`` lets a gateway that keeps one drop a repeated request (see docs/delivery.md).
+    ``reference``, also sent as the ``Idempotency-Key`` header, is the same on every attempt
+    for one delivery row, so that a gateway that keeps them drops a repeated request (a text
+    sent again after a crash; see docs/delivery.md).
     """
 
     def __init__(self) -> None:
@@ -109,6 +110,9 @@ class GatewayBackend:
                 "Content-Type": "application/json",
                 "Accept": "application/json",
                 "User-Agent": "acs-portal",
+                # The same on every attempt for one row (IETF httpapi Idempotency-Key): a
+                # gateway that keeps them sends a repeated request only once.
+                "Idempotency-Key": reference,
             },
         )
         try:

@@ -1,27 +1,24 @@
 """The wire: one reused SMTP connection per batch, and the order that makes "sent" true.
 
 An SMTP transaction is ``MAIL FROM``, ``RCPT TO``, ``DATA``, the message, and a line with a
-single dot. The server takes responsibility for the message when it receives that dot
-(RFC 5321 §4.1.1.4); a connection that breaks before it leaves nothing to deliver. The
-worker therefore writes "sent" to the database *between* the message and the dot:
+single dot. The server takes responsibility for the message when it answers that dot with
+250 (RFC 5321 §4.1.1.4). So a row is marked SENT only *after* that answer: "sent" in the
+database is never a guess.
 
-1. envelope and message are sent, all but the final dot;
-2. the row is marked SENT, on condition that this worker still holds its claim (a sweeper
-   may have handed a slow worker's rows to another); if it does not, the connection is
-   dropped before the dot, and the server discards the message;
-3. the dot is sent, and the answer read; a refusal there turns the row back to RETRYING or
-   FAILED.
+What a crash leaves, at each point of one message:
+- before the dot was written: nothing was delivered, the row is still SENDING, and it is sent
+  again once its claim expires;
+- after the dot, before the answer was read or the row marked: the message may or may not
+  have been delivered (RFC 1047). The row is still SENDING and is sent again, *in doubt*,
+  with the same Message-ID, so that a receiving system that deduplicates by Message-ID
+  shows one copy. This is the only way to a duplicate, and only for the message in flight.
 
-A worker killed before step 2 leaves the row SENDING and nothing delivered: the sweeper
-sends it again, once. Killed after step 3 began, the row is SENT and the message delivered.
-What remains is the few microseconds between the commit of step 2 and the ``sendall`` of
-the dot: a worker killed exactly there leaves a row SENT that was never delivered. The usual
-order (send, then record) would instead leave a duplicate window as long as the server's
-reply plus a database round trip (RFC 1047). docs/delivery.md weighs the two.
+Nobody is ever missed: a row leaves SENDING only for SENT (after the server's 250), RETRYING
+or FAILED (after a refusal). This module knows nothing of messages or rows: it takes an
+envelope and bytes, and calls ``commit`` once the server has accepted them.
 
-Backends other than SMTP (the demo's ``.eml`` files, the tests' outbox) cannot be split like
-this: the row is marked first and the email handed over after, with the same revert on
-failure.
+Backends other than SMTP (the demo's ``.eml`` files, the tests' outbox) are sent the same
+way: handed over first, recorded after.
 """
 
 from __future__ import annotations
@@ -38,14 +35,15 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.translation import gettext as _
 
-
 _DOT_LINES = re.compile(rb"(?m)^\.")
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
 _REASON_LIMIT = 250
 
 
 class ClaimLost(Exception):
-    """The row was no longer this worker's when it came to mark it sent: nothing was sent."""
+    """The message was accepted, but its row was no longer this worker's when it came to mark
+    it sent (the sweeper had handed a slow worker's claim to another): it will be sent again,
+    with the same Message-ID."""
 
 
 class SendError(Exception):
@@ -141,27 +139,28 @@ class Outbox:
         email: Callable[[], EmailMessage],
         commit: Callable[[], bool],
     ) -> None:
-        """Send one message; ``commit()`` marks its row sent and says whether the claim still
-        held. SMTP gets ``wire()`` (the envelope recipient and the message's bytes), any
-        other backend ``email()``. Raises ``ClaimLost`` (nothing was sent) or ``SendError``."""
-        if not self.is_smtp:
-            self._send_other(email, commit)
-            return
-        recipient, data = wire()
-        try:
-            self.open()
-            self._transaction(sender, recipient, data, commit)
-        except (ClaimLost, SendError):
-            raise
-        except (smtplib.SMTPException, OSError) as error:
-            self._drop()
-            temporary, reason = reason_of(error)
-            raise SendError(reason, temporary=temporary) from error
-
-    def _send_other(self, email: Callable[[], EmailMessage], commit: Callable[[], bool]) -> None:
-        message = email()
+        """Send one message, then ``commit()`` (mark its row sent; False when the claim no
+        longer held it). SMTP gets ``wire()`` (the envelope recipient and the message's bytes),
+        any other backend ``email()``. Raises ``SendError`` when the message was not accepted,
+        ``ClaimLost`` when it was accepted but the row was no longer this worker's."""
+        if self.is_smtp:
+            recipient, data = wire()
+            try:
+                self.open()
+                self._transaction(sender, recipient, data)
+            except SendError:
+                raise
+            except (smtplib.SMTPException, OSError) as error:
+                self._drop()
+                temporary, reason = reason_of(error)
+                raise SendError(reason, temporary=temporary) from error
+        else:
+            self._send_other(email)
         if not commit():
             raise ClaimLost
+
+    def _send_other(self, email: Callable[[], EmailMessage]) -> None:
+        message = email()
         try:
             self.open()
             message.connection = self.backend
@@ -169,14 +168,8 @@ class Outbox:
         except (smtplib.SMTPException, OSError) as error:
             temporary, reason = reason_of(error)
             raise SendError(reason, temporary=temporary, after_data=True) from error
-        except Exception as error:  # marked sent already: say why it was not, and stop there
-            raise SendError(
-                f"{type(error).__name__}: {error}"[:_REASON_LIMIT], temporary=False
-            ) from error
 
-    def _transaction(
-        self, sender: str, recipient: str, data: bytes, commit: Callable[[], bool]
-    ) -> None:
+    def _transaction(self, sender: str, recipient: str, data: bytes) -> None:
         smtp: smtplib.SMTP = self.backend.connection
         smtp.ehlo_or_helo_if_needed()
         size = f" SIZE={len(data)}" if smtp.has_extn("size") else ""
@@ -198,21 +191,15 @@ class Outbox:
         body = _DOT_LINES.sub(b"..", data)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
-        smtp.send(body)
+        # The message and its final dot in one write: one packet less, and no wait for the
+        # server's delayed ACK between them.
+        smtp.send(body + b".\r\n")
         try:
-            held = commit()
-        except BaseException:
-            self._drop()  # no dot: the server discards the message
-            raise
-        if not held:
-            self._drop()
-            raise ClaimLost
-        try:
-            smtp.send(b".\r\n")
             code, answer = smtp.getreply()
         except (smtplib.SMTPException, OSError) as error:
             # The whole message went out and the answer did not come back: it may have been
-            # delivered (RFC 1047). Sent again rather than perhaps lost.
+            # delivered (RFC 1047). Sent again, with the same Message-ID, rather than perhaps
+            # lost.
             self._drop()
             reason = _("%(reason)s (after the end of the message: it may arrive twice)") % {
                 "reason": reason_of(error)[1]

@@ -13,7 +13,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -276,17 +276,20 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def delivery_failed(
-    *, pk: int, claim: Claim, reason: str, temporary: bool, now: datetime | None = None
+    *,
+    pk: int,
+    claim: Claim,
+    reason: str,
+    temporary: bool,
+    doubt: bool = False,
+    now: datetime | None = None,
 ) -> str:
-    """Record a failed try of one row this claim holds (SENDING, or SENT a moment ago and
-    then refused): RETRYING after a pause, or FAILED when permanent or out of attempts.
-    Returns the status written ("" when the claim no longer held the row)."""
+    """Record a failed try of one row this claim holds: RETRYING after a pause, or FAILED
+    when permanent or out of attempts. ``doubt``: the whole message had gone out when the
+    error came, so it may have arrived (the row is marked in doubt; it goes out again with
+    the same Message-ID). Returns the status written ("" when the claim no longer held it)."""
     now = now or timezone.now()
-    rows = Delivery.objects.filter(
-        pk=pk,
-        status__in=[DeliveryStatus.SENDING, DeliveryStatus.SENT],
-        claimed_by=claim.worker,
-    )
+    rows = Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING, claimed_by=claim.worker)
     attempts = rows.values_list("attempts", flat=True).first()
     if attempts is None:
         return ""
@@ -299,10 +302,28 @@ def delivery_failed(
                 "count": attempts,
                 "reason": reason,
             }
-    rows.update(
-        status=status, error=reason[:_REASON_LENGTH], sent_at=None, provider_id="", **changes
-    )
+    if doubt:
+        changes["in_doubt"] = True
+    rows.update(status=status, error=reason[:_REASON_LENGTH], **changes)
     return status
+
+
+def _mark_in_doubt(stuck: QuerySet[Delivery]) -> int:
+    """Of each dead worker's claim, mark the row it may have been sending when it died.
+
+    A worker sends its rows in one order (email before text, then by id) and marks each SENT
+    as soon as the server accepts it; so of a dead claim's rows still SENDING, all but the
+    first were never started, and the first may have reached the server without being
+    marked (or may not have been started either: no way to tell without another write per
+    email). That one is *in doubt*: it goes out again like the others, with the same
+    Message-ID, and the progress page counts it. Returns the rows marked."""
+    first = (
+        stuck.values("claimed_by")
+        .annotate(first=Min("pk", filter=Q(channel=Channel.EMAIL)), first_any=Min("pk"))
+        .values_list("first", "first_any")
+    )
+    ids = [email or any_row for email, any_row in first]
+    return Delivery.objects.filter(pk__in=ids).update(in_doubt=True) if ids else 0
 
 
 @dataclass(frozen=True)
@@ -341,6 +362,7 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 50_000) -> Swe
         status=DeliveryStatus.FAILED,
         error=_("The worker sending it stopped, on every attempt."),
     )
+    _mark_in_doubt(stuck)
     stale = _take(
         stuck,
         limit,

@@ -194,7 +194,7 @@ def test_temporary_and_permanent_refusals_are_recorded_with_their_reason(publish
     assert smtp.counts() == {fine.email: 1}
 
 
-def test_a_refusal_at_the_end_of_the_message_undoes_the_sent_mark(publish, in_cusco, smtp):
+def test_a_refusal_at_the_end_of_the_message_is_never_marked_sent(publish, in_cusco, smtp):
     in_cusco()
     smtp.data_answer = "554 5.6.0 Message rejected"
     message = publish()
@@ -239,16 +239,18 @@ def test_temporary_failures_back_off_then_give_up(publish, in_cusco, smtp, setti
 
 
 class Recorder:
-    """A stand-in SMTP connection that records the conversation and, at the final dot, what
-    the database said about the row."""
+    """A stand-in SMTP connection that records the conversation and, when the message and its
+    final dot are written, what the database said about the row. ``answer_at_dot``: the
+    server's answer to the dot, or None for a connection that breaks before it comes."""
 
-    def __init__(self, row_pk: int) -> None:
+    def __init__(self, row_pk: int, answer_at_dot: int | None = 250) -> None:
         self.row_pk = row_pk
+        self.answer_at_dot = answer_at_dot
         self.sent: list[bytes] = []
         self.status_at_dot: str | None = None
         self.closed = False
         self.esmtp_features: dict = {}
-        self.replies = []
+        self.replies: list[int | None] = []
 
     def ehlo_or_helo_if_needed(self) -> None:
         pass
@@ -260,12 +262,15 @@ class Recorder:
         self.replies.append({"mail": 250, "rcpt": 250, "data": 354}[command])
 
     def getreply(self):
-        return self.replies.pop(0), b"ok"
+        code = self.replies.pop(0)
+        if code is None:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return code, b"ok"
 
     def send(self, data: bytes) -> None:
-        if data == b".\r\n":
+        if data.endswith(b"\r\n.\r\n"):
             self.status_at_dot = Delivery.objects.get(pk=self.row_pk).status
-            self.replies.append(250)
+            self.replies.append(self.answer_at_dot)
         self.sent.append(data)
 
     def close(self) -> None:
@@ -292,35 +297,59 @@ def recording_outbox(recorder: Recorder) -> Outbox:
     return outbox
 
 
-def test_the_row_is_marked_sent_before_the_end_of_the_message(publish, in_cusco):
+def test_the_row_is_marked_sent_only_after_the_server_accepted_it(publish, in_cusco):
     in_cusco()
     message = publish()
     [row] = rows(message)
     recorder = Recorder(row.pk)
     sending.batch_send(delivery_ids=[row.pk], outbox=recording_outbox(recorder))
-    assert recorder.status_at_dot == DeliveryStatus.SENT
-    assert recorder.sent[-1] == b".\r\n" and not recorder.closed
+    assert recorder.status_at_dot == DeliveryStatus.SENDING  # not yet SENT at the end
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.SENT and row.provider_id.startswith("<")
+    assert not recorder.closed
 
 
-def test_a_worker_whose_claim_was_taken_back_drops_the_message_before_its_end(
-    publish, in_cusco, monkeypatch
-):
+def test_an_answer_lost_after_the_end_of_the_message_leaves_the_row_in_doubt(publish, in_cusco):
+    """The connection breaks after the final dot: the message may have arrived. The row is not
+    SENT; it will go out again, in doubt, with the same Message-ID."""
     in_cusco()
     message = publish()
     [row] = rows(message)
-    recorder = Recorder(row.pk)
+    recorder = Recorder(row.pk, answer_at_dot=None)
+    counts = sending.batch_send(delivery_ids=[row.pk], outbox=recording_outbox(recorder))
+    assert dict(counts) == {"retrying": 1}
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.RETRYING and row.in_doubt
+    assert "may arrive twice" in row.error
+    first_id = recorder.sent[-1].split(b"Message-ID: ")[1].split(b"\r\n")[0]
+    # Its pause over, it goes out again carrying the Message-ID of the first attempt.
+    Delivery.objects.filter(pk=row.pk).update(status=DeliveryStatus.QUEUED)
+    again = Recorder(row.pk)
+    sending.batch_send(delivery_ids=[row.pk], outbox=recording_outbox(again))
+    assert again.sent[-1].split(b"Message-ID: ")[1].split(b"\r\n")[0] == first_id
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.SENT and row.provider_id == first_id.decode()
+
+
+def test_a_worker_whose_claim_was_taken_back_stops_its_batch(publish, in_cusco, monkeypatch):
+    in_cusco(), in_cusco()
+    message = publish()
+    first, second = rows(message)
+    recorder = Recorder(first.pk)
     mark = services.delivery_sent
 
     def lose_the_claim_then_mark(**kwargs):
-        # Meanwhile the sweeper decided this worker was dead and gave the row to another.
-        Delivery.objects.filter(pk=row.pk).update(claimed_by="another:2:y")
+        # Meanwhile the sweeper decided this worker was dead and gave the rows to another.
+        Delivery.objects.filter(message=message).update(claimed_by="another:2:y")
         return mark(**kwargs)
 
     monkeypatch.setattr(services, "delivery_sent", lose_the_claim_then_mark)
-    counts = sending.batch_send(delivery_ids=[row.pk], outbox=recording_outbox(recorder))
-    assert dict(counts) == {"lost": 1}
-    assert b".\r\n" not in recorder.sent and recorder.closed  # no end: the server discards it
-    assert Delivery.objects.get(pk=row.pk).claimed_by == "another:2:y"
+    counts = sending.batch_send(delivery_ids=ids(message), outbox=recording_outbox(recorder))
+    assert dict(counts) == {"lost": 2}
+    # The first went out (the other worker sends it again, with its Message-ID); the second
+    # was not started.
+    assert len(recorder.sent) == 1
+    assert set(Delivery.objects.values_list("claimed_by", flat=True)) == {"another:2:y"}
 
 
 def test_reasons_name_the_code_and_hide_addresses():
