@@ -1,5 +1,8 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from acs.core.constants import EmailStatus
 
 
 class ProofOfWorkUse(models.Model):
@@ -38,3 +41,48 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+
+class OutgoingEmail(models.Model):
+    """One transactional email (a booking confirmation, a sign-in link, …): written in the
+    transaction of the change that causes it, built and sent later by a worker.
+
+    What the worker needs to build it is ``kind`` (a key of ``acs.core.outbox.registry``,
+    filled by the apps) and ``arguments`` (ids, never rendered text: a request does not pay
+    for rendering). ``message_id`` is fixed here and kept for life, so a resend after a
+    worker died is recognisably the same email. See docs/mail.md.
+    """
+
+    kind = models.CharField(max_length=64)  # "appointments.booking"
+    arguments = models.JSONField(default=dict, blank=True)  # {"booking_id": 7, "kind": "…"}
+    # The address it goes to: the one known when queued, updated to the one it was sent to
+    # if the record's address changed in between (links are made from the record as it is).
+    to = models.CharField(max_length=254)
+    language = models.CharField(max_length=10, default="en")
+    message_id = models.CharField(max_length=255, unique=True)  # "<…@example.gov>"
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When it was last handed to the broker; empty when handing it over failed (broker down),
+    # so that the sweeper hands it over at its next run.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)  # "host:pid:nonce"
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # The sweeper and the purge ask by status, then by a time.
+        indexes = [models.Index(fields=["status", "created_at"], name="core_email_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=EmailStatus.values), name="core_email_status_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.status})"

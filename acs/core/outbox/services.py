@@ -1,0 +1,274 @@
+"""Changes of state of the outbox's rows (``OutgoingEmail``).
+
+A row moves QUEUED → SENDING (claimed by one worker) → SENT; or → RETRYING (a temporary
+failure; the sweeper makes it QUEUED again when its pause is over); or → FAILED (permanent,
+or out of attempts) or SKIPPED (nothing to send any more). Claims are conditional updates on
+the state they expect, so two workers, a redelivered task and the sweeper never both act on
+one row: whoever's condition no longer holds changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import make_msgid
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acs.core.constants import EMAIL_FINAL, EmailStatus
+from acs.core.models import OutgoingEmail
+
+# The outbox's knobs. Each may be set in the environment (settings.py reads them); these are
+# the defaults, used as they are when a setting is missing.
+DEFAULTS = {
+    # A SENDING row older than this belongs to a worker that died: the sweeper hands it back.
+    # Far longer than one email can take (the send task is stopped after half of it).
+    "ACS_MAIL_CLAIM_TIMEOUT": 300,
+    # A QUEUED row handed to the broker this long ago and still not claimed lost its Celery
+    # message (a broker restart, a worker killed before it claimed): handed over again.
+    "ACS_MAIL_REQUEUE_AFTER": 300,
+    # Temporary failures wait base × 2^(attempt − 1) seconds, at most the cap; the row fails
+    # for good after this many attempts (with the defaults, about four hours of trying).
+    "ACS_MAIL_RETRY_BASE": 60,
+    "ACS_MAIL_RETRY_CAP": 3600,
+    "ACS_MAIL_MAX_ATTEMPTS": 10,
+    # Seconds to wait for the SMTP relay before calling it a temporary failure.
+    "ACS_MAIL_SEND_TIMEOUT": 30,
+    # Days a sent, failed or skipped row is kept (it holds an address: personal data).
+    "ACS_MAIL_KEEP_DAYS": 30,
+}
+
+REASON_LENGTH = 500
+
+
+def knob(name: str) -> int:
+    """An outbox setting (``DEFAULTS``), from Django's settings when they set it."""
+    return int(getattr(settings, name, DEFAULTS[name]))
+
+
+def mail_domain() -> str:
+    """The domain of the sender's address, for Message-IDs."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "acs-portal.invalid"
+
+
+def worker_name() -> str:
+    """Who holds a claim: "host:pid:nonce", unique to one claim, so that a worker can tell
+    its own claim from a later one on the same row."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class NewEmail:
+    """What a service decides when it decides to email someone."""
+
+    kind: str  # a kind of the registry, such as "appointments.booking"
+    to: str
+    language: str
+    arguments: dict[str, Any]
+
+
+def rows_create(*, emails: list[NewEmail], now: datetime | None = None) -> list[int]:
+    """Write one QUEUED row per email, each with its Message-ID, inside the caller's
+    transaction; return their ids (in order). ``queue.emails_queue`` is the front door."""
+    now = now or timezone.now()
+    domain = mail_domain()
+    rows = OutgoingEmail.objects.bulk_create(
+        [
+            OutgoingEmail(
+                kind=email.kind,
+                arguments=email.arguments,
+                to=email.to,
+                language=email.language,
+                message_id=make_msgid(domain=domain),
+                created_at=now,
+                enqueued_at=now,
+            )
+            for email in emails
+        ]
+    )
+    return [row.pk for row in rows]
+
+
+def rows_not_handed_over(*, ids: list[int]) -> int:
+    """Handing these rows to the broker failed: mark them so that the sweeper's next run
+    hands them over without waiting for ``ACS_MAIL_REQUEUE_AFTER``."""
+    return OutgoingEmail.objects.filter(pk__in=ids, status=EmailStatus.QUEUED).update(
+        enqueued_at=None
+    )
+
+
+def _take(queryset: QuerySet[OutgoingEmail], limit: int, **changes: Any) -> list[int]:
+    """Lock and change up to ``limit`` rows of ``queryset``; return their ids. One
+    transaction. PostgreSQL skips rows another transaction holds (``SKIP LOCKED``), so two
+    claimers never wait on each other nor both take a row; SQLite's IMMEDIATE transaction
+    holds the database's one write lock from the SELECT to the UPDATE."""
+    with transaction.atomic():
+        rows = queryset.order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        ids = list(rows.values_list("pk", flat=True)[:limit])
+        if ids:
+            # The same condition again in the UPDATE: on PostgreSQL it is re-checked on the
+            # row's latest version, whatever a concurrent transaction did meanwhile.
+            queryset.filter(pk__in=ids).update(**changes)
+    return ids
+
+
+def email_claim(*, email_id: int, worker: str, now: datetime | None = None) -> OutgoingEmail | None:
+    """Claim one QUEUED row for ``worker``: SENDING, one more attempt. ``None`` when it is
+    not QUEUED (sent, failed, held by another worker: a redelivered task does nothing)."""
+    now = now or timezone.now()
+    taken = _take(
+        OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED),
+        1,
+        status=EmailStatus.SENDING,
+        claimed_at=now,
+        claimed_by=worker,
+        attempts=F("attempts") + 1,
+        next_attempt_at=None,
+    )
+    if not taken:
+        return None
+    return OutgoingEmail.objects.get(pk=email_id)
+
+
+def _held(email_id: int, worker: str) -> QuerySet[OutgoingEmail]:
+    return OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.SENDING, claimed_by=worker)
+
+
+def email_sent(*, email_id: int, to: str, now: datetime | None = None) -> bool:
+    """The mail server accepted the email: SENT. Written after the acceptance, so a worker
+    that dies in between leaves the row SENDING and it is sent again, with the same
+    Message-ID (docs/mail.md).
+
+    Not conditional on the claim: acceptance is a fact, whoever holds the row now. A row the
+    sweeper gave back meanwhile (a slow worker) is then not sent a second time."""
+    return bool(
+        OutgoingEmail.objects.filter(pk=email_id)
+        .exclude(status=EmailStatus.SENT)
+        .update(
+            status=EmailStatus.SENT,
+            to=to[:254],
+            sent_at=now or timezone.now(),
+            next_attempt_at=None,
+            error="",
+        )
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The pause before the next try after ``attempts`` tries: exponential, capped."""
+    base, cap = knob("ACS_MAIL_RETRY_BASE"), knob("ACS_MAIL_RETRY_CAP")
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def email_failed(
+    *, email_id: int, worker: str, reason: str, temporary: bool, now: datetime | None = None
+) -> str:
+    """Record a failed try of a row ``worker`` holds: RETRYING after a pause, or FAILED when
+    permanent or out of attempts. Returns the status written ("" if the claim was lost)."""
+    now = now or timezone.now()
+    rows = _held(email_id, worker)
+    attempts = rows.values_list("attempts", flat=True).first()
+    if attempts is None:
+        return ""
+    if temporary and attempts < knob("ACS_MAIL_MAX_ATTEMPTS"):
+        status, next_attempt_at = EmailStatus.RETRYING, now + retry_delay(attempts)
+    else:
+        status, next_attempt_at = EmailStatus.FAILED, None
+        if temporary:
+            reason = _("Gave up after %(count)d attempts: %(reason)s") % {
+                "count": attempts,
+                "reason": reason,
+            }
+    changed = rows.update(
+        status=status, next_attempt_at=next_attempt_at, error=reason[:REASON_LENGTH]
+    )
+    return str(status) if changed else ""
+
+
+def email_skipped(*, email_id: int, worker: str, reason: str) -> bool:
+    """Nothing to send any more (what it was about is gone): SKIPPED, with why."""
+    return bool(
+        _held(email_id, worker).update(status=EmailStatus.SKIPPED, error=reason[:REASON_LENGTH])
+    )
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one pass of the sweeper did: ``ids`` go to the workers again."""
+
+    stale: list[int]  # claims of workers that died, now QUEUED
+    due: list[int]  # retries whose pause is over, now QUEUED
+    lost: list[int]  # QUEUED rows no worker took (or never handed to the broker)
+    abandoned: int  # claims of dead workers that were out of attempts: FAILED
+
+    @property
+    def ids(self) -> list[int]:
+        return [*self.stale, *self.due, *self.lost]
+
+
+def emails_sweep(*, now: datetime | None = None, limit: int = 10_000) -> Swept:
+    """Hand back what got stuck; the caller hands ``Swept.ids`` to the broker. Safe to run
+    anywhere, any number of times: each step is a conditional update of the rows it moves.
+
+    - SENDING claimed longer ago than ``ACS_MAIL_CLAIM_TIMEOUT``: its worker died, perhaps
+      after the server accepted the email; QUEUED again (a resend carries the same
+      Message-ID). Those already tried ``ACS_MAIL_MAX_ATTEMPTS`` times FAIL instead.
+    - RETRYING whose ``next_attempt_at`` has come: QUEUED again.
+    - QUEUED and never handed to the broker (it was down), or handed over longer ago than
+      ``ACS_MAIL_REQUEUE_AFTER``: handed over (again). A duplicate Celery message finds the
+      row claimed and does nothing.
+    """
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=knob("ACS_MAIL_CLAIM_TIMEOUT"))
+    stuck = OutgoingEmail.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=stale_before)
+    abandoned = _take(
+        stuck.filter(attempts__gte=knob("ACS_MAIL_MAX_ATTEMPTS")),
+        limit,
+        status=EmailStatus.FAILED,
+        error=_("The worker sending it stopped, on every attempt."),
+    )
+    stale = _take(
+        stuck,
+        limit,
+        status=EmailStatus.QUEUED,
+        claimed_by="",
+        enqueued_at=now,
+        error=_("The worker sending it stopped; sent again."),
+    )
+    due = _take(
+        OutgoingEmail.objects.filter(status=EmailStatus.RETRYING, next_attempt_at__lte=now),
+        limit,
+        status=EmailStatus.QUEUED,
+        enqueued_at=now,
+    )
+    lost_before = now - timedelta(seconds=knob("ACS_MAIL_REQUEUE_AFTER"))
+    lost = _take(
+        OutgoingEmail.objects.filter(status=EmailStatus.QUEUED).filter(
+            Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost_before)
+        ),
+        limit,
+        enqueued_at=now,
+    )
+    return Swept(stale=stale, due=due, lost=lost, abandoned=len(abandoned))
+
+
+def emails_purge(*, now: datetime | None = None) -> int:
+    """Delete rows done for good (sent, failed, skipped) more than ``ACS_MAIL_KEEP_DAYS``
+    days ago: each holds an address, and the service needs it no longer."""
+    before = (now or timezone.now()) - timedelta(days=knob("ACS_MAIL_KEEP_DAYS"))
+    deleted, _by_model = OutgoingEmail.objects.filter(
+        status__in=EMAIL_FINAL, created_at__lt=before
+    ).delete()
+    return deleted
