@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AppointmentsConfig(AppConfig):
     name = "acs.appointments"
     verbose_name = _("Appointments")
+
+    def ready(self) -> None:
+        # Tell the outbox (core, which must not import this app) how to build our emails.
+        from acs.appointments.emails import OUTBOX_KINDS
+        from acs.core.outbox.registry import kinds_register
+
+        kinds_register(OUTBOX_KINDS)

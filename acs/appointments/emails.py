@@ -1,7 +1,8 @@
 """Booking emails: a plain-text body, an HTML alternative with the door's QR code inline, and
 the appointment as an ``.ics`` file, all written in the language the citizen booked in.
 
-Workers build these (``tasks.send_booking_email``); a request never does. Nothing here changes
+Workers build these from the outbox's rows (``booking_email_build``, ``closure_email_build``,
+registered as ``OUTBOX_KINDS``; docs/mail.md); a request never does. Nothing here changes
 state, so building a message twice is harmless.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from email.mime.image import MIMEImage
-from email.utils import parseaddr
 from urllib.parse import urlencode
 
 import segno
@@ -24,8 +24,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from acs.appointments.calendar import booking_ics, one_line_address
+from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Closure
+from acs.appointments.services.booking import BOOKING_EMAIL
+from acs.appointments.services.closures import CLOSURE_EMAIL, priority_expires, priority_token
 from acs.core.i18n import utc_offset_text
+from acs.core.outbox.services import mail_domain
 
 KINDS = ("confirmation", "rescheduled", "cancelled", "reminder", "late_refused")
 # Kinds for a booking that is over: no QR code (it no longer opens the door).
@@ -166,11 +170,6 @@ def _ics_part(booking: Booking, url: str, *, cancelled: bool) -> SafeMIMEText:
     return part
 
 
-def _mail_domain() -> str:
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "acs-portal.invalid"
-
-
 def _context(booking: Booking, kind: str, when: dict[str, str], url: str) -> dict:
     post = booking.post
     heading, intro = _intro(kind)
@@ -206,7 +205,7 @@ def booking_message(booking: Booking, kind: str) -> EmailMultiAlternatives:
         raise ValueError(f"unknown booking email kind: {kind!r}")
     cancelled = kind == "cancelled"
     ended = kind in ENDED_KINDS
-    domain = _mail_domain()
+    domain = mail_domain()
     with translation.override(booking.language):
         url = manage_url(booking)
         when = when_texts(booking)
@@ -272,7 +271,7 @@ def closure_cancelled_message(
     """
     first = bookings[0]
     post = first.post
-    domain = _mail_domain()
+    domain = mail_domain()
     with translation.override(first.language):
         items = [
             {
@@ -317,3 +316,47 @@ def closure_cancelled_message(
     for part in calendars:
         message.attach(part)
     return message
+
+
+# The outbox's builders (acs/core/outbox/registry.py): from a row's arguments to its email,
+# or None when there is nothing to send any more --------------------------------------------
+
+
+def booking_email_build(*, booking_id: int, kind: str) -> EmailMultiAlternatives | None:
+    """The email of ``kind`` for the booking as it is now; none if the booking is gone, nor a
+    reminder of an appointment that is no longer booked (cancelled since it was queued)."""
+    booking = (
+        Booking.objects.select_related("post", "service")
+        .prefetch_related("people")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None:
+        return None
+    if kind == "reminder" and booking.status != BookingStatus.BOOKED:
+        return None
+    return booking_message(booking, kind)
+
+
+def closure_email_build(
+    *, closure_id: int, booking_ids: list[int]
+) -> EmailMultiAlternatives | None:
+    """One person's closure email: their bookings the closure cancelled, each with a priority
+    link made now (it expires ``PRIORITY_LINK_DAYS`` after it is sent, not queued)."""
+    closure = Closure.objects.select_related("post", "service").filter(pk=closure_id).first()
+    bookings = list(
+        Booking.objects.select_related("post", "service")
+        .filter(pk__in=booking_ids, status=BookingStatus.CANCELLED)
+        .order_by("starts_at", "pk")
+    )
+    if closure is None or not bookings:
+        return None
+    return closure_cancelled_message(
+        closure=closure,
+        bookings=bookings,
+        tokens={booking.pk: priority_token(booking) for booking in bookings},
+        expires=priority_expires(),
+    )
+
+
+OUTBOX_KINDS = {BOOKING_EMAIL: booking_email_build, CLOSURE_EMAIL: closure_email_build}

@@ -1,61 +1,34 @@
-"""Celery tasks for appointments: thin, they take ids, load, and call services or emails."""
+"""Celery tasks for appointments: thin, they take ids, load, and call services.
+
+The emails themselves go through the outbox (acs/core/outbox, docs/mail.md): services write
+their rows in the transaction of the change, and ``acs.core.tasks.email_send`` sends them.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
-from django.db import transaction
 
-from acs.appointments import emails, services
-from acs.appointments.constants import BookingStatus
-from acs.appointments.models import Booking, Closure
-from acs.appointments.services import closures
+from acs.appointments import services
+from acs.appointments.models import Booking
+from acs.appointments.services.closures import CLOSURE_EMAIL
 from acs.appointments.services.door import no_shows_mark
-from acs.core.queues import Queues
+from acs.core.outbox.queue import email_queue
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, max_retries=5, default_retry_delay=60)
-def send_booking_email(self, booking_id: int, kind: str) -> None:
-    """Send one booking email (confirmation, rescheduled, cancelled, reminder)."""
-    booking = (
-        Booking.objects.select_related("post", "service")
-        .prefetch_related("people")
-        .filter(pk=booking_id)
-        .first()
-    )
-    if booking is None:
-        logger.warning("booking %s is gone; no %s email", booking_id, kind)
-        return
-    try:
-        emails.booking_message(booking, kind).send()
-    except OSError as error:  # SMTP down or refused: try again later
-        raise self.retry(exc=error) from error
+@shared_task
+def send_reminders() -> int:
+    """Periodic (hourly): queue tomorrow's reminders in the outbox, each claimed once."""
+    return services.reminders_queue()
 
 
 @shared_task
-def send_reminders() -> int:
-    """Periodic: queue tomorrow's reminders, each one claimed once."""
-    due = services.reminders_due()
-    for booking_id in due:
-        send_reminder.apply_async(args=[booking_id], queue=Queues.DEFAULT)
-    return len(due)
-
-
-@shared_task(bind=True, max_retries=5, default_retry_delay=120)
-def send_reminder(self, booking_id: int) -> bool:
-    if not services.reminder_claim(booking_id=booking_id):
-        return False  # already sent, cancelled, or moved
-    try:
-        send_booking_email.run(booking_id, "reminder")
-    except Exception as error:
-        # Give the claim back so the retry can take it again.
-        with transaction.atomic():
-            Booking.objects.filter(pk=booking_id).update(reminder_sent_at=None)
-        raise self.retry(exc=error) from error
-    return True
+def send_reminder(booking_id: int) -> bool:
+    """Queue one booking's reminder, unless it was queued already (``reminder_queue``)."""
+    return services.reminder_queue(booking_id=booking_id)
 
 
 @shared_task
@@ -65,33 +38,39 @@ def mark_no_shows() -> int:
     return no_shows_mark()
 
 
+# Before the outbox, services queued these tasks to send the emails themselves. Messages of
+# theirs may still wait in the broker when this version starts: each now writes its email to
+# the outbox instead, so none is lost across the upgrade. Remove them in the next release.
+
+
+@shared_task
+def send_booking_email(booking_id: int, kind: str) -> None:
+    """Superseded by the outbox (``services.booking_email_queue``)."""
+    booking = Booking.objects.filter(pk=booking_id).only("pk", "email", "language").first()
+    if booking is None:
+        logger.warning("booking %s is gone; no %s email", booking_id, kind)
+        return
+    services.booking_email_queue(booking=booking, kind=kind)
+
+
 @shared_task
 def send_closure_emails(closure_id: int, groups: list[list[int]]) -> int:
-    """Fan out a closure's emails: one task per person (``groups``: booking ids per
-    address, decided by ``services.closures``)."""
+    """Superseded by the outbox (``services.closures``)."""
     for booking_ids in groups:
-        send_closure_email.apply_async(args=[closure_id, booking_ids], queue=Queues.DEFAULT)
+        send_closure_email(closure_id, booking_ids)
     return len(groups)
 
 
-@shared_task(bind=True, max_retries=5, default_retry_delay=60)
-def send_closure_email(self, closure_id: int, booking_ids: list[int]) -> bool:
-    """One person's closure email: their cancelled bookings, each with a priority link."""
-    closure = Closure.objects.select_related("post", "service").filter(pk=closure_id).first()
-    bookings = list(
-        Booking.objects.select_related("post", "service")
-        .filter(pk__in=booking_ids, status=BookingStatus.CANCELLED)
-        .order_by("starts_at", "pk")
-    )
-    if closure is None or not bookings:
-        logger.warning("closure %s: nothing to email for bookings %s", closure_id, booking_ids)
+@shared_task
+def send_closure_email(closure_id: int, booking_ids: list[int]) -> bool:
+    """Superseded by the outbox (``services.closures``)."""
+    first = Booking.objects.filter(pk__in=booking_ids).order_by("starts_at", "pk").first()
+    if first is None:
         return False
-    tokens = {booking.pk: closures.priority_token(booking) for booking in bookings}
-    message = emails.closure_cancelled_message(
-        closure=closure, bookings=bookings, tokens=tokens, expires=closures.priority_expires()
+    email_queue(
+        kind=CLOSURE_EMAIL,
+        to=first.email,
+        language=first.language,
+        arguments={"closure_id": closure_id, "booking_ids": booking_ids},
     )
-    try:
-        message.send()
-    except OSError as error:  # SMTP down or refused: try again later
-        raise self.retry(exc=error) from error
     return True

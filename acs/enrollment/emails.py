@@ -2,15 +2,15 @@
 
 Every kind has the same shape — a heading, a few paragraphs, at most one button with its
 link, a closing note — so the kinds are Python functions that fill that shape (``KINDS``) and
-share two templates. Workers build and send these (``tasks.send_enrollee_email``); a request
-never does. Building a message changes nothing.
+share two templates. Workers build and send these from the outbox's rows (the builders at the
+end, registered as ``OUTBOX_KINDS``; docs/mail.md); a request never does. Building a message
+changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, make_msgid
@@ -19,8 +19,11 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from acs.core.outbox.services import mail_domain
 from acs.enrollment.identity import tokens
-from acs.enrollment.models import Enrollee
+from acs.enrollment.models import Enrollee, Residence
+from acs.enrollment.services.accounts import ACCOUNT_EMAIL
+from acs.enrollment.services.retention import IDLE_EMAIL, RESIDENCE_EMAIL
 
 
 @dataclass
@@ -140,11 +143,6 @@ KINDS: dict[str, Callable[[Enrollee], Letter]] = {
 }
 
 
-def _mail_domain() -> str:
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "acs-portal.invalid"
-
-
 def enrollee_message(enrollee: Enrollee, kind: str) -> EmailMultiAlternatives:
     """Build (not send) the email of ``kind`` for ``enrollee``, in their language."""
     if kind not in KINDS:
@@ -167,7 +165,7 @@ def enrollee_message(enrollee: Enrollee, kind: str) -> EmailMultiAlternatives:
         to=[enrollee.email],
         reply_to=[post.public_email] if post.public_email else [],
         headers={
-            "Message-ID": make_msgid(domain=_mail_domain()),
+            "Message-ID": make_msgid(domain=mail_domain()),
             "Auto-Submitted": "auto-generated",  # no vacation replies (RFC 3834)
         },
     )
@@ -264,3 +262,45 @@ KINDS.update(
         "idle_warning": _idle_warning,
     }
 )
+
+
+# The outbox's builders (acs/core/outbox/registry.py): from a row's arguments to its email,
+# or None when there is nothing to send any more. Each checks, when the worker gets to it,
+# that its reason still holds, so a late or repeated email says nothing stale. Links are
+# made here, from the account as it is now: a sign-in link is never older than the sign-in
+# it follows, and a confirmation link goes to the address it confirms.
+
+
+def account_email_build(*, enrollee_id: int, kind: str) -> EmailMultiAlternatives | None:
+    """An account email (``KINDS``); none if the account is gone."""
+    enrollee = Enrollee.objects.select_related("post").filter(pk=enrollee_id).first()
+    return enrollee_message(enrollee, kind) if enrollee is not None else None
+
+
+def residence_reconfirm_build(*, residence_id: int) -> EmailMultiAlternatives | None:
+    """The yearly "do you still live here?"; none if it was answered or the residence ended."""
+    residence = (
+        Residence.objects.select_related("enrollee__post")
+        .filter(pk=residence_id, active=True, reconfirm_requested_at__isnull=False)
+        .first()
+    )
+    if residence is None:
+        return None
+    return enrollee_message(residence.enrollee, "residence_reconfirm")
+
+
+def idle_warning_build(*, enrollee_id: int) -> EmailMultiAlternatives | None:
+    """ "Your enrollment will be deleted unless you sign in"; none if they signed in since."""
+    enrollee = (
+        Enrollee.objects.select_related("post")
+        .filter(pk=enrollee_id, inactivity_warned_at__isnull=False)
+        .first()
+    )
+    return enrollee_message(enrollee, "idle_warning") if enrollee is not None else None
+
+
+OUTBOX_KINDS = {
+    ACCOUNT_EMAIL: account_email_build,
+    RESIDENCE_EMAIL: residence_reconfirm_build,
+    IDLE_EMAIL: idle_warning_build,
+}

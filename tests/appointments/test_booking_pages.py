@@ -19,6 +19,7 @@ from acs.appointments import availability, services
 from acs.appointments.models import Booking, BookingPerson, Closure, Service
 from acs.core import pow as proof_of_work
 from acs.core.i18n import long_date
+from tests.core.outbox import hold_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +29,8 @@ PHONE = "987 654 321"
 
 @pytest.fixture(autouse=True)
 def _no_booking_emails(monkeypatch):
-    """The booking emails are tested on their own; here they are only recorded."""
-    sent: list[tuple] = []
-
-    def record(*args, **kwargs):
-        sent.append((args, kwargs))
-
-    monkeypatch.setattr("acs.appointments.tasks.send_booking_email.apply_async", record)
-    return sent
+    """The booking emails are tested on their own; here they are written and not sent."""
+    hold_emails(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from acs.appointments.services import (
     identity_key,
 )
 from tests.appointments.factories import make_service, person
+from tests.core.outbox import booking_emails, hold_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +26,8 @@ WEDNESDAY = date(2027, 1, 13)
 
 @pytest.fixture(autouse=True)
 def _no_emails(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        "acs.appointments.tasks.send_booking_email.apply_async",
-        lambda *args, **kwargs: sent.append(kwargs.get("args")),
-    )
-    return sent
+    """The emails are written to the outbox, and not sent."""
+    hold_emails(monkeypatch)
 
 
 @pytest.fixture
@@ -63,7 +60,7 @@ def test_booking_holds_people_and_a_readable_code(
     assert len(booking.code) == 9 and booking.code[4] == "-"
     assert not set(booking.code) & set("01ILOU")
     assert len(booking.token) >= 32
-    assert _no_emails == [[booking.pk, "confirmation"]]
+    assert booking_emails() == [(booking.pk, "confirmation")]
 
 
 def test_full_slot_is_refused_with_the_nearest_free_times(service, slots):

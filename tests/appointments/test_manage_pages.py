@@ -14,6 +14,7 @@ from icalendar import Calendar
 from acs.appointments import availability, selectors, services
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
+from tests.core.outbox import hold_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +23,8 @@ EMAIL = "ana@example.org"
 
 @pytest.fixture(autouse=True)
 def _no_booking_emails(monkeypatch):
-    """The booking emails are tested on their own; here they are only recorded."""
-    sent: list[tuple] = []
-
-    def record(*args, **kwargs):
-        sent.append((args, kwargs))
-
-    monkeypatch.setattr("acs.appointments.tasks.send_booking_email.apply_async", record)
-    return sent
+    """The booking emails are tested on their own; here they are written and not sent."""
+    hold_emails(monkeypatch)
 
 
 @pytest.fixture

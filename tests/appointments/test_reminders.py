@@ -1,5 +1,5 @@
 """Reminders: "tomorrow" is the post's tomorrow, each reminder goes out once, and a failed
-send gives its claim back."""
+send is tried again by the outbox (docs/mail.md)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import itertools
 from datetime import UTC, date, datetime
 
 import pytest
-from celery.exceptions import Retry
 from django.core import mail
 from django.utils import timezone
 
-from acs.appointments import emails, services, tasks
+from acs.appointments import services, tasks
 from acs.appointments.models import Booking, Service
+from acs.core import tasks as core_tasks
+from acs.core.constants import EmailStatus
+from acs.core.models import OutgoingEmail
+from tests.core.outbox import FlakyBackend
 
 BOOKED_AT = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
 # 23:30 on Sunday 10 January in Lima (UTC−05:00), already Monday 11 January in UTC.
@@ -81,6 +84,17 @@ def clock(monkeypatch):
     return LATE_EVENING_IN_LIMA
 
 
+@pytest.fixture
+def remind(django_capture_on_commit_callbacks):
+    """The periodic task, then what its commits hand to the workers (the emails)."""
+
+    def run() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return tasks.send_reminders()
+
+    return run
+
+
 def reminders() -> list:
     return [m for m in mail.outbox if m.subject.startswith("Reminder:")]
 
@@ -98,14 +112,14 @@ def test_due_means_tomorrow_in_the_posts_zone(book, commit, service):
 
 
 @pytest.mark.django_db
-def test_each_reminder_is_sent_once_even_when_run_twice(book, commit, service, clock):
+def test_each_reminder_is_sent_once_even_when_run_twice(book, commit, service, clock, remind):
     monday = book(service, MONDAY_0900_LIMA)
     book(service, TUESDAY_0900_LIMA)
     mail.outbox.clear()
 
-    assert tasks.send_reminders() == 1
-    assert tasks.send_reminders() == 0
-    # A duplicated delivery of the same task finds the claim taken and sends nothing.
+    assert remind() == 1
+    assert remind() == 0
+    # A duplicated delivery of the same task finds the claim taken and queues nothing.
     assert tasks.send_reminder(monday.pk) is False
 
     (reminder,) = reminders()
@@ -116,20 +130,36 @@ def test_each_reminder_is_sent_once_even_when_run_twice(book, commit, service, c
 
 
 @pytest.mark.django_db
-def test_cancelled_booking_gets_no_reminder(book, commit, service, clock):
+def test_cancelled_booking_gets_no_reminder(book, commit, service, clock, remind):
     booking = book(service, MONDAY_0900_LIMA)
     commit(services.booking_cancel, booking=booking, now=BOOKED_AT)
     mail.outbox.clear()
 
-    assert tasks.send_reminders() == 0
+    assert remind() == 0
     assert tasks.send_reminder(booking.pk) is False
     assert reminders() == []
 
 
 @pytest.mark.django_db
-def test_rescheduled_booking_is_reminded_again(book, commit, service, clock):
+def test_a_reminder_cancelled_before_the_worker_got_to_it_is_not_sent(
+    book, commit, service, clock, monkeypatch
+):
     booking = book(service, MONDAY_0900_LIMA)
-    tasks.send_reminders()
+    monkeypatch.setattr(core_tasks.email_send, "apply_async", lambda *args, **kwargs: None)
+    assert tasks.send_reminders() == 1  # queued; the broker has not delivered it yet
+    commit(services.booking_cancel, booking=booking, now=BOOKED_AT)
+    mail.outbox.clear()
+    monkeypatch.undo()
+
+    row = OutgoingEmail.objects.get(arguments__kind="reminder")
+    assert core_tasks.email_send(row.pk) == EmailStatus.SKIPPED
+    assert reminders() == []
+
+
+@pytest.mark.django_db
+def test_rescheduled_booking_is_reminded_again(book, commit, service, clock, remind):
+    booking = book(service, MONDAY_0900_LIMA)
+    remind()
     commit(
         services.booking_reschedule,
         booking=booking,
@@ -138,62 +168,34 @@ def test_rescheduled_booking_is_reminded_again(book, commit, service, clock):
     )
     mail.outbox.clear()
 
-    assert tasks.send_reminders() == 1
+    assert remind() == 1
     assert len(reminders()) == 1
-
-
-def _fail_once(monkeypatch):
-    real = emails.booking_message
-    calls = []
-
-    def flaky(booking, kind):
-        calls.append(kind)
-        if len(calls) == 1:
-            raise OSError("SMTP relay refused the connection")
-        return real(booking, kind)
-
-    monkeypatch.setattr(emails, "booking_message", flaky)
-    return calls
 
 
 @pytest.mark.django_db
-def test_failed_send_gives_the_claim_back(book, commit, service, monkeypatch):
+def test_a_failed_send_keeps_the_claim_and_the_outbox_sends_it_later(
+    book, service, clock, remind, settings, monkeypatch
+):
+    """The claim (``reminder_sent_at``) and the email commit together, so a failure of the
+    relay loses nothing: the row retries after a pause, and the reminder goes out once."""
     booking = book(service, MONDAY_0900_LIMA)
     mail.outbox.clear()
-    calls = _fail_once(monkeypatch)
+    settings.EMAIL_BACKEND = "tests.core.outbox.FlakyBackend"
+    monkeypatch.setattr(FlakyBackend, "failures", 1)
 
-    # Called in-process (no worker request), retry re-raises the error.
-    with pytest.raises(OSError, match="refused"):
-        tasks.send_reminder(booking.pk)
-    booking.refresh_from_db()
-    assert booking.reminder_sent_at is None
+    assert remind() == 1
+    row = OutgoingEmail.objects.get(arguments__kind="reminder")
+    assert (row.status, row.attempts) == (EmailStatus.RETRYING, 1)
+    assert "SMTP 421" in row.error
     assert reminders() == []
-
-    # The retry takes the claim again and sends.
-    assert tasks.send_reminder(booking.pk) is True
-    assert calls == ["reminder", "reminder"]
-    assert len(reminders()) == 1
     booking.refresh_from_db()
     assert booking.reminder_sent_at is not None
+    assert remind() == 0  # the next periodic run does not queue it again
 
-
-@pytest.mark.django_db
-def test_eager_retry_after_a_failure_gives_the_claim_back(
-    book, commit, service, clock, monkeypatch
-):
-    booking = book(service, MONDAY_0900_LIMA)
-    mail.outbox.clear()
-    calls = _fail_once(monkeypatch)
-
-    # Run eagerly, the task's retry surfaces as Retry instead of being scheduled.
-    with pytest.raises(Retry):
-        tasks.send_reminders()
-    booking.refresh_from_db()
-    assert booking.reminder_sent_at is None
-    assert reminders() == []
-
-    # The next periodic run finds the booking due again and sends it, once.
-    assert tasks.send_reminders() == 1
-    assert tasks.send_reminders() == 0
-    assert calls == ["reminder", "reminder"]
-    assert len(reminders()) == 1
+    # The sweeper, once the pause is over, hands it over again.
+    monkeypatch.setattr(timezone, "now", lambda: row.next_attempt_at)
+    assert core_tasks.emails_sweep()["due"] == 1
+    (reminder,) = reminders()
+    row.refresh_from_db()
+    assert row.status == EmailStatus.SENT
+    assert reminder.extra_headers["Message-ID"] == row.message_id

@@ -11,11 +11,14 @@ from acs.appointments.services.booking import (
     PersonData,
     booking_cancel,
     booking_create,
+    booking_email_queue,
     booking_reschedule,
     identity_key,
     normalize_passport,
     reminder_claim,
+    reminder_queue,
     reminders_due,
+    reminders_queue,
     services_seed,
 )
 
@@ -24,10 +27,13 @@ __all__ = [
     "PersonData",
     "booking_cancel",
     "booking_create",
+    "booking_email_queue",
     "booking_reschedule",
     "identity_key",
     "normalize_passport",
     "reminder_claim",
+    "reminder_queue",
     "reminders_due",
+    "reminders_queue",
     "services_seed",
 ]

@@ -30,8 +30,11 @@ from acs.appointments.models import (
 )
 from acs.core.i18n import long_date
 from acs.core.locking import lock_row, share_lock_row
-from acs.core.queues import Queues
+from acs.core.outbox.queue import email_queue
 from acs.posts.models import Post
+
+# The outbox's kind for the booking emails (built by ``emails.booking_email_build``).
+BOOKING_EMAIL = "appointments.booking"
 
 
 class BookingError(Exception):
@@ -213,7 +216,7 @@ def booking_create(
                     for person, key in zip(people, keys, strict=True)
                 ]
             )
-            transaction.on_commit(lambda: _email_later(booking.pk, "confirmation"))
+            booking_email_queue(booking=booking, kind="confirmation")
     except IntegrityError as error:
         # Another booking for one of these people committed between our check and our insert.
         raise BookingError(
@@ -237,7 +240,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
         booking.cancelled_late = booking.starts_at - now < timedelta(hours=LATE_CANCELLATION_HOURS)
         booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
         booking.people.update(active=False)
-        transaction.on_commit(lambda: _email_later(booking.pk, "cancelled"))
+        booking_email_queue(booking=booking, kind="cancelled")
     return booking
 
 
@@ -268,15 +271,20 @@ def booking_reschedule(
         booking.reschedule_count += 1
         booking.reminder_sent_at = None
         booking.save(update_fields=["starts_at", "reschedule_count", "reminder_sent_at"])
-        transaction.on_commit(lambda: _email_later(booking.pk, "rescheduled"))
+        booking_email_queue(booking=booking, kind="rescheduled")
     return booking
 
 
-def _email_later(booking_id: int, kind: str) -> None:
-    """Queue the citizen's email; the request never sends mail itself."""
-    from acs.appointments.tasks import send_booking_email
-
-    send_booking_email.apply_async(args=[booking_id, kind], queue=Queues.DEFAULT)
+def booking_email_queue(*, booking: Booking, kind: str) -> int:
+    """Queue the citizen's email of ``kind`` (``emails.KINDS``) in the caller's transaction:
+    it exists if and only if the change does. A worker builds and sends it; the request
+    never renders nor sends mail (docs/mail.md)."""
+    return email_queue(
+        kind=BOOKING_EMAIL,
+        to=booking.email,
+        language=booking.language,
+        arguments={"booking_id": booking.pk, "kind": kind},
+    )
 
 
 def reminders_due(*, now: datetime | None = None) -> list[int]:
@@ -305,6 +313,24 @@ def reminder_claim(*, booking_id: int, now: datetime | None = None) -> bool:
         pk=booking_id, status=BookingStatus.BOOKED, reminder_sent_at__isnull=True
     ).update(reminder_sent_at=now)
     return claimed == 1
+
+
+def reminder_queue(*, booking_id: int, now: datetime | None = None) -> bool:
+    """Claim the booking's reminder and queue its email, in one transaction: the mark and the
+    email commit together, so a reminder is never lost (a failed commit leaves the booking
+    due for the next run) nor sent twice (a second run finds the mark). Returns whether this
+    call queued it."""
+    with transaction.atomic(durable=True):
+        if not reminder_claim(booking_id=booking_id, now=now):
+            return False  # already reminded, cancelled, or moved
+        booking = Booking.objects.only("pk", "email", "language").get(pk=booking_id)
+        booking_email_queue(booking=booking, kind="reminder")
+    return True
+
+
+def reminders_queue(*, now: datetime | None = None) -> int:
+    """Queue tomorrow's reminders (``reminders_due``), each claimed once. Returns how many."""
+    return sum(reminder_queue(booking_id=pk, now=now) for pk in reminders_due(now=now))
 
 
 def services_seed(*, post: Post, entries: list[dict]) -> int:

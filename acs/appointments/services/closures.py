@@ -2,8 +2,8 @@
 appointments it covers, and give each person a priority link to book again.
 
 One action, one durable transaction (``closure_create_and_cancel``): the closure row, every
-cancellation and every audit entry commit together; the emails are queued only once it has
-committed, one per person (per email address), whatever number of their bookings it cancelled.
+cancellation, every audit entry and the emails (rows of the outbox, one per person, per email
+address, whatever number of their bookings it cancelled) commit together; workers send them.
 
 Confirming twice is harmless. The confirmation form carries a nonce, recorded in the audit
 entry of the closure it made; a second confirm with the same nonce, or any confirm of a
@@ -38,7 +38,7 @@ from acs.appointments.constants import (
 from acs.appointments.models import Booking, BookingPerson, Closure, Service
 from acs.core.audit import audit_record, diff
 from acs.core.models import AuditEntry
-from acs.core.queues import Queues
+from acs.core.outbox.queue import NewEmail, emails_queue
 from acs.posts.models import Post
 
 # How long the priority link in the closure email works, and how much further ahead than
@@ -46,6 +46,9 @@ from acs.posts.models import Post
 PRIORITY_LINK_DAYS = 30
 PRIORITY_EXTRA_DAYS = 30
 _PRIORITY_SALT = "acs.appointments.closures.priority"
+
+# The outbox's kind for the closure email (built by ``emails.closure_email_build``).
+CLOSURE_EMAIL = "appointments.closure"
 
 _CLOSURE_FIELDS = ["starts_at", "ends_at", "service", "reason_en", "reason_es"]
 
@@ -176,10 +179,7 @@ def closure_create_and_cancel(
         cancelled = _cancel(covered, now=now)
         inside = [b for b in covered if b.status == BookingStatus.CHECKED_IN]
         _audit(closure, cancelled=cancelled, inside=inside, actor=actor, nonce=nonce)
-        groups = _by_person(cancelled)
-        if groups:
-            closure_id = closure.pk
-            transaction.on_commit(lambda: _email_later(closure_id, groups))
+        _emails_queue(closure, cancelled)
     return ClosureResult(closure=closure, created=True, cancelled=cancelled, inside=inside)
 
 
@@ -229,11 +229,23 @@ def _by_person(bookings: list[Booking]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _email_later(closure_id: int, groups: list[list[int]]) -> None:
-    """One task for the whole closure; the worker fans it out, one email per person."""
-    from acs.appointments.tasks import send_closure_emails
-
-    send_closure_emails.apply_async(args=[closure_id, groups], queue=Queues.DEFAULT)
+def _emails_queue(closure: Closure, cancelled: list[Booking]) -> None:
+    """One email per person, written with the cancellations: if the broker is down when the
+    officer confirms, the emails wait in the outbox; none is lost (docs/mail.md). Rows, not
+    rendering: the worker makes the priority links and the calendar files."""
+    by_id = {booking.pk: booking for booking in cancelled}
+    emails = []
+    for booking_ids in _by_person(cancelled):
+        first = by_id[booking_ids[0]]
+        emails.append(
+            NewEmail(
+                kind=CLOSURE_EMAIL,
+                to=first.email,
+                language=first.language,
+                arguments={"closure_id": closure.pk, "booking_ids": booking_ids},
+            )
+        )
+    emails_queue(emails=emails)
 
 
 # The priority link ---------------------------------------------------------------------------

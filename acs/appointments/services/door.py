@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import CODE_ALPHABET, Booking, BookingPerson
-from acs.appointments.services.booking import _email_later
+from acs.appointments.services.booking import booking_email_queue
 from acs.core.audit import audit_record
 from acs.core.i18n import long_date
 from acs.posts.models import Post
@@ -254,8 +254,7 @@ def _refuse_late(booking: Booking, *, actor: AbstractBaseUser) -> None:
         summary=f"{booking.code}: more than {booking.post.late_limit_minutes} minutes late",
         changes={"status": [before, BookingStatus.LATE_REFUSED]},
     )
-    booking_id = booking.pk
-    transaction.on_commit(lambda: _email_later(booking_id, "late_refused"))
+    booking_email_queue(booking=booking, kind="late_refused")
 
 
 def _admitted(booking: Booking, *, code: str, message: str, now: datetime) -> CheckinResult:

@@ -15,10 +15,43 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acs.core.queues import Queues
+from acs.core.outbox.queue import email_queue
 from acs.enrollment.constants import CitizenStatus, Language
 from acs.enrollment.models import Enrollee
 from acs.posts.models import Post
+
+# The outbox's kind for account emails (built by ``emails.account_email_build``).
+ACCOUNT_EMAIL = "enrollment.account"
+
+
+def _enrollee_insert(
+    *,
+    post: Post,
+    email: str,
+    password: str,
+    full_name: str,
+    date_of_birth: date,
+    status: str,
+    language: str,
+    passport_number: str,
+) -> Enrollee:
+    """Write the account, inside the caller's transaction."""
+    if Enrollee.objects.filter(post=post, email=email).exists():
+        raise ValidationError(_("An account with this email already exists."), code="email_taken")
+    enrollee = Enrollee(
+        post=post,
+        email=email,
+        password=make_password(password),
+        full_name=full_name.strip(),
+        date_of_birth=date_of_birth,
+        status=status,
+        language=language,
+        passport_number=passport_number.strip(),
+        last_active_at=timezone.now(),
+    )
+    enrollee.full_clean()
+    enrollee.save()
+    return enrollee
 
 
 def enrollee_create(
@@ -33,34 +66,28 @@ def enrollee_create(
     passport_number: str = "",
 ) -> Enrollee:
     """A new citizen account of ``post``; the password is stored hashed."""
-    email = email.strip().lower()
     with transaction.atomic(durable=True):
-        if Enrollee.objects.filter(post=post, email=email).exists():
-            raise ValidationError(
-                _("An account with this email already exists."), code="email_taken"
-            )
-        enrollee = Enrollee(
+        return _enrollee_insert(
             post=post,
-            email=email,
-            password=make_password(password),
-            full_name=full_name.strip(),
+            email=email.strip().lower(),
+            password=password,
+            full_name=full_name,
             date_of_birth=date_of_birth,
             status=status,
             language=language,
-            passport_number=passport_number.strip(),
-            last_active_at=timezone.now(),
+            passport_number=passport_number,
         )
-        enrollee.full_clean()
-        enrollee.save()
-    return enrollee
 
 
 def _email_later(enrollee: Enrollee, kind: str) -> None:
-    """Queue an account email once the transaction commits (a worker builds and sends it)."""
-    from acs.enrollment.tasks import send_enrollee_email
-
-    transaction.on_commit(
-        lambda: send_enrollee_email.apply_async(args=[enrollee.pk, kind], queue=Queues.DEFAULT)
+    """Queue an account email (``emails.KINDS``) in the caller's transaction, or one of its
+    own: it exists if and only if the change that causes it does. A worker builds it from
+    the account as it is then, and sends it (docs/mail.md)."""
+    email_queue(
+        kind=ACCOUNT_EMAIL,
+        to=enrollee.email,
+        language=enrollee.language,
+        arguments={"enrollee_id": enrollee.pk, "kind": kind},
     )
 
 
@@ -81,16 +108,19 @@ def enrollee_sign_up(
     if existing is not None:
         _email_later(existing, "already_enrolled")
         return None
-    enrollee = enrollee_create(
-        post=post,
-        email=email,
-        password=password,
-        full_name=full_name,
-        date_of_birth=date_of_birth,
-        status=status,
-        language=language,
-    )
-    _email_later(enrollee, "verify")
+    with transaction.atomic(durable=True):
+        # The account and the email that verifies it commit together.
+        enrollee = _enrollee_insert(
+            post=post,
+            email=email.strip().lower(),
+            password=password,
+            full_name=full_name,
+            date_of_birth=date_of_birth,
+            status=status,
+            language=language,
+            passport_number="",
+        )
+        _email_later(enrollee, "verify")
     return enrollee
 
 

@@ -38,7 +38,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from acs.core.queues import Queues
+from acs.core.outbox.queue import NewEmail, emails_queue
 from acs.enrollment.models import DeletionTally, Enrollee, Residence, Trip
 from acs.posts.models import Post
 
@@ -132,12 +132,9 @@ def residence_from_keep_token(token: str, *, post: Post) -> Residence | None:
     return residence
 
 
-def _send_reconfirm_later(residence_id: int) -> None:
-    from acs.enrollment.tasks import send_residence_reconfirm
-
-    transaction.on_commit(
-        lambda: send_residence_reconfirm.apply_async(args=[residence_id], queue=Queues.DEFAULT)
-    )
+# The outbox's kinds for the two retention emails (built in ``emails``).
+RESIDENCE_EMAIL = "enrollment.residence_reconfirm"
+IDLE_EMAIL = "enrollment.idle_warning"
 
 
 def residences_reconfirm_request(*, now: datetime | None = None) -> list[int]:
@@ -155,15 +152,20 @@ def residences_reconfirm_request(*, now: datetime | None = None) -> list[int]:
             confirmed_at__lt=_older_than(post, now, RECONFIRM_AFTER_DAYS),
         )
         with transaction.atomic(durable=True):
-            for pk in list(due.values_list("pk", flat=True)):
+            emails = []
+            for pk, to, language in list(
+                due.values_list("pk", "enrollee__email", "enrollee__language")
+            ):
                 # The claim's conditions are on the row itself (no join), so that PostgreSQL
                 # re-checks them on the row another run may just have claimed.
                 claimed = Residence.objects.filter(
                     pk=pk, active=True, reconfirm_requested_at__isnull=True
                 ).update(reconfirm_requested_at=now)
                 if claimed:
-                    _send_reconfirm_later(pk)
+                    emails.append(NewEmail(RESIDENCE_EMAIL, to, language, {"residence_id": pk}))
                     asked.append(pk)
+            # The questions and their emails commit together (docs/mail.md).
+            emails_queue(emails=emails)
     return asked
 
 
@@ -226,14 +228,6 @@ def idle_deletion_day(enrollee: Enrollee) -> date:
     return _local_today(post, warned) + timedelta(days=post.idle_account_warning_days)
 
 
-def _send_warning_later(enrollee_id: int) -> None:
-    from acs.enrollment.tasks import send_idle_warning
-
-    transaction.on_commit(
-        lambda: send_idle_warning.apply_async(args=[enrollee_id], queue=Queues.DEFAULT)
-    )
-
-
 def idle_accounts_warn(*, now: datetime | None = None) -> list[int]:
     """Warn every idle, active account not yet warned: "your enrollment will be deleted unless
     you sign in by <date>". Each is claimed with a conditional update of
@@ -249,12 +243,15 @@ def idle_accounts_warn(*, now: datetime | None = None) -> list[int]:
                 pk__in=idle.values("pk")
             ).update(inactivity_warned_at=None)
             due = idle.filter(active=True, inactivity_warned_at__isnull=True)
-            for pk in list(due.values_list("pk", flat=True)):
+            emails = []
+            for pk, to, language in list(due.values_list("pk", "email", "language")):
                 # No join in this UPDATE (the rest are EXISTS probes), so PostgreSQL re-checks
                 # ``inactivity_warned_at IS NULL`` on a row another run just claimed.
                 if due.filter(pk=pk).update(inactivity_warned_at=now):
-                    _send_warning_later(pk)
+                    emails.append(NewEmail(IDLE_EMAIL, to, language, {"enrollee_id": pk}))
                     warned.append(pk)
+            # The warnings and their emails commit together (docs/mail.md).
+            emails_queue(emails=emails)
     return warned
 
 
