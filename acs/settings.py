@@ -229,6 +229,17 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "acs.core.mail.EmlFileBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# The transactional-email outbox (acs/core/outbox, docs/mail.md), in seconds: a claim older
+# than this belongs to a dead worker; a queued email not taken this long after it was handed
+# to the broker lost its message; temporary failures wait base × 2^(attempt − 1), at most the
+# cap, and fail for good after the given attempts; done ones are forgotten after some days.
+ACS_MAIL_CLAIM_TIMEOUT = env.int("ACS_MAIL_CLAIM_TIMEOUT", default=300)
+ACS_MAIL_REQUEUE_AFTER = env.int("ACS_MAIL_REQUEUE_AFTER", default=300)
+ACS_MAIL_RETRY_BASE = env.int("ACS_MAIL_RETRY_BASE", default=60)
+ACS_MAIL_RETRY_CAP = env.int("ACS_MAIL_RETRY_CAP", default=3600)
+ACS_MAIL_MAX_ATTEMPTS = env.int("ACS_MAIL_MAX_ATTEMPTS", default=10)
+ACS_MAIL_SEND_TIMEOUT = env.int("ACS_MAIL_SEND_TIMEOUT", default=30)
+ACS_MAIL_KEEP_DAYS = env.int("ACS_MAIL_KEEP_DAYS", default=30)
 
 # Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -268,6 +279,20 @@ CELERY_BEAT_SCHEDULE = {
     "core.pow-purge": {
         "task": "acs.core.tasks.pow_purge",
         "schedule": crontab(minute=17),
+        "options": {"queue": "periodic"},
+    },
+    # Transactional email (docs/mail.md).
+    "core.mail-sweep": {
+        # Every minute: emails whose broker message was lost (or never published, the broker
+        # being down), claims of dead workers, retries that are due.
+        "task": "acs.core.tasks.emails_sweep",
+        "schedule": crontab(),
+        "options": {"queue": "periodic"},
+    },
+    "core.mail-purge": {
+        # Daily, at a quiet hour: forget emails done for good after ACS_MAIL_KEEP_DAYS.
+        "task": "acs.core.tasks.emails_purge",
+        "schedule": crontab(hour=7, minute=35),
         "options": {"queue": "periodic"},
     },
     "appointments.reminders": {
