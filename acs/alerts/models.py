@@ -96,6 +96,13 @@ class Message(models.Model):
     # The single-officer emergency path: who sent it without a second person, and why.
     emergency_reason = models.TextField(_("why it could not wait for approval"), blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # The staged fan-out (acs/alerts/services/outbox.py): the delivery rows are written after
+    # publishing, a chunk of people at a time. The cursor is the last enrollee id written;
+    # ``fanout_at`` the last progress (a fan-out idle for longer than the claim timeout is
+    # started again from its cursor); ``fanout_done_at`` when every row was written.
+    fanout_cursor = models.BigIntegerField(default=0, editable=False)
+    fanout_at = models.DateTimeField(null=True, blank=True, editable=False)
+    fanout_done_at = models.DateTimeField(null=True, blank=True, editable=False)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -1,8 +1,9 @@
 """Celery tasks of delivery: thin, they take ids and call ``sending`` or ``services``.
 
-The fan-out is in stages (as GOV.UK Notify's): publishing writes the rows and queues
-``dispatch_message``; that cuts the message's QUEUED rows into batches of ids and queues a
-``send_batch`` for each; every worker consuming the delivery queue takes batches. Every task
+The fan-out is in stages (as GOV.UK Notify's): publishing records the message and queues
+``dispatch_message``; each step of that writes the rows of a chunk of people, queues a
+``send_batch`` for every batch of their ids, and queues the next step; every worker
+consuming the delivery queue takes steps and batches. Every task
 here acknowledges late and is rejected (so redelivered) if its worker dies; repeating one is
 harmless, since each row is claimed by a conditional update and a SENT row is never claimed.
 """
@@ -45,10 +46,17 @@ def enqueue(ids: Iterable[int]) -> int:
 
 
 @shared_task(**_LATE)
-def dispatch_message(message_id: int) -> int:
-    """Queue the sending of a published message's rows, in batches. Returns the batches."""
-    batches = enqueue(services.queued_ids(message_id=message_id))
-    logger.info("message %s: %d batches queued", message_id, batches)
+def dispatch_message(message_id: int, after: int = 0) -> int:
+    """One step of a published message's fan-out: write the rows of the next chunk of people
+    (``services.deliveries_write_next``), queue their sending in batches, then queue the next
+    step. Returns the batches queued."""
+    chunk = services.deliveries_write_next(message_id=message_id, after=after)
+    batches = enqueue(chunk.ids)
+    # The batches first: with a single worker, the first emails leave before the next chunk
+    # is written.
+    if chunk.next_after is not None:
+        dispatch_message.apply_async(args=[message_id, chunk.next_after], queue=Queues.DELIVERY)
+    logger.info("message %s after %s: %d batches queued", message_id, after, batches)
     return batches
 
 
@@ -65,11 +73,15 @@ def sweep() -> dict[str, int]:
     """Periodic (every minute): hand back stuck rows (``services.deliveries_sweep``)."""
     swept = services.deliveries_sweep()
     enqueue(swept.ids)
+    stalled = services.fanouts_stalled()
+    for message_id, after in stalled:
+        dispatch_message.apply_async(args=[message_id, after], queue=Queues.DELIVERY)
     counts = {
         "stale": len(swept.stale),
         "due": len(swept.due),
         "lost": len(swept.lost),
         "abandoned": swept.abandoned,
+        "fanouts": len(stalled),
     }
     if any(counts.values()):
         logger.info("delivery sweep: %s", counts)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from acs.alerts import services
 from acs.alerts.constants import CapUrgency, MessageStatus, MessageType
 from acs.alerts.models import Delivery, Message
+from acs.alerts.services import outbox
 from acs.core.models import AuditEntry
 from tests.alerts.conftest import APPROVER, DRAFTER, OFFICER, message_fields
 from tests.enrollment import factories
@@ -211,23 +212,30 @@ def test_saving_without_a_change_changes_nothing(lima, draft, drafter, approver)
 # Publishing ---------------------------------------------------------------------------------
 
 
-def test_publishing_writes_the_deliveries_once_and_queues_the_sending(
+def test_publishing_returns_at_once_and_the_fan_out_writes_each_row_once(
     lima, draft, approver, travellers, dispatched, django_capture_on_commit_callbacks
 ):
     message = services.message_approve(message=draft(), actor=approver)
     with django_capture_on_commit_callbacks(execute=True):
         result = services.message_publish(message=message, actor=approver)
-    assert result.new and result.deliveries == 2
+    assert result.new
     message.refresh_from_db()
     assert message.status == MessageStatus.PUBLISHED
     assert message.published_by == approver and message.published_at is not None
+    # The officer's request wrote no row: it queued the fan-out's first step.
     rows = Delivery.objects.filter(message=message)
+    assert not rows.exists()
+    assert dispatched == [((message.pk, 0), "delivery")]
+    # The step writes one row per person, and running it again (a redelivered task) adds none.
+    assert outbox.deliveries_write_all(message_id=message.pk) == 2
+    assert outbox.deliveries_write_next(message_id=message.pk, after=0).ids == []
     assert sorted(rows.values_list("enrollee_id", flat=True)) == sorted(p.pk for p in travellers)
-    assert dispatched == [((message.pk,), "delivery")] or dispatched[0][0] == (message.pk,)
+    message.refresh_from_db()
+    assert message.fanout_done_at is not None
     # Publishing again: no second set of rows, nothing queued again.
     with django_capture_on_commit_callbacks(execute=True):
         again = services.message_publish(message=message, actor=approver)
-    assert not again.new and again.deliveries == 2
+    assert not again.new
     assert rows.count() == 2 and len(dispatched) == 1
     assert actions(message).count("acs.message.published") == 1
 
@@ -274,14 +282,15 @@ def test_one_officer_sends_an_emergency_alone_with_a_reason(
     with django_capture_on_commit_callbacks(execute=True):
         result = services.message_send_alone(message=message, actor=alone, reason=REASON)
     message.refresh_from_db()
-    assert result.new and result.deliveries == 2
+    assert result.new
+    assert outbox.deliveries_write_all(message_id=message.pk) == 2
     assert message.status == MessageStatus.PUBLISHED
     assert message.approved_by == alone and message.published_by == alone
     assert message.emergency_reason == REASON
     entry = AuditEntry.objects.get(action="acs.message.sent_alone")
     assert entry.actor == alone and entry.summary == REASON
     assert entry.changes["emergency_reason"] == [None, REASON]
-    assert [call[0] for call in dispatched] == [(message.pk,)]
+    assert [call[0] for call in dispatched] == [(message.pk, 0)]
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "urgent", "no time now", "x" * 30])

@@ -249,7 +249,7 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     publish = approver.get_by_role("button", name=f"Publish and send to {IN_CUSCO} people")
     submit(approver, publish)
     assert approver.url == f"{site}{message_path}"
-    expect(notice(approver)).to_contain_text(f"Published. {IN_CUSCO} deliveries are queued.")
+    expect(notice(approver)).to_contain_text("Published. It is on the public page now")
     expect(approver.locator("h1 .usa-tag").first).to_have_text("Published")
     check_page(approver, axe_check, assert_console_clean, first_h1=True)
     message.refresh_from_db()

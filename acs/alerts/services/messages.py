@@ -85,7 +85,6 @@ class Published:
 
     message: Message
     new: bool  # False when the message had been published already: nothing more was done
-    deliveries: int  # the message's delivery rows
 
 
 # Checks -----------------------------------------------------------------------------------
@@ -312,13 +311,13 @@ def message_approve(*, message: Message, actor: AbstractBaseUser) -> Message:
 
 
 def _dispatch_on_commit(message: Message) -> None:
-    """Queue the sending once the rows are committed (a worker must find them)."""
-    # Imported here: the delivery app builds on this one, not the other way round.
+    """Start the fan-out once the publication is committed (a worker must find it)."""
+    # Imported here: tasks call services, and this module is one of them.
     from acs.alerts.tasks import dispatch_message
     from acs.core.queues import Queues
 
     pk = message.pk
-    transaction.on_commit(lambda: dispatch_message.apply_async(args=[pk], queue=Queues.DELIVERY))
+    transaction.on_commit(lambda: dispatch_message.apply_async(args=[pk, 0], queue=Queues.DELIVERY))
 
 
 def _still_in_effect(message: Message) -> None:
@@ -329,12 +328,15 @@ def _still_in_effect(message: Message) -> None:
         )
 
 
-def _publish(message: Message, actor: AbstractBaseUser) -> int:
-    """Inside the caller's transaction: publish, write the rows, queue the sending."""
-    from acs.alerts.services.outbox import deliveries_create
-
+def _publish(message: Message, actor: AbstractBaseUser) -> None:
+    """Inside the caller's transaction: publish, and start the fan-out when it commits. The
+    message's area, kind and dates are the audience's definition; the workers write one
+    delivery row per person and channel from it (``outbox.deliveries_write_next``), so that
+    the officer's request returns at once whatever the number of people."""
+    now = timezone.now()
     message.status = MessageStatus.PUBLISHED
-    message.published_at, message.published_by = timezone.now(), actor
+    message.published_at, message.published_by = now, actor
+    message.fanout_cursor, message.fanout_at, message.fanout_done_at = 0, now, None
     message.save(
         update_fields=[
             "status",
@@ -343,12 +345,13 @@ def _publish(message: Message, actor: AbstractBaseUser) -> int:
             "approved_at",
             "approved_by",
             "emergency_reason",
+            "fanout_cursor",
+            "fanout_at",
+            "fanout_done_at",
             "updated_at",
         ]
     )
-    count = deliveries_create(message=message)
     _dispatch_on_commit(message)
-    return count
 
 
 def message_publish(*, message: Message, actor: AbstractBaseUser) -> Published:
@@ -359,20 +362,20 @@ def message_publish(*, message: Message, actor: AbstractBaseUser) -> Published:
     with transaction.atomic(durable=True):
         message = _locked(message)
         if message.status == MessageStatus.PUBLISHED:
-            return Published(message, False, message.deliveries.count())
+            return Published(message, False)
         if message.status != MessageStatus.APPROVED:
             raise _refuse(_("Only an approved message can be sent."), "not_approved")
         _check(message.post, message, list(message.regions.all()))
         _still_in_effect(message)
-        count = _publish(message, actor)
+        _publish(message, actor)
         audit_record(
             actor=actor,
             action="acs.message.published",
             target=message,
-            summary=_("Published; %(count)d deliveries queued.") % {"count": count},
+            summary=_("Published; sending to the enrollees in its area."),
             changes={"status": [MessageStatus.APPROVED.value, MessageStatus.PUBLISHED.value]},
         )
-    return Published(message, True, count)
+    return Published(message, True)
 
 
 def _check_reason(reason: str) -> str:
@@ -396,7 +399,7 @@ def message_send_alone(*, message: Message, actor: AbstractBaseUser, reason: str
     with transaction.atomic(durable=True):
         message = _locked(message)
         if message.status == MessageStatus.PUBLISHED:
-            return Published(message, False, message.deliveries.count())
+            return Published(message, False)
         if message.kind not in ALONE_KINDS:
             raise _refuse(
                 _("Only an emergency or a security alert may be sent without approval."),
@@ -409,7 +412,7 @@ def message_send_alone(*, message: Message, actor: AbstractBaseUser, reason: str
         if message.status != MessageStatus.APPROVED:
             message.approved_at, message.approved_by = now, actor
         message.emergency_reason = reason
-        count = _publish(message, actor)
+        _publish(message, actor)
         audit_record(
             actor=actor,
             action="acs.message.sent_alone",
@@ -418,10 +421,9 @@ def message_send_alone(*, message: Message, actor: AbstractBaseUser, reason: str
             changes={
                 "status": [before, MessageStatus.PUBLISHED.value],
                 "emergency_reason": [None, reason],
-                "deliveries": [None, count],
             },
         )
-    return Published(message, True, count)
+    return Published(message, True)
 
 
 # Updates and cancellations ----------------------------------------------------------------

@@ -18,11 +18,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from acs.alerts.constants import Channel, DeliveryStatus, MessageKind, WelfareAnswer, knob
+from acs.alerts.constants import (
+    Channel,
+    DeliveryStatus,
+    MessageKind,
+    MessageStatus,
+    WelfareAnswer,
+    knob,
+)
 from acs.alerts.models import Delivery, Message, WelfareResponse
 from acs.enrollment.constants import ON_BY_DEFAULT
 from acs.enrollment.constants import Cadence as When
-from acs.enrollment.models import MessagePreference, Phone
+from acs.enrollment.models import Enrollee, MessagePreference, Phone
 from acs.enrollment.selectors import enrollees_to_reach
 
 INSERT_BATCH = 5000
@@ -71,28 +78,32 @@ class _Row(NamedTuple):
     status: str
 
 
-def _rows(message: Message) -> Iterator[_Row]:
-    """One row per person and channel. Email unless they switched email off for this kind;
-    text message only where they asked for it and have a phone that takes texts. A person who
-    chose the daily digest for this kind gets a row that the digest sends."""
-    people = _reached(message)
+def _rows_of(
+    message: Message, people: list[tuple[int, str, str]], within: QuerySet | None = None
+) -> Iterator[_Row]:
+    """The rows of ``people`` (``(pk, email, language)``, in order). Email unless they
+    switched email off for this kind; text message only where they asked for it and have a
+    phone that takes texts. A person who chose the daily digest for this kind gets a row that
+    the digest sends. ``within`` narrows the reading of choices and phones to these people
+    (a chunk's range of ids); without it, the whole audience's are read."""
+    if not people:
+        return
+    scope = {"enrollee__in": within if within is not None else _reached(message).values("pk")}
     default_on = message.kind in ON_BY_DEFAULT
     choices = {
         (enrollee_id, channel): (enabled, when)
         for enrollee_id, channel, enabled, when in MessagePreference.objects.filter(
-            kind=message.kind, enrollee__in=people.values("pk")
+            kind=message.kind, **scope
         ).values_list("enrollee_id", "channel", "enabled", "delivery")
     }
     texts = dict(
-        Phone.objects.filter(sms_capable=True, enrollee__in=people.values("pk"))
+        Phone.objects.filter(sms_capable=True, **scope)
         .order_by("enrollee_id", "-id")
         .values_list("enrollee_id", "number")
     )
     email, sms = Channel.EMAIL.value, Channel.SMS.value
     queued, digest = DeliveryStatus.QUEUED.value, DeliveryStatus.DIGEST.value
-    for pk, address_email, language in people.values_list("pk", "email", "language").iterator(
-        chunk_size=INSERT_BATCH
-    ):
+    for pk, address_email, language in people:
         for channel, address in ((email, address_email), (sms, texts.get(pk))):
             choice = choices.get((pk, channel))
             # No choice made for this channel: email for the kinds everyone gets until they
@@ -102,6 +113,12 @@ def _rows(message: Message) -> Iterator[_Row]:
                 continue
             by_digest = choice is not None and choice[1] == When.DIGEST
             yield _Row(pk, channel, address, language, digest if by_digest else queued)
+
+
+def _rows(message: Message) -> Iterator[_Row]:
+    """Every row of the message's whole audience."""
+    people = _reached(message).values_list("pk", "email", "language")
+    yield from _rows_of(message, list(people.iterator(chunk_size=INSERT_BATCH)))
 
 
 # The columns COPY fills; every other NOT NULL column is set in the INSERT to the model's
@@ -123,7 +140,7 @@ _INCOMING_INSERT = (
 )
 
 
-def _deliveries_copy(message: Message) -> None:
+def _deliveries_copy(message: Message, rows: Iterator[_Row]) -> None:
     """PostgreSQL: stream the rows with COPY into a temporary table, then one INSERT … SELECT
     that skips the rows already there (the constraint ``delivery_once_per_channel``).
 
@@ -132,7 +149,6 @@ def _deliveries_copy(message: Message) -> None:
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         cursor.execute(_INCOMING_CREATE)
-        rows = _rows(message)
         while batch := list(islice(rows, INSERT_BATCH)):
             with cursor.copy(_INCOMING_COPY) as copy:
                 for row in batch:
@@ -143,9 +159,9 @@ def _deliveries_copy(message: Message) -> None:
         cursor.execute("DROP TABLE delivery_incoming")
 
 
-def _deliveries_bulk_create(message: Message) -> None:
+def _deliveries_bulk_create(message: Message, rows: Iterator[_Row]) -> None:
     batch: list[Delivery] = []
-    for row in _rows(message):
+    for row in rows:
         batch.append(Delivery(message=message, **row._asdict()))
         if len(batch) >= INSERT_BATCH:
             Delivery.objects.bulk_create(batch, ignore_conflicts=True)
@@ -167,11 +183,98 @@ def deliveries_create(*, message: Message) -> int:
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("deliveries_create runs inside the publishing transaction")
-    if connection.vendor == "postgresql":
-        _deliveries_copy(message)
-    else:
-        _deliveries_bulk_create(message)
+    _deliveries_write(message, _rows(message))
     return Delivery.objects.filter(message=message).count()
+
+
+def _deliveries_write(message: Message, rows: Iterator[_Row]) -> None:
+    if connection.vendor == "postgresql":
+        _deliveries_copy(message, rows)
+    else:
+        _deliveries_bulk_create(message, rows)
+
+
+# The staged fan-out (docs/delivery.md): publishing records the message, whose regions, kind
+# and dates are the audience's definition, and returns; ``deliveries_write_next`` then writes
+# the rows a chunk of people at a time, each chunk in a transaction of its own that also
+# moves the message's cursor, and hands back the new rows' ids for the workers. The first
+# chunk is small, so that the first email leaves within a second or two of publishing.
+
+FIRST_CHUNK = 1_000
+CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """What one step of the fan-out wrote: ``ids`` to hand to the workers, and where the
+    next step starts (``None``: every row is written, or another step had taken over)."""
+
+    ids: list[int]
+    next_after: int | None
+
+
+def deliveries_write_next(*, message_id: int, after: int, now: datetime | None = None) -> Chunk:
+    """Write the rows of the next chunk of the message's audience: the people whose id is
+    above ``after``. One transaction, with the message locked; a step whose ``after`` is no
+    longer the message's cursor (a redelivered task, a second chain started by the sweeper)
+    does nothing, so that each chunk is written by one step. Writing a chunk twice would add
+    nothing anyway (the unique constraint on message, recipient and channel)."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("post")
+            .filter(pk=message_id, fanout_cursor=after, fanout_done_at__isnull=True)
+            .first()
+        )
+        if message is None:
+            return Chunk([], None)
+        size = FIRST_CHUNK if after == 0 else CHUNK
+        people = list(
+            _reached(message)
+            .filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "email", "language")[:size]
+        )
+        last = people[-1][0] if people else after
+        within = Enrollee.objects.filter(pk__gt=after, pk__lte=last).values("pk")
+        _deliveries_write(message, _rows_of(message, people, within))
+        fresh = Delivery.objects.filter(
+            message_id=message_id,
+            enrollee_id__gt=after,
+            enrollee_id__lte=last,
+            status=DeliveryStatus.QUEUED,
+            enqueued_at__isnull=True,
+        )
+        ids = list(fresh.order_by("pk").values_list("pk", flat=True))
+        fresh.update(enqueued_at=now)
+        done = len(people) < size
+        Message.objects.filter(pk=message_id).update(
+            fanout_cursor=last, fanout_at=now, fanout_done_at=now if done else None
+        )
+    return Chunk(ids, None if done else last)
+
+
+def deliveries_write_all(*, message_id: int) -> int:
+    """Run the message's fan-out to its end here, without handing anything to the workers
+    (the rows are written and QUEUED): for tests and tools. Returns the message's rows."""
+    after: int | None = Message.objects.values_list("fanout_cursor", flat=True).get(pk=message_id)
+    while after is not None:
+        after = deliveries_write_next(message_id=message_id, after=after).next_after
+    return Delivery.objects.filter(message_id=message_id).count()
+
+
+def fanouts_stalled(*, now: datetime | None = None) -> list[tuple[int, int]]:
+    """``(message id, cursor)`` of published messages whose fan-out made no progress for
+    longer than the claim timeout (its worker died, its task was lost): to start again
+    where they stopped."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=knob("ACS_DELIVERY_CLAIM_TIMEOUT"))
+    return list(
+        Message.objects.filter(
+            status=MessageStatus.PUBLISHED, fanout_done_at__isnull=True, fanout_at__lt=before
+        ).values_list("pk", "fanout_cursor")
+    )
 
 
 # Claims, outcomes and the sweeper (docs/delivery.md) ----------------------------------------
@@ -386,16 +489,6 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 50_000) -> Swe
         enqueued_at=now,
     )
     return Swept(stale=stale, due=due, lost=lost, abandoned=len(abandoned))
-
-
-def queued_ids(*, message_id: int) -> Iterator[int]:
-    """The message's QUEUED rows, in order, for the fan-out."""
-    return (
-        Delivery.objects.filter(message_id=message_id, status=DeliveryStatus.QUEUED)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .iterator(chunk_size=INSERT_BATCH)
-    )
 
 
 # The daily digest -----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from acs.alerts import selectors, services
@@ -209,6 +208,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "deliveries": message.deliveries.count()
         if message.status == MessageStatus.PUBLISHED
         else None,
+        "fanout_done": message.fanout_done_at is not None,
         "history": list(history(message)[:_HISTORY_SHOWN]),
         "followers": list(message.followed_by.order_by("created_at")),
         **_actions(request, message),
@@ -238,12 +238,10 @@ def _published_notice(request: HttpRequest, result: services.Published) -> None:
         return
     notices.success(
         request,
-        ngettext(
-            "Published. %(count)d delivery is queued.",
-            "Published. %(count)d deliveries are queued.",
-            result.deliveries,
-        )
-        % {"count": result.deliveries},
+        _(
+            "Published. It is on the public page now, and the emails and texts are on their "
+            "way: the delivery page shows how many have gone."
+        ),
     )
 
 

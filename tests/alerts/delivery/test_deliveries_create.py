@@ -28,7 +28,7 @@ def test_publishing_twice_leaves_one_row_per_person_and_channel_each_with_its_to
     preferences_set(
         enrollee=digest, choices={"security": KindChoice(email=True, delivery="digest")}
     )
-    message = publish()  # the first writing, in the publishing transaction
+    message = publish()  # the first writing, by the fan-out's steps
     with transaction.atomic():
         assert deliveries_create(message=message) == 4
         assert deliveries_create(message=message) == 4
@@ -52,4 +52,6 @@ def test_publishing_twice_leaves_one_row_per_person_and_channel_each_with_its_to
     for row in rows:
         assert row.created_at is not None
         assert (row.attempts, row.claimed_by, row.provider_id, row.error) == (0, "", "", "")
-        assert row.claimed_at is row.enqueued_at is row.next_attempt_at is row.sent_at is None
+        assert row.claimed_at is row.next_attempt_at is row.sent_at is None
+        # Handed to the workers by the step that wrote it (never for a digest row).
+        assert (row.enqueued_at is not None) == (row.status == DeliveryStatus.QUEUED)

@@ -53,7 +53,7 @@ def test_the_email_is_in_the_row_language_with_text_html_and_one_click_unsubscri
 ):
     in_cusco(language="es")
     message = publish()
-    tasks.dispatch_message(message.pk)  # the fan-out, inline in tests
+    tasks.send_batch(ids(message))  # as a worker would
     [sent] = mail.outbox
     row = rows(message)[0]
     kind = message_parts(message, "es")["kind_title"]  # as the catalogue translates it
@@ -334,7 +334,7 @@ def test_an_answer_lost_after_the_end_of_the_message_leaves_the_row_in_doubt(pub
 def test_a_worker_whose_claim_was_taken_back_stops_its_batch(publish, in_cusco, monkeypatch):
     in_cusco(), in_cusco()
     message = publish()
-    first, second = rows(message)
+    first, _second = rows(message)
     recorder = Recorder(first.pk)
     mark = services.delivery_sent
 
