@@ -21,6 +21,7 @@ from tests.api.helpers import (
     slot_keys,
     solved_challenge,
 )
+from tests.core.outbox import booking_emails, hold_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +31,8 @@ CARLA = {"full_name": "Carla Rojas", "date_of_birth": "2015-07-02"}
 
 @pytest.fixture(autouse=True)
 def queued_emails(monkeypatch):
-    """Record booking emails instead of sending them (emails.py may still be a stub)."""
-    calls: list = []
-    monkeypatch.setattr(
-        "acs.appointments.tasks.send_booking_email.apply_async",
-        lambda *args, **kwargs: calls.append((args, kwargs)),
-    )
-    return calls
+    """Booking emails are written to the outbox (docs/mail.md) and not sent."""
+    hold_emails(monkeypatch)
 
 
 def error_of(response, status: int) -> dict:
@@ -71,7 +67,7 @@ def test_a_booking_is_made_and_answers_only_with_what_the_caller_sent(
     assert booking.people_count == 2
     assert booking.phone == "+51987654321"  # the national form, read as Peruvian
     assert booking.email == "ana@example.org"
-    assert queued_emails == [((), {"args": [booking.pk, "confirmation"], "queue": "default"})]
+    assert booking_emails() == [(booking.pk, "confirmation")]
 
 
 def test_booking_needs_no_csrf_token_and_sets_no_cookie(service):

@@ -33,6 +33,7 @@ from acs.posts.models import Post
 from acs.staff import roles
 from acs.staff.services import roles_sync, staff_user_create
 from tests.appointments.factories import make_service, person
+from tests.core.outbox import booking_emails, hold_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -64,13 +65,8 @@ def _site(settings):
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Booking emails queued by services, recorded instead of sent."""
-    calls: list[tuple] = []
-    monkeypatch.setattr(
-        "acs.appointments.tasks.send_booking_email.apply_async",
-        lambda args=None, **kwargs: calls.append(tuple(args or ())),
-    )
-    return calls
+    """Booking emails are written to the outbox (docs/mail.md) and not sent."""
+    hold_emails(monkeypatch)
 
 
 @pytest.fixture
@@ -409,7 +405,10 @@ def test_no_shows_are_marked_once_the_late_limit_has_passed(
         )
     assert result.code == "late"
     assert status_of(absent) == BookingStatus.LATE_REFUSED
-    assert sent == [(absent.pk, "late_refused")]
+    assert [email for email in booking_emails() if email[0] == absent.pk] == [
+        (absent.pk, "confirmation"),
+        (absent.pk, "late_refused"),
+    ]
 
 
 def test_the_no_show_task_is_scheduled_every_15_minutes_on_the_periodic_queue(monkeypatch):
