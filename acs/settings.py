@@ -133,6 +133,7 @@ else:
     # 2.2 s enrollee-targeting query in benchmarks/enrollment.py); it stays off.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The seat-count index carries people_count as an INCLUDE column for PostgreSQL's index-only
@@ -261,6 +262,10 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("ACS_BROKER_VISIBILITY_TIMEOUT", default=3600)
     }
+# Celery's Django fix-up closes the database connection before and after every task unless
+# this is set (it then closes it every 2 × this many tasks); acs/celery.py closes the broken
+# and the old ones instead (CONN_MAX_AGE), so that a worker does not reconnect per batch.
+CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -102,6 +102,12 @@ class Progress:
     rate: int  # rows sent in the last minute
     seconds_left: int | None  # at the last minute's rate; None when nothing moves
     failures: list[dict[str, Any]]  # the commonest reasons of failed and retrying rows
+    # Rows that may have reached their server on an attempt whose outcome was not recorded (a
+    # worker died, a connection broke after the whole message): waiting to go out again, and
+    # sent again (with the same Message-ID, so a duplicate at most, never a loss).
+    in_doubt: int = 0
+    resent: int = 0
+    writing: bool = False  # the fan-out is still writing rows: more will come
 
     @property
     def open(self) -> int:
@@ -109,9 +115,11 @@ class Progress:
 
     @property
     def finished(self) -> bool:
-        return self.rows > 0 and self.open == 0
+        return not self.writing and self.rows > 0 and self.open == 0
 
     def eta_text(self) -> str:
+        if self.writing and self.rate == 0:
+            return _("Not known yet: the deliveries are still being written.")
         if self.rows == 0:
             return _("Nothing to send.")
         if self.finished:
@@ -135,14 +143,17 @@ class Progress:
             "seconds_left": self.seconds_left,
             "eta_text": self.eta_text(),
             "finished": self.finished,
+            "writing": self.writing,
+            "in_doubt": self.in_doubt,
+            "resent": self.resent,
             "failures": self.failures,
         }
 
 
 def delivery_progress(*, message: Message, now: datetime | None = None) -> Progress:
     """Where the message's delivery stands: rows per channel and status, the rate (rows sent
-    in the last minute), the time left at that rate, and why rows failed. Three queries,
-    on the (message, status) index, whatever the number of rows."""
+    in the last minute), the time left at that rate, why rows failed, and the rows in doubt.
+    Four queries, on the (message, status) index, whatever the number of rows."""
     now = now or timezone.now()
     rows = Delivery.objects.filter(message=message)
     channels = {channel.value: dict.fromkeys(DeliveryStatus.values, 0) for channel in Channel}
@@ -169,6 +180,10 @@ def delivery_progress(*, message: Message, now: datetime | None = None) -> Progr
         .annotate(count=Count("pk"))
         .order_by("-count", "status", "error")[:_FAILURES_SHOWN]
     ]
+    doubt = rows.filter(in_doubt=True).aggregate(
+        waiting=Count("pk", filter=~Q(status=DeliveryStatus.SENT)),
+        resent=Count("pk", filter=Q(status=DeliveryStatus.SENT)),
+    )
     return Progress(
         channels=channels,
         totals=totals,
@@ -176,6 +191,9 @@ def delivery_progress(*, message: Message, now: datetime | None = None) -> Progr
         rate=rate,
         seconds_left=round(waiting * 60 / rate) if rate else None,
         failures=failures,
+        in_doubt=doubt["waiting"],
+        resent=doubt["resent"],
+        writing=message.status == MessageStatus.PUBLISHED and message.fanout_done_at is None,
     )
 
 

@@ -9,6 +9,7 @@ worker killed mid-batch leaves every row it finished recorded (see docs/delivery
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -198,10 +199,34 @@ def batch_send(
     try:
         with quick_commits():
             batch.run(rows, messages)
+    except DatabaseError:
+        # The database went away mid-batch (a restart, a failover): give the rest of the
+        # claim back as soon as it answers again, rather than leave it to the sweeper's
+        # timeout; the task is then tried again and takes them (``tasks.send_batch``).
+        _give_back(claim)
+        raise
     finally:
         if batch.outbox is not None and outbox is None:
             batch.outbox.close()
     return batch.counts
+
+
+_GIVE_BACK_PAUSES = (0.5, 1, 2, 4, 8)
+
+
+def _give_back(claim: Claim) -> None:
+    for pause in _GIVE_BACK_PAUSES:
+        if not connection.in_atomic_block:  # (a test's own transaction is left alone)
+            connection.close()  # the broken connection; the next query opens a new one
+        try:
+            released = services.deliveries_release(claim=claim)
+        except DatabaseError as error:
+            logger.warning("database still away (%s); trying again in %s s", error, pause)
+            time.sleep(pause)
+        else:
+            logger.warning("database error mid-batch: %d rows given back", released)
+            return
+    logger.error("database away too long: the sweeper will hand the batch back")
 
 
 # The daily digest ------------------------------------------------------------------------

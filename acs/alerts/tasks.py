@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from acs.alerts import sending
 from acs.alerts.constants import knob
@@ -23,6 +24,15 @@ from acs.core.queues import Queues
 logger = logging.getLogger(__name__)
 
 _LATE = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+# A database that went away (restarted, failed over) is waited for: the step or batch is
+# tried again after 2, 4, 8… seconds (at most a minute apart), its rows given back first.
+_DATABASE_AWAY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
 
 
 def chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
@@ -45,7 +55,7 @@ def enqueue(ids: Iterable[int]) -> int:
     return batches
 
 
-@shared_task(**_LATE)
+@shared_task(**_LATE, **_DATABASE_AWAY)
 def dispatch_message(message_id: int, after: int = 0) -> int:
     """One step of a published message's fan-out: write the rows of the next chunk of people
     (``services.deliveries_write_next``), queue their sending in batches, then queue the next
@@ -62,7 +72,7 @@ def dispatch_message(message_id: int, after: int = 0) -> int:
 
 # A batch's worker is stopped well before its claim expires (prefork pools; the solo pool
 # has no time limits, and relies on the SMTP timeout and the claim check instead).
-@shared_task(**_LATE, time_limit=knob("ACS_DELIVERY_CLAIM_TIMEOUT") // 2)
+@shared_task(**_LATE, **_DATABASE_AWAY, time_limit=knob("ACS_DELIVERY_CLAIM_TIMEOUT") // 2)
 def send_batch(delivery_ids: list[int]) -> dict[str, int]:
     """Claim, send and record one batch of delivery rows (``sending.batch_send``)."""
     return dict(sending.batch_send(delivery_ids=delivery_ids))

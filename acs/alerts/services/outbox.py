@@ -122,7 +122,8 @@ def _rows(message: Message) -> Iterator[_Row]:
 
 
 # The columns COPY fills; every other NOT NULL column is set in the INSERT to the model's
-# default (attempts 0, empty claimed_by, provider_id and error; created_at now), the rest NULL.
+# default (attempts 0, empty claimed_by, provider_id and error, not in doubt; created_at now),
+# the rest NULL.
 _INCOMING_CREATE = (
     "CREATE TEMPORARY TABLE delivery_incoming (enrollee_id bigint NOT NULL, "
     "channel varchar(10) NOT NULL, address varchar(254) NOT NULL, "
@@ -134,8 +135,9 @@ _INCOMING_COPY = (
 )
 _INCOMING_INSERT = (
     "INSERT INTO delivery_delivery (message_id, enrollee_id, channel, address, language, token, "
-    "status, attempts, claimed_by, provider_id, error, created_at) "
-    "SELECT %s, enrollee_id, channel, address, language, token, status, 0, '', '', '', %s "
+    "status, attempts, claimed_by, provider_id, error, in_doubt, created_at) "
+    "SELECT %s, enrollee_id, channel, address, language, token, status, 0, '', '', '', "
+    "false, %s "
     "FROM delivery_incoming ON CONFLICT (message_id, enrollee_id, channel) DO NOTHING"
 )
 
@@ -411,6 +413,22 @@ def delivery_failed(
     return status
 
 
+def deliveries_release(*, claim: Claim, now: datetime | None = None) -> int:
+    """A live worker gives back what is left of its claim (its database connection broke
+    mid-batch): QUEUED again, the row it was on marked in doubt, as the sweeper does for a
+    dead worker's. Returns the rows given back."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        held = deliveries_claimed(claim)
+        _mark_in_doubt(held)
+        return held.update(
+            status=DeliveryStatus.QUEUED,
+            claimed_by="",
+            enqueued_at=now,
+            error=_("The database connection broke while it was being sent; sent again."),
+        )
+
+
 def _mark_in_doubt(stuck: QuerySet[Delivery]) -> int:
     """Of each dead worker's claim, mark the row it may have been sending when it died.
 
@@ -627,16 +645,19 @@ class WelfareRefused(Exception):
     code = "not_emergency"
 
 
-def welfare_answer(
-    *, delivery: Delivery, answer: str, now: datetime | None = None
-) -> WelfareResponse:
+def welfare_answer(*, delivery: Delivery, answer: str, now: datetime | None = None) -> None:
     """Record the person's answer to an emergency message: safe, or needs help. A second
-    answer replaces the first (the latest is what the officer sees)."""
+    answer replaces the first (the latest is what the officer sees).
+
+    One statement, ``INSERT … ON CONFLICT (delivery) DO UPDATE``: when thousands answer at
+    once, and one person taps twice, the two answers cannot both insert (which would fail on
+    the unique delivery) and nothing is read first."""
     if delivery.message.kind != MessageKind.EMERGENCY:
         raise WelfareRefused(delivery.pk)
     answer = WelfareAnswer(answer)
-    with transaction.atomic(durable=True):
-        response, _created = WelfareResponse.objects.update_or_create(
-            delivery=delivery, defaults={"answer": answer, "answered_at": now or timezone.now()}
-        )
-    return response
+    WelfareResponse.objects.bulk_create(
+        [WelfareResponse(delivery=delivery, answer=answer, answered_at=now or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["delivery"],
+        update_fields=["answer", "answered_at"],
+    )

@@ -64,6 +64,8 @@
     set("open", data.open);
     set("rows", data.rows);
     set("eta", data.eta_text);
+    set("in_doubt", data.in_doubt);
+    set("resent", data.resent);
     showFailures(data.failures || []);
   }
 

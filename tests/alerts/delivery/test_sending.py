@@ -373,3 +373,38 @@ def test_the_demo_writes_one_eml_file_per_email(publish, in_cusco, settings, tmp
     parsed = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert parsed["Message-ID"] in {row.provider_id for row in rows(message)}
+
+
+def test_a_database_error_mid_batch_gives_the_rest_back_with_the_row_in_flight_in_doubt(
+    publish, in_cusco, monkeypatch
+):
+    from django.db import OperationalError
+
+    for _ in range(3):
+        in_cusco()
+    message = publish()
+    first, second, third = rows(message)
+    mark = services.delivery_sent
+
+    def database_gone_at_the_second(**kwargs):
+        if kwargs["pk"] == second.pk:
+            raise OperationalError("server closed the connection unexpectedly")
+        return mark(**kwargs)
+
+    monkeypatch.setattr(services, "delivery_sent", database_gone_at_the_second)
+    with pytest.raises(OperationalError):
+        sending.batch_send(delivery_ids=ids(message))
+    after = {row.pk: (row.status, row.in_doubt) for row in rows(message)}
+    # The first was accepted and recorded; the second was accepted but not recorded: it goes
+    # out again, in doubt, with its Message-ID; the third was never started.
+    assert after == {
+        first.pk: (DeliveryStatus.SENT, False),
+        second.pk: (DeliveryStatus.QUEUED, True),
+        third.pk: (DeliveryStatus.QUEUED, False),
+    }
+    monkeypatch.setattr(services, "delivery_sent", mark)
+    assert dict(sending.batch_send(delivery_ids=ids(message))) == {"sent": 2}
+    copies = [
+        item.extra_headers["Message-ID"] for item in mail.outbox if item.to == [second.address]
+    ]
+    assert len(copies) == 2 and len(set(copies)) == 1

@@ -170,3 +170,27 @@ def test_a_refused_text_is_recorded_like_a_refused_email(publish, in_cusco, text
     sending.batch_send(delivery_ids=list(message.deliveries.values_list("pk", flat=True)))
     row = message.deliveries.get()
     assert (row.status, row.error) == (DeliveryStatus.FAILED, "gateway HTTP 400: bad number")
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        (
+            {"CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": 300}},
+            "ACS_BROKER_VISIBILITY_TIMEOUT (300 s) must be longer",
+        ),
+        ({"ACS_DELIVERY_REQUEUE_AFTER": 60}, "ACS_DELIVERY_REQUEUE_AFTER (60 s) must be at least"),
+        ({"ACS_DELIVERY_CLAIM_TIMEOUT": 0}, "ACS_DELIVERY_CLAIM_TIMEOUT must be a positive"),
+    ],
+)
+def test_timeouts_that_contradict_each_other_stop_the_start(settings, changes, problem):
+    settings.ACS_DELIVERY_CLAIM_TIMEOUT = 600
+    settings.ACS_DELIVERY_REQUEUE_AFTER = 600
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    assert [error for error in run_checks() if error.id == "acs.alerts.E001"] == []
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    errors = [error.msg for error in run_checks() if error.id == "acs.alerts.E001"]
+    assert len(errors) == 1 and problem in errors[0]
+    with pytest.raises(ImproperlyConfigured, match=problem.split(" (")[0]):
+        refuse_a_misconfigured_worker()

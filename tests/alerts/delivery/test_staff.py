@@ -110,6 +110,39 @@ def test_the_time_left_follows_the_last_minute(publish, in_cusco):
     assert str(progress.eta_text()) == "Finished."
 
 
+def test_the_page_counts_rows_in_doubt_and_sent_again(publish, in_cusco, viewer):
+    for _ in range(3):
+        in_cusco()
+    message = publish()
+    waiting, resent, _plain = Delivery.objects.filter(message=message).order_by("pk")
+    Delivery.objects.filter(pk=waiting.pk).update(in_doubt=True)  # handed back, not yet out
+    Delivery.objects.filter(pk=resent.pk).update(
+        in_doubt=True, status=DeliveryStatus.SENT, sent_at=timezone.now()
+    )
+    browser = viewer("alerts.view_delivery")
+    data = browser.get(f"/staff/messages/{message.pk}/delivery.json").json()
+    assert (data["in_doubt"], data["resent"]) == (1, 1)
+    html = browser.get(f"/staff/messages/{message.pk}/delivery/").content.decode()
+    assert '<strong data-field="in_doubt">1</strong>' in html
+    assert '<strong data-field="resent">1</strong>' in html
+
+
+def test_a_delivery_still_being_written_is_not_finished(publish, in_cusco, viewer):
+    in_cusco()
+    message = publish()
+    Delivery.objects.filter(message=message).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now()
+    )
+    browser = viewer("alerts.view_delivery")
+    url = f"/staff/messages/{message.pk}/delivery.json"
+    assert browser.get(url).json()["finished"] is True
+    # As it is while the fan-out's steps still write rows: what is written is all sent,
+    # but more people are coming.
+    type(message).objects.filter(pk=message.pk).update(fanout_done_at=None)
+    data = browser.get(url).json()
+    assert data["finished"] is False and data["writing"] is True
+
+
 # Welfare --------------------------------------------------------------------------------------
 
 
