@@ -307,12 +307,10 @@ def draft(post, writer, number: int):
 
 def sample_bytes(message) -> bytes:
     """One real recipient's email, as the workers build it (for the ceiling runs)."""
-    from django.core.mail import make_msgid
-
-    from acs.alerts.letters import WireCache, mail_domain
+    from acs.alerts.letters import WireCache, mail_domain, row_message_id
 
     row = message.deliveries.order_by("pk").first()
-    return WireCache().email_bytes(row, message, make_msgid(domain=mail_domain()))[1]
+    return WireCache().email_bytes(row, message, row_message_id(row.token, mail_domain()))[1]
 
 
 # The pipeline -------------------------------------------------------------------------------
@@ -371,7 +369,35 @@ class Workers:
         self.processes = []
 
 
-def broadcast(post, people, sink: Sink, workers: Workers, count: int, number: int) -> dict:
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes and their waited-for children (/proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / ticks
+
+
+def _postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (the benchmark's backends among them)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def broadcast(
+    post, people, sink: Sink, workers: Workers, count: int, number: int, expected: int
+) -> dict:
     """Publish a message to everyone with ``count`` workers running; time it."""
     from django.db import close_old_connections
 
@@ -383,14 +409,20 @@ def broadcast(post, people, sink: Sink, workers: Workers, count: int, number: in
     services.message_approve(message=message, actor=approver)
     workers.start(count)
     sink.ask("reset")
+    worker_pids = [process.pid for process, _log in workers.processes]
+    postgres = _postgres_pids()
+    cpu_before = (_cpu_seconds(worker_pids), _cpu_seconds(postgres))
     pressed = time.monotonic()
-    published = services.message_publish(message=message, actor=approver)  # commits, queues
+    services.message_publish(message=message, actor=approver)  # commits, queues the fan-out
     committed = time.monotonic()
-    rows = published.deliveries
     deadline = committed + RUN_TIMEOUT
-    while sink.received < rows and time.monotonic() < deadline:
+    while sink.received < expected and time.monotonic() < deadline:
         time.sleep(0.05)
     finished = time.monotonic()
+    cpu = (
+        _cpu_seconds(worker_pids) - cpu_before[0],
+        _cpu_seconds(postgres) - cpu_before[1],
+    )
     total, distinct, duplicates = sink.ask("stats")
     first, last = sink.shared[1], sink.shared[2]
     workers.stop()
@@ -398,6 +430,7 @@ def broadcast(post, people, sink: Sink, workers: Workers, count: int, number: in
     statuses = Counter(
         message.deliveries.values_list("status", flat=True).order_by().iterator(chunk_size=10_000)
     )
+    rows = sum(statuses.values())
     return {
         "workers": count,
         "rows": rows,
@@ -409,39 +442,46 @@ def broadcast(post, people, sink: Sink, workers: Workers, count: int, number: in
         "received": total,
         "distinct": distinct,
         "duplicates": duplicates,
-        "all_sent": statuses == Counter({DeliveryStatus.SENT.value: rows}),
+        "all_sent": rows == expected and statuses == Counter({DeliveryStatus.SENT.value: rows}),
         "statuses": dict(statuses),
+        "cpu_worker_ms": 1000 * cpu[0] / max(total, 1),
+        "cpu_postgres_ms": 1000 * cpu[1] / max(total, 1),
         "message": message,
     }
 
 
 def publish_only(post, people) -> None:
-    """Publish one message to everyone, with no worker running; time the transaction."""
+    """Publish one message to everyone, with no worker running; time the officer's request,
+    then the fan-out's steps run here as a worker would run them."""
     from acs.alerts import services
+    from acs.alerts.services import outbox
 
     writer, approver = people
     message = draft(post, writer, 1)
     services.message_approve(message=message, actor=approver)
     pressed = time.monotonic()
-    published = services.message_publish(message=message, actor=approver)  # commits, queues
+    services.message_publish(message=message, actor=approver)  # commits, queues
     seconds = time.monotonic() - pressed
-    written = message.deliveries.count()
+    print(f"  the officer's request (message_publish)   {seconds:9.3f} s")
+    started = time.monotonic()
+    written = outbox.deliveries_write_all(message_id=message.pk)
     print(
-        f"  rows written (publish, one transaction)   {published.deliveries:>9,}   {seconds:7.2f} s"
+        f"  the fan-out's steps, one after another    {written:>9,} rows"
+        f"   {time.monotonic() - started:7.2f} s"
     )
-    print(f"  rows in the table for the message         {written:>9,}")
 
 
 def show(run: dict) -> None:
     rate = run["rows"] / run["total"] if run["total"] else 0
-    print(
-        f"  rows written (publish, one transaction)   {run['rows']:>9,}   {run['publish']:7.1f} s"
-    )
+    print(f"  the officer's request (message_publish)   {run['publish']:9.3f} s")
     print(f"  time to the first email (from 'send')     {run['first']:9.2f} s")
     print(f"  total time (from 'send' to the last)      {run['total']:9.1f} s")
     print(f"  emails/s over the total time              {rate:9.0f}")
-    print(f"  emails/s from the commit to the last      {run['rows'] / run['after_commit']:9.0f}")
     print(f"  emails/s from the first to the last       {run['steady']:9.0f}")
+    print(
+        f"  CPU per email: workers {run['cpu_worker_ms']:.2f} ms, "
+        f"PostgreSQL {run['cpu_postgres_ms']:.2f} ms"
+    )
     print(
         f"  received {run['received']:,} by {run['distinct']:,} recipients, "
         f"{run['duplicates']} duplicates; rows: {run['statuses']}"
@@ -462,20 +502,31 @@ def summary(ceilings: dict, runs: dict) -> bool:
         rate = run["rows"] / run["total"]
         print(
             f"  pipeline, {count} worker(s)                 {rate:7.0f} emails/s "
-            f"({run['rows']:,} in {run['total']:.1f} s; first after {run['first']:.2f} s)"
+            f"({run['rows']:,} in {run['total']:.1f} s; first after {run['first']:.2f} s; "
+            f"{run['cpu_worker_ms'] + run['cpu_postgres_ms']:.2f} ms CPU per email)"
         )
+    for count, run in runs.items():
+        rate, ceiling_rate = run["rows"] / run["total"], ceilings[count]["rate"]
+        print(
+            f"  target: {count} worker(s) >= 70 % of the {count}-connection ceiling "
+            f"({rate:.0f} vs {ceiling_rate:.0f}; {rate / ceiling_rate:.0%}): "
+            f"{verdict(rate >= 0.7 * ceiling_rate)}"
+        )
+    slowest_publish = max(run["publish"] for run in runs.values())
+    slowest_first = max(run["first"] for run in runs.values())
+    print(
+        f"  target: the officer's request < 1 s ({slowest_publish:.3f} s): "
+        f"{verdict(slowest_publish < 1)}"
+    )
+    print(f"  target: the first email < 5 s ({slowest_first:.2f} s): {verdict(slowest_first < 5)}")
     two = runs[2]
-    ceiling_two = ceilings[2]["rate"]
-    rate_two = two["rows"] / two["total"]
+    ceiling_seconds = RECIPIENTS / ceilings[2]["rate"]
     under = two["total"] < TARGET_SECONDS * two["rows"] / RECIPIENTS
     print(
         f"  target: {RECIPIENTS:,} emails in under {TARGET_SECONDS} s with two workers "
-        f"(scaled to {two['rows']:,}): {verdict(under)}"
-    )
-    print(
-        f"  target: two workers >= half the two-connection ceiling "
-        f"({rate_two:.0f} vs {ceiling_two / 2:.0f}; {rate_two / ceiling_two:.0%}): "
-        f"{verdict(rate_two >= ceiling_two / 2)}"
+        f"(scaled to {two['rows']:,}): {verdict(under)}; the same-run ceiling needs "
+        f"{ceiling_seconds:.0f} s for {RECIPIENTS:,}"
+        + ("" if ceiling_seconds < TARGET_SECONDS else ", so the hardware does not allow it here")
     )
     exact = all(run["duplicates"] == 0 and run["all_sent"] for run in runs.values())
     print(f"  every recipient exactly once, every row SENT: {'yes' if exact else 'NO'}")
@@ -529,7 +580,9 @@ def main() -> int:
         runs = {}
         for number, count in enumerate((1, 2), start=1):
             heading(f"{1 + number}. The pipeline with {count} worker(s)")
-            runs[count] = broadcast(post, people, sink, workers, count, number)
+            runs[count] = broadcast(
+                post, people, sink, workers, count, number, expected=args.recipients
+            )
             show(runs[count])
         data = sample_bytes(runs[1]["message"])
         ceilings = {}

@@ -1,4 +1,4 @@
-"""Changes of state of delivery. The decision to send writes the rows (``deliveries_create``);
+"""Changes of state of delivery. The fan-out writes the rows (``deliveries_write_next``);
 workers claim, send and record outcomes (see ``docs/delivery.md``)."""
 
 from __future__ import annotations
@@ -115,12 +115,6 @@ def _rows_of(
             yield _Row(pk, channel, address, language, digest if by_digest else queued)
 
 
-def _rows(message: Message) -> Iterator[_Row]:
-    """Every row of the message's whole audience."""
-    people = _reached(message).values_list("pk", "email", "language")
-    yield from _rows_of(message, list(people.iterator(chunk_size=INSERT_BATCH)))
-
-
 # The columns COPY fills; every other NOT NULL column is set in the INSERT to the model's
 # default (attempts 0, empty claimed_by, provider_id and error, not in doubt; created_at now),
 # the rest NULL.
@@ -170,23 +164,6 @@ def _deliveries_bulk_create(message: Message, rows: Iterator[_Row]) -> None:
             batch = []
     if batch:
         Delivery.objects.bulk_create(batch, ignore_conflicts=True)
-
-
-def deliveries_create(*, message: Message) -> int:
-    """Write the message's delivery rows, inside the caller's transaction (the one that
-    publishes it), so that the decision to send and the work to do commit together.
-
-    Running it again adds only rows that are missing (the unique constraint on message,
-    recipient and channel), so nobody gets a second copy. Returns the message's row count.
-
-    On PostgreSQL the rows are streamed with COPY into a temporary table and inserted from
-    it in one statement (publishing to 100,000 people: 4.7 s, against 15.7 s through
-    ``bulk_create``; benchmarks/README.md); elsewhere (SQLite) ``bulk_create`` in batches.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("deliveries_create runs inside the publishing transaction")
-    _deliveries_write(message, _rows(message))
-    return Delivery.objects.filter(message=message).count()
 
 
 def _deliveries_write(message: Message, rows: Iterator[_Row]) -> None:
