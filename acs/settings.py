@@ -146,7 +146,8 @@ CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, with one Redis client per process (acs/core/cache.py).
+            "BACKEND": "acs.core.cache.RedisCache",
             "LOCATION": CACHE_URL,
             # A Redis that is down or unreachable must cost a request a fraction of a second,
             # not a hang: the public pages are then served uncached (acs/core/pagecache.py).

@@ -16,8 +16,9 @@ row count of each table the pages show (``ACS_PAGE_CACHE_TABLES``: pages, messag
 named in the settings, because core sits below the apps and imports none of them). Any
 change, addition or deletion changes the stamp, so every process finds a new key and renders
 afresh; old entries die with their TTL. Each
-process reuses the stamp it read for ``ACS_PAGE_CACHE_STAMP_SECONDS`` (1 s), so a change shows
-everywhere within a second while a crowd costs one stamp query per process per second.
+process reuses the stamp it read for ``ACS_PAGE_CACHE_STAMP_SECONDS`` (1 s), and keeps the
+pages it served for as long, so a change shows everywhere within a second while a crowd
+costs one stamp query and one Redis read per page per process per second.
 
 Changes that only the clock makes (a message's effective period ends, a closure starts or
 ends, a change not in the stamp, such as a service's name) are bounded by the entry's TTL,
@@ -123,9 +124,32 @@ def _stamp(slug: str) -> str | None:
 
 
 def stamps_forget() -> None:
-    """Forget the stamps this process has read (tests: "a second later")."""
+    """Forget the stamps and the pages this process keeps (tests: "a second later")."""
     with _stamps_lock:
         _stamps.clear()
+        _recent.clear()
+
+
+# The pages this process served in the last ACS_PAGE_CACHE_STAMP_SECONDS: a crowd on one page
+# costs one Redis read per process per second instead of one per request (the read and its
+# unpickling were half of a cached page's CPU time). Keyed like Redis, stamp included, and
+# kept no longer than the stamp itself, so it adds no staleness of its own.
+_recent: dict[str, tuple[float, tuple]] = {}
+_RECENT_MAX = 256  # pages; when full, it starts afresh
+
+
+def _recent_get(key: str) -> tuple | None:
+    found = _recent.get(key)
+    return found[1] if found and found[0] > _clock() else None
+
+
+def _recent_put(key: str, entry: tuple) -> None:
+    lifetime = settings.ACS_PAGE_CACHE_STAMP_SECONDS
+    if lifetime <= 0:
+        return
+    if len(_recent) >= _RECENT_MAX:
+        _recent.clear()
+    _recent[key] = (_clock() + lifetime, entry)
 
 
 # Which requests ----------------------------------------------------------------------------
@@ -182,7 +206,11 @@ class PublicPageCacheMiddleware:
         if settings.SESSION_COOKIE_NAME in cookies or _MESSAGES_COOKIE in cookies:
             return self._private(self.get_response(request))
         key = self._key(request)
-        entry = self._cache_call(cache.get, key) if key else None
+        entry = _recent_get(key) if key else None
+        if entry is None and key:
+            entry = self._cache_call(cache.get, key)
+            if entry is not None:
+                _recent_put(key, entry)
         if entry is not None:
             return self._answer(request, self._rebuild(entry), entry[0], entry[1])
         response = self.get_response(request)
@@ -199,6 +227,7 @@ class PublicPageCacheMiddleware:
         if key:
             entry = (etag, rendered, tuple(response.items()), response.content)
             self._cache_call(cache.set, key, entry, seconds)
+            _recent_put(key, entry)
         return self._answer(request, response, etag, rendered)
 
     @staticmethod
@@ -240,10 +269,7 @@ class PublicPageCacheMiddleware:
     @staticmethod
     def _rebuild(entry: tuple) -> HttpResponse:
         _etag, _rendered, headers, content = entry
-        response = HttpResponse(content)
-        for name, value in headers:
-            response[name] = value
-        return response
+        return HttpResponse(content, headers=dict(headers))
 
     @staticmethod
     def _answer(

@@ -194,7 +194,7 @@ def test_a_page_with_a_form_token_is_not_cached(client, lima):
 def test_pages_are_served_uncached_when_the_cache_is_down(client, lima, settings, caplog):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "acs.core.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
