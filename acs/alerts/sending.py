@@ -8,6 +8,7 @@ worker killed mid-batch leaves every row it finished recorded (see docs/delivery
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -73,8 +74,23 @@ class _Batch:
         self.reconnects = 0
         self.lost = False
         self.sms_bodies: dict[tuple[int, str], str] = {}
+        self.marks = services.SentMarks(claim)
+
+    def settle(self) -> None:
+        """Read the answer of the last SENT mark before the connection is used otherwise."""
+        if not self.marks.settle() and not self.lost:
+            self._claim_lost()
+
+    def _claim_lost(self) -> None:
+        # Accepted, but the sweeper had taken the batch back (its claim was older than the
+        # timeout): the rows go out again from another worker, with their Message-IDs. Every
+        # row of the batch went back together, so the rest is no longer ours either.
+        logger.warning("claim %s was taken back while its batch was sent", self.claim.worker)
+        self.counts["lost"] += 1
+        self.lost = True
 
     def _failed(self, row: Delivery, reason: str, *, temporary: bool, doubt: bool = False) -> None:
+        self.settle()
         status = services.delivery_failed(
             pk=row.pk, claim=self.claim, reason=str(reason), temporary=temporary, doubt=doubt
         )
@@ -104,17 +120,10 @@ class _Batch:
                 email=lambda: self.letters.wire(message, row.language).letter.email(
                     to=row.address, token=token, message_id=message_id
                 ),
-                commit=lambda: services.delivery_sent(
-                    pk=row.pk, claim=self.claim, provider_id=message_id
-                ),
+                commit=lambda: self.marks.mark(pk=row.pk, provider_id=message_id),
             )
         except ClaimLost:
-            # Accepted, but the sweeper had taken the batch back (its claim was older than
-            # the timeout): the row goes out again, with this Message-ID. Every row of the
-            # batch went back together, so the rest is no longer ours either.
-            logger.warning("delivery %s was sent after its claim had expired", row.pk)
-            self.counts["lost"] += 1
-            self.lost = True
+            self._claim_lost()
         except SendError as error:
             self._failed(row, error.reason, temporary=error.temporary, doubt=error.after_data)
             if not outbox.opened and outbox.is_smtp:
@@ -131,6 +140,7 @@ class _Batch:
         except SmsError as error:
             self._failed(row, error.reason, temporary=error.temporary)
             return
+        self.settle()
         if services.delivery_sent(pk=row.pk, claim=self.claim, provider_id=provider_id):
             self.counts["sent"] += 1
         else:
@@ -152,13 +162,16 @@ class _Batch:
         for position, row in enumerate(mail):
             if self.lost:
                 self.counts["lost"] += len(mail) - position
-                return
+                break
             if self.outbox is not None and not self._connected(self.outbox):
                 for rest in mail[position:]:
                     self._failed(rest, _UNREACHABLE, temporary=True)
                 break
             self._guarded(self.email, row, messages[row.message_id])
-        if texts:
+        self.settle()
+        if self.lost:
+            self.counts["lost"] += len(texts)
+        elif texts:
             self._texts(texts, messages)
 
     def _texts(self, texts: list[Delivery], messages: dict[int, Message]) -> None:
@@ -202,7 +215,10 @@ def batch_send(
     except DatabaseError:
         # The database went away mid-batch (a restart, a failover): give the rest of the
         # claim back as soon as it answers again, rather than leave it to the sweeper's
-        # timeout; the task is then tried again and takes them (``tasks.send_batch``).
+        # timeout; the task is then tried again and takes them (``tasks.send_batch``). A
+        # mark still on its way is read first, if the connection still can.
+        with contextlib.suppress(DatabaseError):
+            batch.marks.settle()
         _give_back(claim)
         raise
     finally:

@@ -169,17 +169,15 @@ class Outbox:
             temporary, reason = reason_of(error)
             raise SendError(reason, temporary=temporary, after_data=True) from error
 
-    def _transaction(self, sender: str, recipient: str, data: bytes) -> None:
-        smtp: smtplib.SMTP = self.backend.connection
-        smtp.ehlo_or_helo_if_needed()
-        size = f" SIZE={len(data)}" if smtp.has_extn("size") else ""
-        # The commands as smtplib's mail() and rcpt() write them, without their address
-        # parsing (a tenth of a millisecond each, on every message of a broadcast).
-        code, answer = _command(smtp, "mail", f"FROM:{_angled(sender)}{size}")
+    def _envelope(
+        self, smtp: smtplib.SMTP, mail_from: str, rcpt_to: str, sender: str, recipient: str
+    ) -> None:
+        """MAIL, RCPT and DATA, each waiting for its answer."""
+        code, answer = _command(smtp, "mail", mail_from)
         if code != 250:
             _reset(smtp)
             raise smtplib.SMTPSenderRefused(code, answer, sender)
-        code, answer = _command(smtp, "rcpt", f"TO:{_angled(recipient)}")
+        code, answer = _command(smtp, "rcpt", rcpt_to)
         if code not in (250, 251):
             _reset(smtp)
             raise smtplib.SMTPRecipientsRefused({recipient: (code, answer)})
@@ -188,6 +186,39 @@ class Outbox:
         if code != 354:
             _reset(smtp)
             raise smtplib.SMTPDataError(code, answer)
+
+    def _envelope_pipelined(
+        self, smtp: smtplib.SMTP, mail_from: str, rcpt_to: str, sender: str, recipient: str
+    ) -> None:
+        """MAIL, RCPT and DATA in one write, then their three answers (RFC 2920, for a server
+        that offers PIPELINING, as relays do): one round trip instead of three."""
+        smtp.send(f"MAIL {mail_from}\r\nRCPT {rcpt_to}\r\nDATA\r\n")
+        (mail, mail_answer), (rcpt, rcpt_answer) = smtp.getreply(), smtp.getreply()
+        data, data_answer = smtp.getreply()
+        if mail == 250 and rcpt in (250, 251) and data == 354:
+            return
+        if data == 354:
+            # The server waits for a message it should not take: leave without one.
+            self._drop()
+        else:
+            _reset(smtp)
+        if mail != 250:
+            raise smtplib.SMTPSenderRefused(mail, mail_answer, sender)
+        if rcpt not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (rcpt, rcpt_answer)})
+        raise smtplib.SMTPDataError(data, data_answer)
+
+    def _transaction(self, sender: str, recipient: str, data: bytes) -> None:
+        smtp: smtplib.SMTP = self.backend.connection
+        smtp.ehlo_or_helo_if_needed()
+        size = f" SIZE={len(data)}" if smtp.has_extn("size") else ""
+        # The commands as smtplib's mail() and rcpt() write them, without their address
+        # parsing (a tenth of a millisecond each, on every message of a broadcast).
+        mail_from, rcpt_to = f"FROM:{_angled(sender)}{size}", f"TO:{_angled(recipient)}"
+        if smtp.has_extn("pipelining"):
+            self._envelope_pipelined(smtp, mail_from, rcpt_to, sender, recipient)
+        else:
+            self._envelope(smtp, mail_from, rcpt_to, sender, recipient)
         body = _DOT_LINES.sub(b"..", data)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
