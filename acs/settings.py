@@ -261,7 +261,10 @@ else:
     # seconds. It must outlast the delivery claim (checked at start-up, acs/alerts/checks.py):
     # a shorter one would hand a batch that a live worker is still sending to a second one.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("ACS_BROKER_VISIBILITY_TIMEOUT", default=3600)
+        "visibility_timeout": env.int("ACS_BROKER_VISIBILITY_TIMEOUT", default=3600),
+        # A broker host that drops packets must not hold a citizen's request for the
+        # system's connect timeout (minutes): after 3 s the email waits in its table.
+        "socket_connect_timeout": 3,
     }
 # Celery's Django fix-up closes the database connection before and after every task unless
 # this is set (it then closes it every 2 × this many tasks); acs/celery.py closes the broken

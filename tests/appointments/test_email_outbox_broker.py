@@ -57,8 +57,16 @@ def broker_back(point, tmp_path) -> None:
         point(redis_url)
     else:
         folder = tmp_path / "broker"
-        folder.mkdir()
-        point("filesystem://", data_folder_in=str(folder), data_folder_out=str(folder))
+        for name in ("queue", "processed", "control"):
+            (folder / name).mkdir(parents=True)
+        # Every folder named, or kombu makes a "control" folder in the working directory.
+        point(
+            "filesystem://",
+            data_folder_in=str(folder / "queue"),
+            data_folder_out=str(folder / "queue"),
+            processed_folder=str(folder / "processed"),
+            control_folder=str(folder / "control"),
+        )
     with app.connection_for_read() as connection:
         connection.SimpleQueue("default").clear()  # what an earlier run may have left
 

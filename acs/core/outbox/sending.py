@@ -12,7 +12,6 @@ email in flight at a crash.
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 
 from django.core.mail import EmailMessage, get_connection
@@ -23,30 +22,9 @@ from django.utils.translation import gettext as _
 from acs.core.constants import EmailStatus
 from acs.core.models import OutgoingEmail
 from acs.core.outbox import registry, services
+from acs.core.transport import reason_of
 
 logger = logging.getLogger(__name__)
-
-_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
-_REASON_LIMIT = 250
-
-
-def _text(value: bytes | str) -> str:
-    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-    # A server's answer often names the recipient; reasons are read side by side by an
-    # operator, so the addresses are taken out.
-    return _ADDRESS.sub("<address>", " ".join(text.split()))
-
-
-def reason_of(error: BaseException) -> tuple[bool, str]:
-    """``(temporary, reason)`` for an error of the SMTP conversation: 4xx answers and broken
-    or refused connections are temporary; 5xx answers are permanent."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code, answer = next(iter(error.recipients.values()), (550, b""))
-        return code < 500, f"SMTP {code}: {_text(answer)}"[:_REASON_LIMIT]
-    if isinstance(error, smtplib.SMTPResponseException):
-        code = error.smtp_code
-        return code < 500, f"SMTP {code}: {_text(error.smtp_error)}"[:_REASON_LIMIT]
-    return True, f"{type(error).__name__}: {_text(str(error))}"[:_REASON_LIMIT]
 
 
 class _Refused(Exception):
