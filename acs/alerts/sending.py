@@ -219,7 +219,7 @@ def batch_send(
         # mark still on its way is read first, if the connection still can.
         with contextlib.suppress(DatabaseError):
             batch.marks.settle()
-        _give_back(claim)
+        _give_back(claim, unconfirmed=batch.marks.unconfirmed)
         raise
     finally:
         if batch.outbox is not None and outbox is None:
@@ -230,12 +230,12 @@ def batch_send(
 _GIVE_BACK_PAUSES = (0.5, 1, 2, 4, 8)
 
 
-def _give_back(claim: Claim) -> None:
+def _give_back(claim: Claim, *, unconfirmed: list[int]) -> None:
     for pause in _GIVE_BACK_PAUSES:
         if not connection.in_atomic_block:  # (a test's own transaction is left alone)
             connection.close()  # the broken connection; the next query opens a new one
         try:
-            released = services.deliveries_release(claim=claim)
+            released = services.deliveries_release(claim=claim, unconfirmed=unconfirmed)
         except DatabaseError as error:
             logger.warning("database still away (%s); trying again in %s s", error, pause)
             time.sleep(pause)

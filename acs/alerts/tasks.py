@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from kombu.exceptions import KombuError
 
 from acs.alerts import sending
 from acs.alerts.constants import knob
@@ -55,16 +56,39 @@ def enqueue(ids: Iterable[int]) -> int:
     return batches
 
 
+# Publishing to the broker from a request: no retries (kombu's default would hold the officer's
+# request for seconds), and a broker that is down is logged, not raised.
+_PUBLISH = {"retry": True, "retry_policy": {"max_retries": 0}}
+
+
+def fanout_start(message_id: int) -> bool:
+    """Hand a just-published message's fan-out to the workers. Never raises for a broker that
+    is down: the officer's publication stands, the message is marked for the sweeper, which
+    starts the fan-out at its next run once the broker answers. Returns whether it was
+    handed over."""
+    try:
+        dispatch_message.apply_async(args=[message_id, 0], queue=Queues.DELIVERY, **_PUBLISH)
+    except (KombuError, OSError) as error:
+        logger.error("broker unreachable; message %s left for the sweeper: %s", message_id, error)
+        services.fanout_not_handed_over(message_id=message_id)
+        return False
+    return True
+
+
 @shared_task(**_LATE, **_DATABASE_AWAY)
 def dispatch_message(message_id: int, after: int = 0) -> int:
     """One step of a published message's fan-out: write the rows of the next chunk of people
     (``services.deliveries_write_next``), queue their sending in batches, then queue the next
     step. Returns the batches queued."""
     chunk = services.deliveries_write_next(message_id=message_id, after=after)
+    following = chunk.next_after is not None
+    # After the first (small) chunk, its batches go first: with a single worker, the first
+    # emails leave before anything else is written. After that, the next step goes first, so
+    # that the fan-out does not wait behind its own batches (and is never taken for stalled).
+    if following and after != 0:
+        dispatch_message.apply_async(args=[message_id, chunk.next_after], queue=Queues.DELIVERY)
     batches = enqueue(chunk.ids)
-    # The batches first: with a single worker, the first emails leave before the next chunk
-    # is written.
-    if chunk.next_after is not None:
+    if following and after == 0:
         dispatch_message.apply_async(args=[message_id, chunk.next_after], queue=Queues.DELIVERY)
     logger.info("message %s after %s: %d batches queued", message_id, after, batches)
     return batches

@@ -313,11 +313,10 @@ def message_approve(*, message: Message, actor: AbstractBaseUser) -> Message:
 def _dispatch_on_commit(message: Message) -> None:
     """Start the fan-out once the publication is committed (a worker must find it)."""
     # Imported here: tasks call services, and this module is one of them.
-    from acs.alerts.tasks import dispatch_message
-    from acs.core.queues import Queues
+    from acs.alerts.tasks import fanout_start
 
     pk = message.pk
-    transaction.on_commit(lambda: dispatch_message.apply_async(args=[pk, 0], queue=Queues.DELIVERY))
+    transaction.on_commit(lambda: fanout_start(pk))
 
 
 def _still_in_effect(message: Message) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import islice
@@ -243,16 +243,22 @@ def deliveries_write_all(*, message_id: int) -> int:
     return Delivery.objects.filter(message_id=message_id).count()
 
 
+def fanout_not_handed_over(*, message_id: int) -> None:
+    """The broker was down when the message was published: its fan-out is for the sweeper's
+    next run (``fanouts_stalled``)."""
+    Message.objects.filter(pk=message_id, fanout_done_at__isnull=True).update(fanout_at=None)
+
+
 def fanouts_stalled(*, now: datetime | None = None) -> list[tuple[int, int]]:
-    """``(message id, cursor)`` of published messages whose fan-out made no progress for
-    longer than the claim timeout (its worker died, its task was lost): to start again
-    where they stopped."""
+    """``(message id, cursor)`` of published messages whose fan-out was never handed to the
+    broker (it was down), or made no progress for longer than the claim timeout (its worker
+    died, its task was lost): to start again where they stopped."""
     now = now or timezone.now()
     before = now - timedelta(seconds=knob("ACS_DELIVERY_CLAIM_TIMEOUT"))
     return list(
-        Message.objects.filter(
-            status=MessageStatus.PUBLISHED, fanout_done_at__isnull=True, fanout_at__lt=before
-        ).values_list("pk", "fanout_cursor")
+        Message.objects.filter(status=MessageStatus.PUBLISHED, fanout_done_at__isnull=True)
+        .filter(Q(fanout_at__isnull=True) | Q(fanout_at__lt=before))
+        .values_list("pk", "fanout_cursor")
     )
 
 
@@ -366,22 +372,30 @@ class SentMarks:
     On PostgreSQL a mark does not wait for its answer: the UPDATE goes to the server, and the
     answer is read while the next email is on the wire (``settle``, before anything else uses
     the connection). The server commits the UPDATE whether or not this worker is alive to
-    read the answer, so a mark sent is a mark made; what a worker killed with a mark unsent
-    leaves is the usual in-doubt row. The price: a claim found lost is known one email later,
-    so a slow worker whose claim the sweeper took back sends one more email that the other
-    worker sends again (with the same Message-ID). Elsewhere (SQLite) each mark waits."""
+    read the answer. But a server that ends the session first (a restart) never runs it:
+    then two accepted emails are unconfirmed, and ``unconfirmed`` names both, so that the
+    rows given back are marked in doubt (``deliveries_release``). A claim found lost is known
+    one email later, so a slow worker whose claim the sweeper took back sends one more email
+    that the other worker sends again (with the same Message-ID). Elsewhere (SQLite) each
+    mark waits."""
 
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
         self.waiting = False
         self.deferred = connection.vendor == "postgresql"
+        # Rows accepted by the server whose SENT mark is not confirmed yet.
+        self.unconfirmed: list[int] = []
 
     def mark(self, *, pk: int, provider_id: str) -> bool:
         """Mark row ``pk`` SENT. False when the claim no longer held a row (this one, or the
         one before it whose answer is read now): the caller stops its batch."""
+        self.unconfirmed.append(pk)
         if not self.deferred:
-            return delivery_sent(pk=pk, claim=self.claim, provider_id=provider_id)
+            held = delivery_sent(pk=pk, claim=self.claim, provider_id=provider_id)
+            self.unconfirmed.clear()
+            return held
         held = self.settle()
+        self.unconfirmed.append(pk)
         pgconn = self._pgconn()
         params = [
             timezone.now().isoformat().encode(),
@@ -399,7 +413,6 @@ class SentMarks:
         no longer this claim's. Raises ``OperationalError`` when the connection broke."""
         if not self.waiting:
             return True
-        self.waiting = False
         pgconn = connection.connection.pgconn
         with connection.wrap_database_errors:
             result, extra = pgconn.get_result(), None
@@ -407,8 +420,9 @@ class SentMarks:
                 result = result or extra
         if result is None or result.status != _COMMAND_OK:
             message = result.error_message.decode(errors="replace") if result else "no answer"
-            connection.close_if_unusable_or_obsolete()
             raise OperationalError(f"marking a delivery sent: {message}")
+        self.waiting = False
+        self.unconfirmed.clear()
         return int(result.command_tuples or 0) == 1
 
     def _pgconn(self):
@@ -463,14 +477,19 @@ def delivery_failed(
     return status
 
 
-def deliveries_release(*, claim: Claim, now: datetime | None = None) -> int:
+def deliveries_release(
+    *, claim: Claim, unconfirmed: Sequence[int] = (), now: datetime | None = None
+) -> int:
     """A live worker gives back what is left of its claim (its database connection broke
     mid-batch): QUEUED again, the row it was on marked in doubt, as the sweeper does for a
-    dead worker's. Returns the rows given back."""
+    dead worker's, and so are the ``unconfirmed`` rows (accepted by the server, their SENT
+    mark lost with the connection). Returns the rows given back."""
     now = now or timezone.now()
     with transaction.atomic():
         held = deliveries_claimed(claim)
         _mark_in_doubt(held)
+        if unconfirmed:
+            held.filter(pk__in=unconfirmed).update(in_doubt=True)
         return held.update(
             status=DeliveryStatus.QUEUED,
             claimed_by="",

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection
-from kombu.exceptions import OperationalError
 
 from acs.alerts import tasks
 from acs.alerts.constants import OPEN, DeliveryStatus, MessageStatus
@@ -139,14 +138,6 @@ def restart_postgresql(cluster: list[str]) -> float:
     return time.monotonic() - started
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="SENT marks are pipelined on PostgreSQL (SentMarks): when the server cuts the "
-    "connection, the mark sent for email n is never executed and email n+1 has already gone "
-    "out before its failure is read; deliveries_release marks only n in doubt, so n+1 is "
-    "sent twice without being counted in doubt (seen: 2 duplicates per worker, 1 in doubt)",
-)
 def test_workers_recover_from_a_postgresql_restart_mid_broadcast_and_nobody_is_missed(
     lima, published, smtp_sink, live_workers, routed_tasks, settings
 ):
@@ -198,13 +189,6 @@ def test_workers_recover_from_a_postgresql_restart_mid_broadcast_and_nobody_is_m
 # The broker down while a message is published ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OperationalError,
-    reason="message_publish queues the fan-out's first step with an on-commit apply_async, "
-    "which raises kombu's OperationalError when the broker is down: the message is published "
-    "and its fan-out is restarted by the sweeper later, but the officer's request fails",
-)
 def test_publishing_succeeds_with_the_broker_down_and_the_sweeper_sends_everything_after(
     lima, published, smtp_sink, live_workers, routed_tasks, settings
 ):
