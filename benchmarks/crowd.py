@@ -511,7 +511,7 @@ def _answer_main(port: int, jobs: list[tuple[str, str]], csrf: tuple[str, str], 
 
 
 def welfare(var_dir: Path, built: dict) -> dict:
-    from django.db import close_old_connections, connection
+    from django.db import connection, connections
 
     tokens = built["tokens"]
     heading(f"{len(tokens):,} welfare answers at {WELFARE_CONNECTIONS} concurrent (cache on)")
@@ -541,7 +541,7 @@ def welfare(var_dir: Path, built: dict) -> dict:
     statuses = Counter(status for status, _latency in results)
     errors = len(results) - statuses[200]
     latencies = sorted(latency for _status, latency in results)
-    close_old_connections()
+    connections.close_all()  # idle since the build; the server may have dropped it
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -680,8 +680,10 @@ def main() -> int:
 
 def _fetch(path: str) -> bytes:
     """The page as Django renders it (its size sets the ceiling app's page)."""
+    from django.db import connections
     from django.test import Client
 
+    connections.close_all()  # idle since the build; the server may have dropped it
     return Client(HTTP_HOST="localhost").get(path).content
 
 
