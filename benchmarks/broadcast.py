@@ -314,7 +314,8 @@ def draft(post, writer, number: int):
 
 def sample_bytes(message) -> bytes:
     """One real recipient's email, as the workers build it (for the ceiling runs)."""
-    from acs.alerts.letters import WireCache, mail_domain, row_message_id
+    from acs.alerts.letters import WireCache, row_message_id
+    from acs.core.claims import mail_domain
 
     row = message.deliveries.order_by("pk").first()
     return WireCache().email_bytes(row, message, row_message_id(row.token, mail_domain()))[1]

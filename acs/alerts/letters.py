@@ -20,7 +20,6 @@ import hashlib
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, make_msgid
@@ -34,6 +33,7 @@ from django.utils.translation import ngettext
 from acs.alerts.constants import MessageKind, MessageType
 from acs.alerts.models import Delivery, Message
 from acs.alerts.rendering import message_parts
+from acs.core.claims import mail_domain
 from acs.core.i18n import long_datetime, utc_offset_text
 
 # The token links are made with, then replaced by each row's own. A UUID so that the URLs
@@ -49,12 +49,6 @@ _LANGUAGES = ("en", "es")
 
 def site_url(path: str) -> str:
     return f"{settings.ACS_SITE_URL.rstrip('/')}{path}"
-
-
-def mail_domain() -> str:
-    """The domain of Message-IDs: the sender's own."""
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "acs-portal.invalid"
 
 
 def row_message_id(token: uuid.UUID | str, domain: str) -> str:

@@ -26,6 +26,7 @@ from acs.alerts.constants import Channel
 from acs.alerts.models import Delivery, Message
 from acs.alerts.services import outbox as services
 from acs.alerts.services.outbox import Claim
+from acs.core.claims import mail_domain, worker_name
 from acs.core.sms import SmsError, get_backend, send_sms
 from acs.core.transport import ClaimLost, Outbox, SendError
 
@@ -70,7 +71,7 @@ class _Batch:
         self.counts: Counter[str] = Counter()
         self.letters = emails.WireCache()
         self.sender = _sender()
-        self.domain = emails.mail_domain()
+        self.domain = mail_domain()
         self.reconnects = 0
         self.lost = False
         self.sms_bodies: dict[tuple[int, str], str] = {}
@@ -201,9 +202,7 @@ def batch_send(
 ) -> Counter[str]:
     """Claim what is still QUEUED of ``delivery_ids``, send it, record each outcome.
     Returns the counts of outcomes (sent, retrying, failed, lost)."""
-    claim = services.deliveries_claim(
-        delivery_ids=delivery_ids, worker=worker or services.worker_name()
-    )
+    claim = services.deliveries_claim(delivery_ids=delivery_ids, worker=worker or worker_name())
     rows = list(services.deliveries_claimed(claim).only(*_FIELDS).order_by("pk"))
     if not rows:
         return Counter()
@@ -254,7 +253,7 @@ def digest_send(
     """Send one person's digest of ``channel``: every message waiting for it, in one email
     (or text). Returns the number of messages it carried (0: nothing was waiting)."""
     claim = services.digest_claim(
-        enrollee_id=enrollee_id, channel=channel, worker=worker or services.worker_name()
+        enrollee_id=enrollee_id, channel=channel, worker=worker or worker_name()
     )
     rows = list(
         services.digest_claimed(claim)
@@ -265,7 +264,7 @@ def digest_send(
         return 0
     latest = rows[-1]  # the address and language as of the latest message
     # The same on every attempt of this digest (its newest row's), like a message's own.
-    message_id = emails.row_message_id(latest.token, emails.mail_domain())
+    message_id = emails.row_message_id(latest.token, mail_domain())
     try:
         if channel == Channel.SMS:
             body = emails.sms_digest_text(rows, language=latest.language)

@@ -3,8 +3,6 @@ workers claim, send and record outcomes (see ``docs/delivery.md``)."""
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from acs.alerts.constants import (
     knob,
 )
 from acs.alerts.models import Delivery, Message, WelfareResponse
+from acs.core.claims import backoff, rows_take
 from acs.enrollment.constants import ON_BY_DEFAULT
 from acs.enrollment.constants import Cadence as When
 from acs.enrollment.models import Enrollee, MessagePreference, Phone
@@ -280,25 +279,6 @@ class Claim:
     at: datetime
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _take(queryset: QuerySet[Delivery], limit: int, **changes: object) -> list[int]:
-    """Lock and change up to ``limit`` rows of ``queryset``; return their ids. One
-    transaction. PostgreSQL skips rows another transaction holds (``SKIP LOCKED``), so two
-    claimers never wait on each other; SQLite's IMMEDIATE transaction holds the database's
-    one write lock from the SELECT to the UPDATE, so nobody changes the rows in between."""
-    with transaction.atomic():
-        rows = queryset.order_by("pk")
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        ids = list(rows.values_list("pk", flat=True)[:limit])
-        if ids:
-            Delivery.objects.filter(pk__in=ids).update(**changes)
-    return ids
-
-
 def deliveries_claim(*, delivery_ids: list[int], worker: str, now: datetime | None = None) -> Claim:
     """Claim the rows of ``delivery_ids`` that are still QUEUED: SENDING, this worker's, one
     more attempt. Rows already sent, failed or held by another worker are left alone (a
@@ -309,7 +289,7 @@ def deliveries_claim(*, delivery_ids: list[int], worker: str, now: datetime | No
     Delivery.objects.filter(
         pk__in=delivery_ids, status=DeliveryStatus.QUEUED, enrollee__isnull=True
     ).update(status=DeliveryStatus.FAILED, error=_ACCOUNT_DELETED)
-    _take(
+    rows_take(
         Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.QUEUED),
         len(delivery_ids),
         status=DeliveryStatus.SENDING,
@@ -440,8 +420,9 @@ class SentMarks:
 
 def retry_delay(attempts: int) -> timedelta:
     """The pause before the next try after ``attempts`` tries: exponential, capped."""
-    base, cap = knob("ACS_DELIVERY_RETRY_BASE"), knob("ACS_DELIVERY_RETRY_CAP")
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+    return backoff(
+        attempts, base=knob("ACS_DELIVERY_RETRY_BASE"), cap=knob("ACS_DELIVERY_RETRY_CAP")
+    )
 
 
 def delivery_failed(
@@ -546,14 +527,14 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 50_000) -> Swe
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=knob("ACS_DELIVERY_CLAIM_TIMEOUT"))
     stuck = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale_before)
-    abandoned = _take(
+    abandoned = rows_take(
         stuck.filter(attempts__gte=knob("ACS_DELIVERY_MAX_ATTEMPTS")),
         limit,
         status=DeliveryStatus.FAILED,
         error=_("The worker sending it stopped, on every attempt."),
     )
     _mark_in_doubt(stuck)
-    stale = _take(
+    stale = rows_take(
         stuck,
         limit,
         status=DeliveryStatus.QUEUED,
@@ -561,14 +542,14 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 50_000) -> Swe
         enqueued_at=now,
         error=_("The worker sending it stopped; sent again."),
     )
-    due = _take(
+    due = rows_take(
         Delivery.objects.filter(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now),
         limit,
         status=DeliveryStatus.QUEUED,
         enqueued_at=now,
     )
     lost_before = now - timedelta(seconds=knob("ACS_DELIVERY_REQUEUE_AFTER"))
-    lost = _take(
+    lost = rows_take(
         Delivery.objects.filter(status=DeliveryStatus.QUEUED)
         .annotate(handed=Coalesce("enqueued_at", "created_at"))
         .filter(handed__lt=lost_before),
@@ -611,7 +592,7 @@ def digest_claim(
 ) -> Claim:
     """Claim the person's waiting digest rows of ``channel`` (``digest_claimed(claim)``)."""
     now = now or timezone.now()
-    _take(
+    rows_take(
         _digest_waiting(now).filter(enrollee_id=enrollee_id, channel=channel),
         10_000,
         claimed_at=now,

@@ -19,6 +19,7 @@ from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from acs.core.claims import worker_name
 from acs.core.constants import EmailStatus
 from acs.core.models import OutgoingEmail
 from acs.core.outbox import registry, services
@@ -56,7 +57,7 @@ def _build(row: OutgoingEmail) -> EmailMessage | None:
 def email_send(*, email_id: int) -> str:
     """Claim, build, send and record one row. Returns what became of it: a status, or
     "not claimed" when it was not QUEUED (sent already, held by another worker)."""
-    worker = services.worker_name()
+    worker = worker_name()
     row = services.email_claim(email_id=email_id, worker=worker)
     if row is None:
         return "not claimed"

@@ -9,21 +9,17 @@ one row: whoever's condition no longer holds changes nothing.
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import make_msgid
-from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acs.core.claims import backoff, mail_domain, rows_take
 from acs.core.constants import EMAIL_FINAL, EmailStatus
 from acs.core.models import OutgoingEmail
 
@@ -53,18 +49,6 @@ REASON_LENGTH = 500
 def knob(name: str) -> int:
     """An outbox setting (``DEFAULTS``), from Django's settings when they set it."""
     return int(getattr(settings, name, DEFAULTS[name]))
-
-
-def mail_domain() -> str:
-    """The domain of the sender's address, for Message-IDs."""
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "acs-portal.invalid"
-
-
-def worker_name() -> str:
-    """Who holds a claim: "host:pid:nonce", unique to one claim, so that a worker can tell
-    its own claim from a later one on the same row."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -107,28 +91,11 @@ def rows_not_handed_over(*, ids: list[int]) -> int:
     )
 
 
-def _take(queryset: QuerySet[OutgoingEmail], limit: int, **changes: Any) -> list[int]:
-    """Lock and change up to ``limit`` rows of ``queryset``; return their ids. One
-    transaction. PostgreSQL skips rows another transaction holds (``SKIP LOCKED``), so two
-    claimers never wait on each other nor both take a row; SQLite's IMMEDIATE transaction
-    holds the database's one write lock from the SELECT to the UPDATE."""
-    with transaction.atomic():
-        rows = queryset.order_by("pk")
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        ids = list(rows.values_list("pk", flat=True)[:limit])
-        if ids:
-            # The same condition again in the UPDATE: on PostgreSQL it is re-checked on the
-            # row's latest version, whatever a concurrent transaction did meanwhile.
-            queryset.filter(pk__in=ids).update(**changes)
-    return ids
-
-
 def email_claim(*, email_id: int, worker: str, now: datetime | None = None) -> OutgoingEmail | None:
     """Claim one QUEUED row for ``worker``: SENDING, one more attempt. ``None`` when it is
     not QUEUED (sent, failed, held by another worker: a redelivered task does nothing)."""
     now = now or timezone.now()
-    taken = _take(
+    taken = rows_take(
         OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED),
         1,
         status=EmailStatus.SENDING,
@@ -168,8 +135,7 @@ def email_sent(*, email_id: int, to: str, now: datetime | None = None) -> bool:
 
 def retry_delay(attempts: int) -> timedelta:
     """The pause before the next try after ``attempts`` tries: exponential, capped."""
-    base, cap = knob("ACS_MAIL_RETRY_BASE"), knob("ACS_MAIL_RETRY_CAP")
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+    return backoff(attempts, base=knob("ACS_MAIL_RETRY_BASE"), cap=knob("ACS_MAIL_RETRY_CAP"))
 
 
 def email_failed(
@@ -233,13 +199,13 @@ def emails_sweep(*, now: datetime | None = None, limit: int = 10_000) -> Swept:
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=knob("ACS_MAIL_CLAIM_TIMEOUT"))
     stuck = OutgoingEmail.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=stale_before)
-    abandoned = _take(
+    abandoned = rows_take(
         stuck.filter(attempts__gte=knob("ACS_MAIL_MAX_ATTEMPTS")),
         limit,
         status=EmailStatus.FAILED,
         error=_("The worker sending it stopped, on every attempt."),
     )
-    stale = _take(
+    stale = rows_take(
         stuck,
         limit,
         status=EmailStatus.QUEUED,
@@ -247,14 +213,14 @@ def emails_sweep(*, now: datetime | None = None, limit: int = 10_000) -> Swept:
         enqueued_at=now,
         error=_("The worker sending it stopped; sent again."),
     )
-    due = _take(
+    due = rows_take(
         OutgoingEmail.objects.filter(status=EmailStatus.RETRYING, next_attempt_at__lte=now),
         limit,
         status=EmailStatus.QUEUED,
         enqueued_at=now,
     )
     lost_before = now - timedelta(seconds=knob("ACS_MAIL_REQUEUE_AFTER"))
-    lost = _take(
+    lost = rows_take(
         OutgoingEmail.objects.filter(status=EmailStatus.QUEUED).filter(
             Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost_before)
         ),
