@@ -3,8 +3,6 @@ of the sending that publishing queues."""
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,7 +12,6 @@ from django.utils import timezone
 
 from acs.alerts import services
 from acs.alerts.models import Message
-from acs.core.queues import Queues
 from acs.posts.models import Post
 from tests.staff.conftest import permission_object
 
@@ -103,25 +100,15 @@ def published(draft, approver) -> Callable[..., Message]:
 
 @pytest.fixture(autouse=True)
 def dispatched(monkeypatch) -> list[tuple]:
-    """Every ``dispatch_message.apply_async`` call as ``(args, queue)``, instead of sending.
+    """Every ``dispatch_message.apply_async`` call as ``(args, queue)``, instead of running
+    the fan-out: these tests are about deciding to send, not about sending (a test that wants
+    the rows runs ``outbox.deliveries_write_all``)."""
+    from acs.alerts import tasks
 
-    The delivery app's task is replaced by a recorder (or stood in for, while that app has
-    none yet): these tests are about deciding to send, not about sending.
-    """
     calls: list[tuple] = []
 
     def record(*, args, queue, **_options):
         calls.append((tuple(args), queue))
 
-    try:
-        from acs.alerts import tasks
-    except ImportError:
-        tasks = types.ModuleType("acs.alerts.tasks")
-        tasks.dispatch_message = types.SimpleNamespace()  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "acs.alerts.tasks", tasks)
-    if not hasattr(tasks, "dispatch_message"):
-        monkeypatch.setattr(tasks, "dispatch_message", types.SimpleNamespace(), raising=False)
     monkeypatch.setattr(tasks.dispatch_message, "apply_async", record, raising=False)
-    if not hasattr(Queues, "DELIVERY"):
-        monkeypatch.setattr(Queues, "DELIVERY", "delivery", raising=False)
     return calls
