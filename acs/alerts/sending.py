@@ -187,7 +187,7 @@ class _Batch:
 
     def _guarded(self, send, row: Delivery, *args) -> None:
         """One row's failure that nobody foresaw fails that row, not the batch; a database
-        error stops the batch (its rows stay claimed until the sweeper frees them)."""
+        error stops the batch (``batch_send`` gives its rows back)."""
         try:
             send(row, *args)
         except DatabaseError:
