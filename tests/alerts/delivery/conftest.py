@@ -32,7 +32,8 @@ from django.db import connection
 from django.utils import timezone
 
 from acs.alerts import services as alerts
-from acs.alerts.models import Message
+from acs.alerts.constants import DeliveryStatus
+from acs.alerts.models import Delivery, Message
 from acs.alerts.services import outbox
 from acs.core.queues import Queues
 from acs.core.sms import MemoryBackend
@@ -585,3 +586,37 @@ def residents(post, count: int) -> list[str]:
         Residence(enrollee=person, region=cusco, confirmed_at=now) for person in people
     )
     return [person.email for person in people]
+
+
+# What a broadcast left ------------------------------------------------------------------------
+
+
+def outcome(message, sink, addresses: list[str]) -> dict:
+    """Nobody missed, every row SENT, every copy with its row's Message-ID; the figures."""
+    rows = {
+        address: (provider_id, in_doubt, status)
+        for address, provider_id, in_doubt, status in Delivery.objects.filter(
+            message=message
+        ).values_list("address", "provider_id", "in_doubt", "status")
+    }
+    copies = sink.copies()
+    assert sorted(rows) == sorted(addresses)
+    missed = [address for address in addresses if not copies.get(address)]
+    assert missed == [], f"{len(missed)} people got nothing: {missed[:5]}"
+    assert {status for _id, _doubt, status in rows.values()} == {DeliveryStatus.SENT}
+    wrong = {address: ids for address, ids in copies.items() if set(ids) != {rows[address][0]}}
+    assert wrong == {}, f"copies with another Message-ID than their row's: {wrong}"
+    duplicated = {address for address, ids in copies.items() if len(ids) > 1}
+    undoubted = [address for address in duplicated if not rows[address][1]]
+    assert undoubted == [], "duplicates not marked in doubt: " + repr(
+        list(
+            Delivery.objects.filter(message=message, address__in=undoubted).values_list(
+                "pk", "address", "attempts", "error", "sent_at"
+            )
+        )
+    )
+    return {
+        "duplicated": duplicated,
+        "duplicates": len(duplicated),
+        "in_doubt": sum(1 for _id, doubt, _status in rows.values() if doubt),
+    }

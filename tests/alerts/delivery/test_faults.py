@@ -21,9 +21,9 @@ import pytest
 from django.db import DatabaseError, connection
 
 from acs.alerts import tasks
-from acs.alerts.constants import OPEN, DeliveryStatus, MessageStatus
+from acs.alerts.constants import OPEN, MessageStatus
 from acs.alerts.models import Delivery
-from tests.alerts.delivery.conftest import require, residents
+from tests.alerts.delivery.conftest import outcome, require, residents
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,36 +77,6 @@ def sweep_until_sent(message, sink, addresses: list[str], workers, deadline: flo
         )
         sweep()
         time.sleep(1)
-
-
-def outcome(message, sink, addresses: list[str]) -> dict:
-    """Nobody missed, every row SENT, every copy with its row's Message-ID; the figures."""
-    rows = {
-        address: (provider_id, in_doubt, status)
-        for address, provider_id, in_doubt, status in Delivery.objects.filter(
-            message=message
-        ).values_list("address", "provider_id", "in_doubt", "status")
-    }
-    copies = sink.copies()
-    assert sorted(rows) == sorted(addresses)
-    missed = [address for address in addresses if not copies.get(address)]
-    assert missed == [], f"{len(missed)} people got nothing: {missed[:5]}"
-    assert {status for _id, _doubt, status in rows.values()} == {DeliveryStatus.SENT}
-    wrong = {address: ids for address, ids in copies.items() if set(ids) != {rows[address][0]}}
-    assert wrong == {}, f"copies with another Message-ID than their row's: {wrong}"
-    duplicated = {address for address, ids in copies.items() if len(ids) > 1}
-    undoubted = [address for address in duplicated if not rows[address][1]]
-    assert undoubted == [], "duplicates not marked in doubt: " + repr(
-        list(
-            Delivery.objects.filter(message=message, address__in=undoubted).values_list(
-                "pk", "address", "attempts", "error", "sent_at"
-            )
-        )
-    )
-    return {
-        "duplicates": len(duplicated),
-        "in_doubt": sum(1 for _id, doubt, _status in rows.values() if doubt),
-    }
 
 
 # PostgreSQL restarted mid-broadcast ----------------------------------------------------------
