@@ -361,21 +361,24 @@ class SentMarks:
 
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
-        self.waiting = False
         self.deferred = connection.vendor == "postgresql"
-        # Rows accepted by the server whose SENT mark is not confirmed yet.
-        self.unconfirmed: list[int] = []
+        self.accepted: int | None = None  # accepted by the server, its mark not yet sent
+        self.waiting: int | None = None  # its mark sent, the answer not yet read
+
+    @property
+    def unconfirmed(self) -> list[int]:
+        """Rows the server accepted whose SENT mark is not confirmed."""
+        return [pk for pk in (self.waiting, self.accepted) if pk is not None]
 
     def mark(self, *, pk: int, provider_id: str) -> bool:
         """Mark row ``pk`` SENT. False when the claim no longer held a row (this one, or the
         one before it whose answer is read now): the caller stops its batch."""
-        self.unconfirmed.append(pk)
+        self.accepted = pk
         if not self.deferred:
             held = delivery_sent(pk=pk, claim=self.claim, provider_id=provider_id)
-            self.unconfirmed.clear()
+            self.accepted = None
             return held
         held = self.settle()
-        self.unconfirmed.append(pk)
         pgconn = self._pgconn()
         params = [
             timezone.now().isoformat().encode(),
@@ -385,24 +388,23 @@ class SentMarks:
         ]
         with connection.wrap_database_errors:
             pgconn.send_query_prepared(_MARK_STATEMENT, params)
-        self.waiting = True
+        self.waiting, self.accepted = pk, None
         return held
 
     def settle(self) -> bool:
         """Read the answer of the mark on its way, if there is one. False when its row was
         no longer this claim's. Raises ``OperationalError`` when the connection broke."""
-        if not self.waiting:
+        if self.waiting is None:
             return True
         pgconn = connection.connection.pgconn
         with connection.wrap_database_errors:
-            result, extra = pgconn.get_result(), None
-            while (extra := pgconn.get_result()) is not None:
+            result = pgconn.get_result()
+            while (extra := pgconn.get_result()) is not None:  # until the query's end
                 result = result or extra
         if result is None or result.status != _COMMAND_OK:
             message = result.error_message.decode(errors="replace") if result else "no answer"
             raise OperationalError(f"marking a delivery sent: {message}")
-        self.waiting = False
-        self.unconfirmed.clear()
+        self.waiting = None
         return int(result.command_tuples or 0) == 1
 
     def _pgconn(self):
