@@ -4,6 +4,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from acs.core.claims import knob
 from acs.enrollment.constants import Channel, MessageKind
 
 __all__ = [
@@ -123,11 +124,3 @@ class WelfareAnswer(models.TextChoices):
 
 # What a worker may take: rows waiting for their first try, or handed back by the sweeper.
 CLAIMABLE = frozenset({DeliveryStatus.QUEUED})
-
-
-def knob(name: str) -> int:
-    """A setting of the delivery pipeline (``ACS_DELIVERY_*`` in settings.py), read when it is
-    used, so that a test may shorten a timeout."""
-    from django.conf import settings
-
-    return int(getattr(settings, name))

@@ -2,7 +2,8 @@
 transactional emails in ``acs.core.outbox``) share about who holds a row and for how long.
 
 A worker claims rows with a conditional update (``rows_take``), names itself uniquely per
-claim (``worker_name``), and waits longer after each temporary failure (``backoff``).
+claim (``worker_name``), and waits longer after each temporary failure (``backoff``); the
+timeouts are settings (``knob``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
+
+
+def knob(name: str) -> int:
+    """A whole-number setting of an outbox (``ACS_DELIVERY_*``, ``ACS_MAIL_*`` in settings.py,
+    from the environment), read when it is used, so that a test may shorten a timeout."""
+    return int(getattr(settings, name))
 
 
 def worker_name() -> str:

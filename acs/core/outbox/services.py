@@ -13,42 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import make_msgid
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acs.core.claims import backoff, mail_domain, rows_take
+from acs.core.claims import backoff, knob, mail_domain, rows_take
 from acs.core.constants import EMAIL_FINAL, EmailStatus
 from acs.core.models import OutgoingEmail
 
-# The outbox's knobs. Each may be set in the environment (settings.py reads them); these are
-# the defaults, used as they are when a setting is missing.
-DEFAULTS = {
-    # A SENDING row older than this belongs to a worker that died: the sweeper hands it back.
-    # Far longer than one email can take (the send task is stopped after half of it).
-    "ACS_MAIL_CLAIM_TIMEOUT": 300,
-    # A QUEUED row handed to the broker this long ago and still not claimed lost its Celery
-    # message (a broker restart, a worker killed before it claimed): handed over again.
-    "ACS_MAIL_REQUEUE_AFTER": 300,
-    # Temporary failures wait base × 2^(attempt − 1) seconds, at most the cap; the row fails
-    # for good after this many attempts (with the defaults, about four hours of trying).
-    "ACS_MAIL_RETRY_BASE": 60,
-    "ACS_MAIL_RETRY_CAP": 3600,
-    "ACS_MAIL_MAX_ATTEMPTS": 10,
-    # Seconds to wait for the SMTP relay before calling it a temporary failure.
-    "ACS_MAIL_SEND_TIMEOUT": 30,
-    # Days a sent, failed or skipped row is kept (it holds an address: personal data).
-    "ACS_MAIL_KEEP_DAYS": 30,
-}
-
 REASON_LENGTH = 500
-
-
-def knob(name: str) -> int:
-    """An outbox setting (``DEFAULTS``), from Django's settings when they set it."""
-    return int(getattr(settings, name, DEFAULTS[name]))
 
 
 @dataclass(frozen=True)
