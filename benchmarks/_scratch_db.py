@@ -61,3 +61,24 @@ def database_note_set(config: dict, note: str) -> None:
                 sql.Identifier(config["NAME"]), sql.Literal(note)
             )
         )
+
+
+def bench_database(default_url: str) -> dict:
+    """The configuration of the benchmark's database: ``DATABASE_URL`` (set to
+    ``default_url`` when missing). Anything but a PostgreSQL database whose name says
+    "bench" is refused, since the benchmark creates and drops it."""
+    import os
+    import sys
+
+    import environ
+
+    url = os.environ.setdefault("DATABASE_URL", default_url)
+    config = environ.Env.db_url_config(url)
+    if "postgresql" not in config["ENGINE"]:
+        sys.exit(f"This benchmark needs PostgreSQL; DATABASE_URL is {url!r}.")
+    if "bench" not in config["NAME"]:
+        sys.exit(
+            f"The benchmark creates and drops its database; {config['NAME']!r} does not look "
+            "like a benchmark database (its name must contain 'bench')."
+        )
+    return config

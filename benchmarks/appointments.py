@@ -15,7 +15,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _scratch_db import database_create, database_drop  # noqa: E402 — beside this script
+from _common import free_port, heading, redis_answers  # noqa: E402 — beside this script
+from _scratch_db import bench_database, database_create, database_drop  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_bench"
 SEAT_SCALE = 14  # see README: Lima's shipped seats hold ~20,000 bookings a year, not 100,000
@@ -61,17 +61,7 @@ FIRST, LAST = FIRST_NAMES.split(), LAST_NAMES.split()
 
 def configure() -> dict[str, str]:
     """Set the environment Django and gunicorn read; refuse anything but a bench PostgreSQL."""
-    import environ
-
-    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    config = environ.Env.db_url_config(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit(f"This benchmark needs PostgreSQL; DATABASE_URL is {url!r}.")
-    if "bench" not in config["NAME"]:
-        sys.exit(
-            f"The benchmark creates and drops its database; {config['NAME']!r} does not look "
-            "like a benchmark database (its name must contain 'bench')."
-        )
+    config = bench_database(DEFAULT_DATABASE_URL)
     var_dir = tempfile.mkdtemp(prefix="acs-bench-")
     os.environ.update(_cache_and_broker())
     os.environ.update(
@@ -89,20 +79,11 @@ def configure() -> dict[str, str]:
     return config
 
 
-def _redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
 def _cache_and_broker() -> dict[str, str]:
     """Production keeps rate limits and the task queue in Redis; use it when there is one
     (REDIS_URL, or a local server), else process memory, never the demo's files."""
     url = os.environ.get("REDIS_URL") or LOCAL_REDIS
-    if _redis_answers(url):
+    if redis_answers(url):
         return {"REDIS_URL": url, "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", url)}
     return {"CACHE_URL": "locmemcache://", "CELERY_BROKER_URL": "memory://"}
 
@@ -124,11 +105,6 @@ def ms(seconds: float) -> str:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
-def heading(text: str) -> None:
-    load = " ".join(f"{n:.1f}" for n in os.getloadavg())
-    print(f"\n== {text} " + "=" * max(0, 70 - len(text)) + f" load {load}", flush=True)
 
 
 def cpu_of(pids) -> dict[int, float]:
@@ -414,12 +390,6 @@ def availability_over_http(post) -> dict:
 
 
 # 4. Bookings per second ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def gunicorn_start(port: int, log_path: Path) -> subprocess.Popen:

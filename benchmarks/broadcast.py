@@ -30,7 +30,6 @@ import argparse
 import multiprocessing
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _scratch_db import database_create, database_drop  # noqa: E402 — beside this script
+from _common import free_port, heading, redis_answers  # noqa: E402 — beside this script
+from _scratch_db import bench_database, database_create, database_drop  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_broadcast_bench"
 LOCAL_REDIS = "redis://127.0.0.1:6379/13"
@@ -56,32 +56,13 @@ RUN_TIMEOUT = 1800
 # Environment ----------------------------------------------------------------------------------
 
 
-def _redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
 def configure() -> dict:
     """Set the environment Django and the workers read; refuse anything but a bench
     PostgreSQL."""
-    import environ
-
-    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    config = environ.Env.db_url_config(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit(f"This benchmark needs PostgreSQL; DATABASE_URL is {url!r}.")
-    if "bench" not in config["NAME"]:
-        sys.exit(
-            f"The benchmark creates and drops its database; {config['NAME']!r} does not look "
-            "like a benchmark database (its name must contain 'bench')."
-        )
+    config = bench_database(DEFAULT_DATABASE_URL)
     var_dir = tempfile.mkdtemp(prefix="acs-bench-")
     redis_url = os.environ.get("REDIS_URL") or LOCAL_REDIS
-    broker = redis_url if _redis_answers(redis_url) else "filesystem://"
+    broker = redis_url if redis_answers(redis_url) else "filesystem://"
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "acs.settings",
@@ -101,17 +82,6 @@ def _scratch_redis_empty() -> None:
         import redis
 
         redis.Redis.from_url(LOCAL_REDIS).flushdb()
-
-
-def heading(text: str) -> None:
-    load = " ".join(f"{n:.1f}" for n in os.getloadavg())
-    print(f"\n== {text}   (load average {load})", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # The SMTP sink, in a process of its own ---------------------------------------------------

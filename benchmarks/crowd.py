@@ -36,7 +36,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _scratch_db import database_create, database_drop  # noqa: E402 — beside this script
+from _common import free_port, heading, redis_answers  # noqa: E402 — beside this script
+from _scratch_db import bench_database, database_create, database_drop  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_crowd_bench"
 LOCAL_REDIS = "redis://127.0.0.1:6379/14"
@@ -87,30 +87,11 @@ def application(environ, start_response):
 # Environment ----------------------------------------------------------------------------------
 
 
-def _redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
 def configure() -> dict:
     """Set the environment Django and gunicorn read; refuse anything but a bench PostgreSQL."""
-    import environ
-
-    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    config = environ.Env.db_url_config(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit(f"This benchmark needs PostgreSQL; DATABASE_URL is {url!r}.")
-    if "bench" not in config["NAME"]:
-        sys.exit(
-            f"The benchmark creates and drops its database; {config['NAME']!r} does not look "
-            "like a benchmark database (its name must contain 'bench')."
-        )
+    config = bench_database(DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL") or LOCAL_REDIS
-    if not _redis_answers(redis_url):
+    if not redis_answers(redis_url):
         sys.exit(f"This benchmark needs Redis (the page cache as deployed); none at {redis_url}.")
     os.environ.update(
         {
@@ -146,17 +127,6 @@ def ensure_wrk() -> str:
         subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=True)  # noqa: S607
         subprocess.run(install, capture_output=True, check=True)  # noqa: S603
     return shutil.which("wrk") or sys.exit("wrk could not be installed")
-
-
-def heading(text: str) -> None:
-    load = " ".join(f"{n:.1f}" for n in os.getloadavg())
-    print(f"\n== {text}   (load average {load})", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # Build ----------------------------------------------------------------------------------------

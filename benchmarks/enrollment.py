@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _scratch_db import (  # noqa: E402 — beside this script
+    bench_database,
     database_create,
     database_drop,
     database_note,
@@ -46,17 +47,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def configure() -> dict[str, str]:
     """Refuse anything but a PostgreSQL database whose name says it is for benchmarks."""
-    import environ
-
-    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    config = environ.Env.db_url_config(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit(f"This benchmark needs PostgreSQL; DATABASE_URL is {url!r}.")
-    if "bench" not in config["NAME"]:
-        sys.exit(
-            f"The benchmark creates and drops its database; {config['NAME']!r} does not look "
-            "like a benchmark database (its name must contain 'bench')."
-        )
+    config = bench_database(DEFAULT_DATABASE_URL)
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "acs.settings",
