@@ -3,9 +3,9 @@
 The fan-out is in stages (as GOV.UK Notify's): publishing records the message and queues
 ``dispatch_message``; each step of that writes the rows of a chunk of people, queues a
 ``send_batch`` for every batch of their ids, and queues the next step; every worker
-consuming the delivery queue takes steps and batches. Every task
-here acknowledges late and is rejected (so redelivered) if its worker dies; repeating one is
-harmless, since each row is claimed by a conditional update and a SENT row is never claimed.
+consuming the delivery queue takes steps and batches. Every task here acknowledges late and
+is rejected (so redelivered) if its worker dies; repeating one is harmless, since each row is
+claimed by a conditional update and a SENT row is never claimed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kombu.exceptions import KombuError
 from acs.alerts import sending
 from acs.alerts.constants import knob
 from acs.alerts.services import outbox as services
-from acs.core.queues import Queues
+from acs.core.queues import PUBLISH_ONCE, Queues
 
 logger = logging.getLogger(__name__)
 
@@ -56,18 +56,13 @@ def enqueue(ids: Iterable[int]) -> int:
     return batches
 
 
-# Publishing to the broker from a request: no retries (kombu's default would hold the officer's
-# request for seconds), and a broker that is down is logged, not raised.
-_PUBLISH = {"retry": True, "retry_policy": {"max_retries": 0}}
-
-
 def fanout_start(message_id: int) -> bool:
     """Hand a just-published message's fan-out to the workers. Never raises for a broker that
     is down: the officer's publication stands, the message is marked for the sweeper, which
     starts the fan-out at its next run once the broker answers. Returns whether it was
     handed over."""
     try:
-        dispatch_message.apply_async(args=[message_id, 0], queue=Queues.DELIVERY, **_PUBLISH)
+        dispatch_message.apply_async(args=[message_id, 0], queue=Queues.DELIVERY, **PUBLISH_ONCE)
     except (KombuError, OSError) as error:
         logger.error("broker unreachable; message %s left for the sweeper: %s", message_id, error)
         services.fanout_not_handed_over(message_id=message_id)
