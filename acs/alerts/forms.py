@@ -25,7 +25,7 @@ from acs.alerts.constants import (
 )
 from acs.alerts.models import Message
 from acs.alerts.services.messages import REASON_MIN_WORDS
-from acs.core.i18n import utc_offset_text
+from acs.core.clock import utc_offset_text
 from acs.posts.models import Post
 from acs.posts.selectors import regions_of
 

@@ -34,7 +34,7 @@ from acs.alerts.constants import MessageKind, MessageType
 from acs.alerts.models import Delivery, Message
 from acs.alerts.rendering import message_parts
 from acs.core.claims import mail_domain
-from acs.core.i18n import long_datetime, utc_offset_text
+from acs.core.clock import long_datetime, utc_offset_text
 
 # The token links are made with, then replaced by each row's own. A UUID so that the URLs
 # reverse; fixed, not random, so that it can be found again in the rendered text.

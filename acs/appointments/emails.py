@@ -28,7 +28,7 @@ from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Closure
 from acs.appointments.services.booking import BOOKING_EMAIL
 from acs.appointments.services.closures import CLOSURE_EMAIL, priority_expires, priority_token
-from acs.core.i18n import utc_offset_text
+from acs.core.clock import utc_offset_text
 from acs.core.outbox.services import mail_domain
 
 KINDS = ("confirmation", "rescheduled", "cancelled", "reminder", "late_refused")

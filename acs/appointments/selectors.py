@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from acs.appointments.availability import holiday_name
 from acs.appointments.constants import ACTIVE, AUDIT_CLOSURE_CREATED, LATE_CANCELLATION_HOURS
 from acs.appointments.models import Booking, BookingPerson, Closure, OpeningRule, Service
-from acs.core.i18n import long_datetime, utc_offset_text
+from acs.core.clock import long_datetime, utc_offset_text
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.formats import date_format
-from django.utils.translation import get_language, pgettext
+from django.utils.translation import get_language
 
 
 def current_language() -> str:
@@ -24,22 +23,3 @@ def localized(obj: Any, field: str, language: str | None = None) -> str:
     if language == "en":
         return english
     return getattr(obj, f"{field}_{language}", "") or english
-
-
-def long_date(value: Any) -> str:
-    """A date no reader can misread: "Wednesday, January 13, 2027" / "miércoles 13 de enero
-    de 2027"."""
-    return date_format(value, pgettext("long date format", "l, F j, Y"))
-
-
-def long_datetime(value: Any) -> str:
-    return date_format(value, pgettext("long date and time format", "l, F j, Y, H:i"))
-
-
-def utc_offset_text(local: Any) -> str:
-    """``UTC−05:00``, with a true minus sign, as every page and email shows a zone."""
-    offset = local.utcoffset()
-    minutes = int(offset.total_seconds()) // 60 if offset else 0
-    sign = "−" if minutes < 0 else "+"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"

@@ -184,7 +184,7 @@ def _residence_reconfirm(enrollee: Enrollee) -> Letter:
 
     from django.utils import timezone
 
-    from acs.core.i18n import long_date
+    from acs.core.clock import long_date
     from acs.enrollment.services.retention import RECONFIRM_ANSWER_DAYS, residence_keep_token
 
     residence = enrollee.residences.select_related("region").filter(active=True).first()
@@ -227,7 +227,7 @@ def _residence_reconfirm(enrollee: Enrollee) -> Letter:
 def _idle_warning(enrollee: Enrollee) -> Letter:
     from django.utils.translation import ngettext
 
-    from acs.core.i18n import long_date
+    from acs.core.clock import long_date
     from acs.enrollment.services.retention import idle_deletion_day
 
     post = enrollee.post

@@ -27,7 +27,7 @@ from acs.appointments import availability
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
 from acs.appointments.selectors import services_bookable
-from acs.core.i18n import utc_offset_text
+from acs.core.clock import utc_offset_text
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
 

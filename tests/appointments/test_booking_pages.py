@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from acs.appointments import availability, services
 from acs.appointments.models import Booking, BookingPerson, Closure, Service
 from acs.core import pow as proof_of_work
-from acs.core.i18n import long_date
+from acs.core.clock import long_date
 from tests.core.outbox import hold_emails
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 from acs.appointments import availability
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
-from acs.core.i18n import long_date
+from acs.core.clock import long_date
 from acs.posts.models import Post
 from tests.appointments.factories import make_service
 from tests.browser.journey import (

@@ -25,7 +25,7 @@ from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking
 from acs.appointments.services import PersonData, booking_cancel, booking_create
 from acs.core.audit import audit_record
-from acs.core.i18n import long_date
+from acs.core.clock import long_date
 from acs.core.models import AuditEntry
 from acs.staff import roles
 from acs.staff.services import roles_sync, staff_user_create

@@ -28,7 +28,7 @@ from acs.appointments.models import (
     Service,
     SlotLock,
 )
-from acs.core.i18n import long_date
+from acs.core.clock import long_date
 from acs.core.locking import lock_row, share_lock_row
 from acs.core.outbox.queue import email_queue
 from acs.posts.models import Post

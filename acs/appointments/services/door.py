@@ -41,7 +41,7 @@ from acs.appointments.constants import BookingStatus
 from acs.appointments.models import CODE_ALPHABET, Booking, BookingPerson
 from acs.appointments.services.booking import booking_email_queue
 from acs.core.audit import audit_record
-from acs.core.i18n import long_date
+from acs.core.clock import long_date
 from acs.posts.models import Post
 
 # An override needs a reason someone can read later, not "ok".

@@ -48,7 +48,7 @@ from acs.appointments.models import Booking, Service
 from acs.appointments.services import closures
 from acs.core import pow as proof_of_work
 from acs.core import ratelimit
-from acs.core.i18n import long_date, utc_offset_text
+from acs.core.clock import long_date, utc_offset_text
 from acs.posts.models import Post
 from acs.posts.selectors import post_or_404
 

@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from acs.core import audit
-from acs.core.i18n import long_date
+from acs.core.clock import long_date
 from acs.core.permissions import staff_view
 from acs.core.ratelimit import client_address
 from acs.core.staffquery import csv_cell, parse_day
