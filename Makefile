@@ -37,7 +37,10 @@ test: $(VENV)/.installed-dev ## Install what the tests need, lint, and run the w
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	scripts/run-tests $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed-dev ## The edit loop: every test but the browser and the server-restart ones, in parallel, stop at the first failure
+	$(VENV)/bin/pytest -n auto -m "not browser and not serial" -x $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev ## Lint and check formatting
 	$(VENV)/bin/ruff check .
@@ -57,4 +60,4 @@ bench: $(VENV)/.installed-dev ## Run the benchmarks and print their figures
 clean: ## Remove the virtual environment and the demo's data (var/)
 	rm -rf $(VENV) var
 
-.PHONY: help install demo test lint format messages bench clean
+.PHONY: help install demo test test-fast lint format messages bench clean

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.test import Client
 from django.utils import translation
+from pytest_django.plugin import blocking_manager_key
 
 from acs.content.services import pages_seed
 from acs.core.management.commands.demo_seed import LIMA
 from acs.posts.models import Post
 from acs.posts.services import post_create
+
+
+# Running in parallel (pytest-xdist) -----------------------------------------------------------
+# Each worker has its own test database (pytest-django names it after the worker) and, from
+# here, its own Redis database: the broker tests empty the queues they use, and the worker
+# processes they start share a cache. The worker processes inherit the environment. A test
+# marked ``serial`` restarts a server every test depends on; it runs alone, after the rest
+# (``scripts/run-tests``).
+def _own_redis_database() -> None:
+    url = os.environ.get("REDIS_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, …
+    if not url.startswith(("redis://", "rediss://")) or not worker.startswith("gw"):
+        return
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) - int(worker[2:])
+    os.environ["REDIS_URL"] = urlunsplit(parts._replace(path=f"/{database % 16}"))  # of 16
+
+
+_own_redis_database()
 
 
 @pytest.fixture(autouse=True)
@@ -59,11 +81,54 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def lima_seeded() -> Post:
+    """The shipped post and its pages, as ``demo_seed`` makes them: found when already there."""
+    post = Post.objects.filter(slug=LIMA["slug"]).first()
+    if post is None:
+        post = post_create(**LIMA)
+        pages_seed(post=post)
+    return post
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Seed Lima once per test database, committed, so that each test finds the shipped post
+    instead of making it again (a test's changes to it are rolled back with the test)."""
+    with django_db_blocker.unblock():
+        lima_seeded()
+
+
+def _flushes(item: pytest.Item) -> bool:
+    """Whether the test commits for real, so that its database is emptied when it ends."""
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", ())
+    return (
+        "transactional_db" in names
+        or "live_server" in names
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A test that committed leaves an empty database behind; put Lima back before a test
+    that rolls back runs, so that it, too, finds the shipped post already there."""
+    yield
+    if _flushes(item) and nextitem is not None and not _flushes(nextitem):
+        with item.config.stash[blocking_manager_key].unblock():
+            lima_seeded()
+
+
 @pytest.fixture
 def lima(db) -> Post:
-    post = post_create(**LIMA)
-    pages_seed(post=post)
-    return post
+    return lima_seeded()
+
+
+@pytest.fixture
+def no_post(db) -> None:
+    """An installation before its first post: the seeded Lima is removed (for this test only,
+    rolled back with it)."""
+    Post.objects.all().delete()
 
 
 @pytest.fixture

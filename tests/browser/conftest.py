@@ -19,9 +19,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from acs.content.services import pages_seed
-from acs.core.management.commands.demo_seed import LIMA
-from acs.posts.services import post_create
+from tests.conftest import lima_seeded
 
 # The journeys' shared helpers assert; have pytest explain their failures as it does a test's.
 pytest.register_assert_rewrite("tests.browser.journey")
@@ -63,10 +61,25 @@ def browser() -> Iterator[Browser]:
 # The site -------------------------------------------------------------------------------------
 @pytest.fixture
 def site(live_server, transactional_db) -> str:
-    """The live server's base URL, with the Lima post and its pages seeded as `lima` does."""
-    post = post_create(**LIMA)
-    pages_seed(post=post)
+    """The live server's base URL, with the Lima post and its pages seeded as `lima` does.
+    The test may change anything: the database is emptied when it ends."""
+    lima_seeded()
     return live_server.url
+
+
+@pytest.fixture(scope="module")
+def read_only_site(live_server, django_db_setup, django_db_blocker) -> Iterator[Callable[[], str]]:
+    """For tests that only read pages: the live server's base URL over the seeded Lima, given
+    by a call that makes sure Lima is there. No test of the module writes to the database, so
+    none pays for emptying it afterwards. The server's thread reads the committed rows, which
+    is why access stays open."""
+
+    def url() -> str:
+        lima_seeded()
+        return live_server.url
+
+    with django_db_blocker.unblock():
+        yield url
 
 
 @pytest.fixture

@@ -29,6 +29,14 @@ def open_page(page: Page, url: str, status: int = 200) -> Response:
     return response
 
 
+@pytest.fixture
+def site(read_only_site) -> str:
+    """These pages are only read (the taxpayer checker keeps nothing): one seeded site serves
+    the whole module. (A test of another module that ran on this worker meanwhile may have
+    emptied the database; the module's fixture puts Lima back.)"""
+    return read_only_site()
+
+
 @pytest.fixture(params=VIEWPORTS)
 def viewport(request) -> Page:
     """The phone or the desktop page, by the parameter's name."""

@@ -108,5 +108,5 @@ def test_pages_without_spanish_text_fall_back_to_english(client, lima):
     assert page.title_en in html
 
 
-def test_site_without_any_post_still_answers(client, db):
+def test_site_without_any_post_still_answers(client, no_post):
     assert client.get("/en/").status_code == 404

@@ -175,7 +175,7 @@ def test_the_page_takes_no_post(officer, verified_client):
     assert verified_client(officer).post(FIGURES).status_code == 405
 
 
-def test_the_page_without_a_post(db, staff_member, verified_client):
+def test_the_page_without_a_post(no_post, staff_member, verified_client):
     browser = verified_client(staff_member("early", permissions=["appointments.view_figures"]))
     response = browser.get(FIGURES)
     assert response.status_code == 200

@@ -108,6 +108,7 @@ def restart_postgresql(cluster: list[str]) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.serial  # the restart breaks every connection to the server, other tests' too
 def test_workers_recover_from_a_postgresql_restart_mid_broadcast_and_nobody_is_missed(
     lima, published, smtp_sink, live_workers, routed_tasks, settings
 ):
