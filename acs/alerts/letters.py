@@ -31,7 +31,7 @@ from django.utils.translation import ngettext
 from acs.alerts.constants import MessageKind, MessageType
 from acs.alerts.models import Delivery, Message
 from acs.alerts.rendering import message_parts
-from acs.core.clock import long_datetime, utc_offset_text
+from acs.core.clock import when_text
 from acs.core.mail import addresses
 from acs.core.mail.addresses import site_url
 from acs.core.mail.letters import Letter, letter_render
@@ -62,12 +62,10 @@ def links(token: str, *, language: str, emergency: bool) -> dict[str, str]:
 
 
 def _when(message: Message) -> dict[str, str]:
-    zone = message.post.zone
-    starts = message.effective_from.astimezone(zone)
-    ends = message.effective_until.astimezone(zone)
+    """When the message is in effect, on the post's clock, written as every email writes it."""
     return {
-        "starts": f"{long_datetime(starts)} ({utc_offset_text(starts)})",
-        "ends": f"{long_datetime(ends)} ({utc_offset_text(ends)})",
+        "starts": when_text(message.post, message.effective_from),
+        "ends": when_text(message.post, message.effective_until),
     }
 
 
