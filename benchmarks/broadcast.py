@@ -284,11 +284,11 @@ def draft(post, writer, number: int):
 
 def sample_bytes(message) -> bytes:
     """One real recipient's email, as the workers build it (for the ceiling runs)."""
-    from acs.alerts.letters import WireCache, row_message_id
-    from acs.core.claims import mail_domain
+    from acs.alerts.letters import WireCache
+    from acs.core.mail.addresses import message_id_for
 
     row = message.deliveries.order_by("pk").first()
-    return WireCache().email_bytes(row, message, row_message_id(row.token, mail_domain()))[1]
+    return WireCache().email_bytes(row, message, message_id_for(row.token))[1]
 
 
 # The pipeline -------------------------------------------------------------------------------

@@ -4,27 +4,25 @@ and "I need help").
 
 Building must be cheap, because a broadcast is 100,000 of them. What differs between two
 recipients of one message in one language is only the address, the Message-ID and the
-row's token in the links. So ``Letter`` renders the templates once per (message, language)
-with a placeholder token, and ``WireCache`` goes one step further for the SMTP path: it
-serialises that letter to MIME once, with placeholders for the address, the Message-ID and
-the token, and each recipient's bytes are three ``bytes.replace`` calls (8 µs, against 1 to
-3.5 ms through Python's ``email`` package on a 2-core machine). A letter whose serialised
-form does not keep the placeholders intact (a line long enough to be quoted-printable
-encoded, an address that needs encoding) is built the slow way, per recipient, with the same
-result.
+row's token in the links. So ``letter`` renders the templates (in the mail kit's layout,
+``acs.core.mail``) once per (message, language) with a placeholder token, and ``WireCache``
+goes one step further for the SMTP path: it serialises that letter to MIME once, with
+placeholders for the address, the Message-ID and the token, and each recipient's bytes are
+three ``bytes.replace`` calls (8 µs, against 1 to 3.5 ms through Python's ``email`` package
+on a 2-core machine). A letter whose serialised form does not keep the placeholders intact
+(a line long enough to be quoted-printable encoded, an address that needs encoding) is
+built the slow way, per recipient, with the same result.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -33,8 +31,10 @@ from django.utils.translation import ngettext
 from acs.alerts.constants import MessageKind, MessageType
 from acs.alerts.models import Delivery, Message
 from acs.alerts.rendering import message_parts
-from acs.core.claims import mail_domain
-from acs.core.clock import long_datetime, utc_offset_text
+from acs.core.clock import when_text
+from acs.core.mail import addresses
+from acs.core.mail.addresses import site_url
+from acs.core.mail.letters import Letter, letter_render
 
 # The token links are made with, then replaced by each row's own. A UUID so that the URLs
 # reverse; fixed, not random, so that it can be found again in the rendered text.
@@ -45,20 +45,6 @@ PREVIEW_TOKEN = uuid.UUID(int=0)
 _TO_MARK = "to-mark@acs-mark.invalid"
 _ID_MARK = "<id-mark@acs-mark.invalid>"
 _LANGUAGES = ("en", "es")
-
-
-def site_url(path: str) -> str:
-    return f"{settings.ACS_SITE_URL.rstrip('/')}{path}"
-
-
-def row_message_id(token: uuid.UUID | str, domain: str) -> str:
-    """The Message-ID of a delivery row, the same on every attempt for the row's whole life: a
-    copy sent again after a crash carries it, and receiving systems that deduplicate by
-    Message-ID show one copy. Derived from the row's token by a one-way hash, so that the
-    header (quoted in replies, kept in mail logs) does not give away the token's links."""
-    raw = uuid.UUID(str(token)).bytes
-    digest = hashlib.blake2b(raw, digest_size=16, person=b"acs-message-id").hexdigest()
-    return f"<{digest}@{domain}>"
 
 
 def row_language(language: str) -> str:
@@ -76,63 +62,52 @@ def links(token: str, *, language: str, emergency: bool) -> dict[str, str]:
 
 
 def _when(message: Message) -> dict[str, str]:
-    zone = message.post.zone
-    starts = message.effective_from.astimezone(zone)
-    ends = message.effective_until.astimezone(zone)
+    """When the message is in effect, on the post's clock, written as every email writes it."""
     return {
-        "starts": f"{long_datetime(starts)} ({utc_offset_text(starts)})",
-        "ends": f"{long_datetime(ends)} ({utc_offset_text(ends)})",
+        "starts": when_text(message.post, message.effective_from),
+        "ends": when_text(message.post, message.effective_until),
     }
 
 
 @dataclass(frozen=True)
-class Letter:
-    """A message rendered for one language, with ``TOKEN_MARK`` where the row's token goes."""
+class MessageLetter:
+    """A message's letter in one language, with ``TOKEN_MARK`` where the row's token goes."""
 
-    subject: str
-    text: str
-    html: str
+    letter: Letter
     unsubscribe_url: str
-    reply_to: list[str] = field(default_factory=list)
 
     def email(self, *, to: str, token: str, message_id: str) -> EmailMultiAlternatives:
         """The email for one recipient (``to``), with their token and Message-ID."""
-        email = EmailMultiAlternatives(
-            subject=self.subject,
-            body=self.text.replace(TOKEN_MARK, token),
-            to=[to] if to else [],
-            reply_to=self.reply_to,
-            headers=headers(
-                message_id=message_id,
-                unsubscribe_url=self.unsubscribe_url.replace(TOKEN_MARK, token),
-            ),
+        personal = replace(
+            self.letter,
+            text=self.letter.text.replace(TOKEN_MARK, token),
+            html=self.letter.html.replace(TOKEN_MARK, token),
         )
-        email.attach_alternative(self.html.replace(TOKEN_MARK, token), "text/html")
-        return email
+        return personal.email(
+            to=[to] if to else [],
+            message_id=message_id,
+            headers=list_headers(self.unsubscribe_url.replace(TOKEN_MARK, token)),
+        )
 
 
-def headers(*, message_id: str, unsubscribe_url: str) -> dict[str, str]:
+def list_headers(unsubscribe_url: str) -> dict[str, str]:
+    """The headers of an email from a list a person can leave: one click in the mail
+    program unsubscribes from this kind (RFC 2369, RFC 8058); it POSTs
+    "List-Unsubscribe=One-Click" to the URL, which takes it without a CSRF token."""
     return {
-        "Message-ID": message_id,
-        # No vacation replies or bounces to an auto-reply (RFC 3834).
-        "Auto-Submitted": "auto-generated",
-        # One click in the mail program unsubscribes from this kind (RFC 2369, RFC 8058): it
-        # POSTs "List-Unsubscribe=One-Click" to the URL, which takes it without a CSRF token.
         "List-Unsubscribe": f"<{unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
 
-def letter(message: Message, language: str) -> Letter:
+def letter(message: Message, language: str) -> MessageLetter:
     """Render ``message`` in ``language`` once, with placeholder links."""
     language = row_language(language)
     parts = message_parts(message, language)
     emergency = message.kind == MessageKind.EMERGENCY
-    post = message.post
     with translation.override(language):
         made = links(TOKEN_MARK, language=language, emergency=emergency)
         context = {
-            "language": language,
             "parts": parts,
             "links": made,
             "emergency": emergency,
@@ -140,31 +115,27 @@ def letter(message: Message, language: str) -> Letter:
                 reverse("alerts:message", kwargs={"public_id": message.public_id})
             ),
             "when": _when(message),
-            "post_name": post.display_name,
-            "hotline": post.hotline,
-            "public_email": post.public_email,
             "update": message.msg_type != MessageType.ALERT,
             "msg_type": message.get_msg_type_display(),
         }
         subject = _("%(kind)s: %(title)s") % {"kind": parts["kind_title"], "title": parts["title"]}
-        text = render_to_string("alerts/delivery/email/message.txt", context)
-        html = render_to_string("alerts/delivery/email/message.html", context)
-    return Letter(
+    rendered = letter_render(
+        post=message.post,
+        language=language,
+        template="alerts/delivery/email/message",
         subject=subject,
-        text=text,
-        html=html,
-        unsubscribe_url=made["unsubscribe"],
-        reply_to=[post.public_email] if post.public_email else [],
+        context=context,
     )
+    return MessageLetter(letter=rendered, unsubscribe_url=made["unsubscribe"])
 
 
 def delivery_email(delivery: Delivery, *, message_id: str = "") -> EmailMultiAlternatives:
     """The email of one delivery row, in its language, with its personal links. The
-    Message-ID is ``message_id`` or a new one (the sender records it on the row)."""
+    Message-ID is ``message_id`` or the row's own (the sender records it on the row)."""
     return letter(delivery.message, delivery.language).email(
         to=delivery.address,
         token=str(delivery.token),
-        message_id=message_id or row_message_id(delivery.token, mail_domain()),
+        message_id=message_id or addresses.message_id_for(delivery.token),
     )
 
 
@@ -172,7 +143,7 @@ def message_preview(*, message: Message, language: str) -> EmailMultiAlternative
     """The email recipients in ``language`` will get, with links that act for nobody (for
     the officer's preview before sending). It has no recipient."""
     return letter(message, language).email(
-        to="", token=str(PREVIEW_TOKEN), message_id=make_msgid(domain=mail_domain())
+        to="", token=str(PREVIEW_TOKEN), message_id=addresses.message_id()
     )
 
 
@@ -191,7 +162,7 @@ class Wire:
     """A letter serialised once; ``render`` gives one recipient's bytes, or ``None`` when
     the placeholders did not survive serialisation (then build the slow way)."""
 
-    letter: Letter
+    letter: MessageLetter
     template: bytes | None
 
     def render(self, *, to: str, token: str, message_id: str) -> bytes | None:
@@ -204,10 +175,11 @@ class Wire:
         )
 
 
-def _template(made: Letter) -> bytes | None:
+def _template(made: MessageLetter) -> bytes | None:
     email = made.email(to=_TO_MARK, token=TOKEN_MARK, message_id=_ID_MARK)
     data = email.message().as_bytes(linesep="\r\n")
-    marks = made.text.count(TOKEN_MARK) + made.html.count(TOKEN_MARK) + 1  # + the header
+    words = made.letter
+    marks = words.text.count(TOKEN_MARK) + words.html.count(TOKEN_MARK) + 1  # + the header
     intact = (
         data.count(TOKEN_MARK.encode()) == marks
         and data.count(_TO_MARK.encode()) == 1
@@ -282,26 +254,14 @@ def digest_email(
             "Daily digest: %(count)d messages from the %(post)s",
             count,
         ) % {"count": count, "post": post.display_name}
-        context = {
-            "language": language,
-            "items": items,
-            "subject": subject,
-            "unsubscribe_url": unsubscribe,
-            "post_name": post.display_name,
-            "hotline": post.hotline,
-            "public_email": post.public_email,
-        }
-        text = render_to_string("alerts/delivery/email/digest.txt", context)
-        html = render_to_string("alerts/delivery/email/digest.html", context)
-    email = EmailMultiAlternatives(
+    rendered = letter_render(
+        post=post,
+        language=language,
+        template="alerts/delivery/email/digest",
         subject=subject,
-        body=text,
-        to=[address],
-        reply_to=[post.public_email] if post.public_email else [],
-        headers=headers(message_id=message_id, unsubscribe_url=unsubscribe),
+        context={"items": items, "subject": subject, "unsubscribe_url": unsubscribe},
     )
-    email.attach_alternative(html, "text/html")
-    return email
+    return rendered.email(to=[address], message_id=message_id, headers=list_headers(unsubscribe))
 
 
 # Text messages -----------------------------------------------------------------------------

@@ -26,7 +26,8 @@ from acs.alerts.constants import Channel
 from acs.alerts.models import Delivery, Message
 from acs.alerts.services import outbox as services
 from acs.alerts.services.outbox import Claim
-from acs.core.claims import mail_domain, worker_name
+from acs.core.claims import worker_name
+from acs.core.mail.addresses import mail_domain, message_id_for
 from acs.core.sms import SmsError, get_backend, send_sms
 from acs.core.transport import ClaimLost, Outbox, SendError
 
@@ -112,7 +113,7 @@ class _Batch:
 
     def email(self, row: Delivery, message: Message) -> None:
         outbox = self.outbox = self.outbox or Outbox()
-        message_id = emails.row_message_id(row.token, self.domain)
+        message_id = message_id_for(row.token, domain=self.domain)
         token = str(row.token)
         try:
             outbox.send(
@@ -264,7 +265,7 @@ def digest_send(
         return 0
     latest = rows[-1]  # the address and language as of the latest message
     # The same on every attempt of this digest (its newest row's), like a message's own.
-    message_id = emails.row_message_id(latest.token, mail_domain())
+    message_id = message_id_for(latest.token)
     try:
         if channel == Channel.SMS:
             body = emails.sms_digest_text(rows, language=latest.language)

@@ -1,5 +1,6 @@
 """Booking emails: a plain-text body, an HTML alternative with the door's QR code inline, and
-the appointment as an ``.ics`` file, all written in the language the citizen booked in.
+the appointment as an ``.ics`` file, all written in the language the citizen booked in, in
+the mail kit's layout (``acs.core.mail``), times on the post's clock (``acs.core.clock``).
 
 Workers build these from the outbox's rows (``booking_email_build``, ``closure_email_build``,
 registered as ``OUTBOX_KINDS``; docs/mail.md); a request never does. Nothing here changes
@@ -15,12 +16,10 @@ from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEMultipart, SafeMIMEText
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from acs.appointments.calendar import booking_ics, one_line_address
@@ -28,17 +27,13 @@ from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Closure
 from acs.appointments.services.booking import BOOKING_EMAIL
 from acs.appointments.services.closures import CLOSURE_EMAIL, priority_expires, priority_token
-from acs.core.clock import utc_offset_text
-from acs.core.outbox.services import mail_domain
+from acs.core import clock
+from acs.core.mail.addresses import content_id, message_id, site_url
+from acs.core.mail.letters import letter_render
 
 KINDS = ("confirmation", "rescheduled", "cancelled", "reminder", "late_refused")
 # Kinds for a booking that is over: no QR code (it no longer opens the door).
 ENDED_KINDS = ("cancelled", "late_refused")
-
-# Written-out dates per language. Django's own DATE_FORMAT is the short form ("Dec. 8, 2026");
-# an appointment letter wants the weekday and the month in full.
-_LONG_DATE = {"en": "l, j F Y", "es": r"l, j \d\e F \d\e Y"}
-_TIME = "H:i"
 
 
 class BookingEmail(EmailMultiAlternatives):
@@ -76,11 +71,6 @@ class BookingEmail(EmailMultiAlternatives):
         return alternative
 
 
-def site_url(path: str) -> str:
-    base = getattr(settings, "ACS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return f"{base}{path}"
-
-
 def manage_url(booking: Booking) -> str:
     """The absolute link to manage the booking, in the booking's language."""
     with translation.override(booking.language):
@@ -88,26 +78,9 @@ def manage_url(booking: Booking) -> str:
 
 
 def when_texts(booking: Booking) -> dict[str, str]:
-    """Date, time and zone of the appointment in the post's zone, in the active language.
-
-    Formatted here, not in the template: the template ``date`` filter would convert to the
-    process's zone (UTC), and the citizen needs the post's wall clock.
-    """
-    local = booking.starts_at.astimezone(booking.post.zone)
-    language = translation.get_language() or "en"
-    date_text = date_format(local, _LONG_DATE.get(language.split("-")[0], _LONG_DATE["en"]))
-    time_text = date_format(local, _TIME)
-    zone_text = _("%(city)s time, %(offset)s") % {
-        "city": booking.post.city,
-        "offset": utc_offset_text(local),
-    }
-    return {
-        "date": date_text,
-        "time": time_text,
-        "zone": zone_text,
-        "when": _("%(date)s, %(time)s (%(zone)s)")
-        % {"date": date_text, "time": time_text, "zone": zone_text},
-    }
+    """Date, time and zone of the appointment on the post's clock, in the active language
+    (``date``, ``time``, ``zone``, and all three in one line: ``full``)."""
+    return clock.when_texts(booking.post, booking.starts_at)
 
 
 def _subject(kind: str, booking: Booking, when: dict[str, str]) -> str:
@@ -154,9 +127,9 @@ def qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def _qr_part(code: str, content_id: str) -> MIMEImage:
+def _qr_part(code: str, cid: str) -> MIMEImage:
     image = MIMEImage(qr_png(code), "png")
-    image.add_header("Content-ID", f"<{content_id}>")
+    image.add_header("Content-ID", f"<{cid}>")
     image.add_header("Content-Disposition", "inline", filename="qr-code.png")
     return image
 
@@ -182,15 +155,12 @@ def _context(booking: Booking, kind: str, when: dict[str, str], url: str) -> dic
         "service_name": booking.service.name,
         "duration": booking.service.duration_minutes,
         "when": when,
-        "post_name": post.display_name,
         "address_lines": [line.strip() for line in post.street_address.splitlines() if line],
-        "address_one_line": one_line_address(booking),
-        "hotline": post.hotline,
+        "post_address": one_line_address(booking),
         "people": [person.full_name for person in booking.people.all()],
         "checklist": booking.service.checklist,
         "manage_url": url,
         "book_again_url": site_url(reverse("appointments:start")),
-        "language": translation.get_language(),
     }
 
 
@@ -205,31 +175,21 @@ def booking_message(booking: Booking, kind: str) -> EmailMultiAlternatives:
         raise ValueError(f"unknown booking email kind: {kind!r}")
     cancelled = kind == "cancelled"
     ended = kind in ENDED_KINDS
-    domain = mail_domain()
     with translation.override(booking.language):
         url = manage_url(booking)
         when = when_texts(booking)
         context = _context(booking, kind, when, url)
-        template = kind if ended else "booking"
         if not ended:
-            context["qr_cid"] = make_msgid("qr", domain=domain)[1:-1]
+            context["qr_cid"] = content_id("qr")
         subject = _subject(kind, booking, when)
-        text = render_to_string(f"appointments/email/{template}.txt", context)
-        html = render_to_string(f"appointments/email/{template}.html", context)
-
-    reply_to = [booking.post.public_email] if booking.post.public_email else []
-    message = BookingEmail(
+    letter = letter_render(
+        post=booking.post,
+        language=booking.language,
+        template=f"appointments/email/{kind if ended else 'booking'}",
         subject=subject,
-        body=text,
-        to=[booking.email],
-        reply_to=reply_to,
-        headers={
-            "Message-ID": make_msgid(domain=domain),
-            # Tells vacation responders and ticket systems not to answer (RFC 3834).
-            "Auto-Submitted": "auto-generated",
-        },
+        context=context,
     )
-    message.attach_alternative(html, "text/html")
+    message = letter.email(to=[booking.email], message_id=message_id(), email_class=BookingEmail)
     if not ended:
         message.inline_images.append(_qr_part(booking.code, context["qr_cid"]))
     if kind != "late_refused":
@@ -271,7 +231,6 @@ def closure_cancelled_message(
     """
     first = bookings[0]
     post = first.post
-    domain = mail_domain()
     with translation.override(first.language):
         items = [
             {
@@ -291,30 +250,23 @@ def closure_cancelled_message(
             ),
             "booking": first,
             "reason": closure.reason,
-            # An unsaved booking is enough for ``when_texts``: it reads only post and time.
-            "closed_from": when_texts(Booking(post=post, starts_at=closure.starts_at))["when"],
-            "closed_until": when_texts(Booking(post=post, starts_at=closure.ends_at))["when"],
+            "closed_from": clock.when_text(post, closure.starts_at),
+            "closed_until": clock.when_text(post, closure.ends_at),
             "items": items,
-            "expires": when_texts(Booking(post=post, starts_at=expires))["date"],
-            "post_name": post.display_name,
-            "address_one_line": one_line_address(first),
-            "hotline": post.hotline,
-            "language": translation.get_language(),
+            "expires": clock.long_date(clock.local(post, expires)),
+            "post_address": one_line_address(first),
         }
         subject = _closure_subject(bookings)
-        text = render_to_string(f"appointments/email/{CLOSURE_KIND}.txt", context)
-        html = render_to_string(f"appointments/email/{CLOSURE_KIND}.html", context)
-    calendars = [_ics_part(booking, manage_url(booking), cancelled=True) for booking in bookings]
-    message = BookingEmail(
+    letter = letter_render(
+        post=post,
+        language=first.language,
+        template=f"appointments/email/{CLOSURE_KIND}",
         subject=subject,
-        body=text,
-        to=[first.email],
-        reply_to=[post.public_email] if post.public_email else [],
-        headers={"Message-ID": make_msgid(domain=domain), "Auto-Submitted": "auto-generated"},
+        context=context,
     )
-    message.attach_alternative(html, "text/html")
-    for part in calendars:
-        message.attach(part)
+    message = letter.email(to=[first.email], message_id=message_id(), email_class=BookingEmail)
+    for booking in bookings:
+        message.attach(_ics_part(booking, manage_url(booking), cancelled=True))
     return message
 
 

@@ -12,7 +12,6 @@ import os
 import socket
 import uuid
 from datetime import timedelta
-from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -53,9 +52,3 @@ def backoff(attempts: int, *, base: int, cap: int) -> timedelta:
     """The pause before the next try after ``attempts`` tries: base × 2^(attempts − 1)
     seconds, at most ``cap``."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
-
-
-def mail_domain() -> str:
-    """The domain of Message-IDs: the sender's own."""
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "acs-portal.invalid"

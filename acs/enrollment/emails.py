@@ -1,10 +1,10 @@
 """Emails to enrollees: one plain-text body and one HTML alternative, in the enrollee's language.
 
 Every kind has the same shape — a heading, a few paragraphs, at most one button with its
-link, a closing note — so the kinds are Python functions that fill that shape (``KINDS``) and
-share two templates. Workers build and send these from the outbox's rows (the builders at the
-end, registered as ``OUTBOX_KINDS``; docs/mail.md); a request never does. Building a message
-changes nothing.
+link, a closing note — so the kinds are Python functions that fill that shape (a ``Note``,
+``KINDS``) and share two templates in the mail kit's layout (``acs.core.mail``). Workers
+build and send these from the outbox's rows (the builders at the end, registered as
+``OUTBOX_KINDS``; docs/mail.md); a request never does. Building a message changes nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, make_msgid
-from django.template.loader import render_to_string
+from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from acs.core.outbox.services import mail_domain
+from acs.core.mail.addresses import message_id, site_url
+from acs.core.mail.letters import letter_render
 from acs.enrollment.identity import tokens
 from acs.enrollment.models import Enrollee, Residence
 from acs.enrollment.services.accounts import ACCOUNT_EMAIL
@@ -27,18 +26,15 @@ from acs.enrollment.services.retention import IDLE_EMAIL, RESIDENCE_EMAIL
 
 
 @dataclass
-class Letter:
+class Note:
+    """What an account email says, in the active language (the letter is made from it)."""
+
     subject: str
     heading: str
     paragraphs: list[str]
     action_label: str = ""
     action_url: str = ""
     closing: list[str] = field(default_factory=list)
-
-
-def site_url(path: str) -> str:
-    base = getattr(settings, "ACS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return f"{base}{path}"
 
 
 def link(name: str, **kwargs: str) -> str:
@@ -50,8 +46,8 @@ def _not_you() -> str:
     return _("If you did not ask for this, you can ignore this email; nothing will change.")
 
 
-def _verify(enrollee: Enrollee) -> Letter:
-    return Letter(
+def _verify(enrollee: Enrollee) -> Note:
+    return Note(
         subject=_("Confirm your email to finish enrolling"),
         heading=_("Confirm your email address"),
         paragraphs=[
@@ -68,8 +64,8 @@ def _verify(enrollee: Enrollee) -> Letter:
     )
 
 
-def _sign_in_link(enrollee: Enrollee) -> Letter:
-    return Letter(
+def _sign_in_link(enrollee: Enrollee) -> Note:
+    return Note(
         subject=_("Your sign-in link"),
         heading=_("Sign in to your enrollment"),
         paragraphs=[
@@ -81,8 +77,8 @@ def _sign_in_link(enrollee: Enrollee) -> Letter:
     )
 
 
-def _password_reset(enrollee: Enrollee) -> Letter:
-    return Letter(
+def _password_reset(enrollee: Enrollee) -> Note:
+    return Note(
         subject=_("Choose a new password"),
         heading=_("Choose a new password"),
         paragraphs=[
@@ -97,8 +93,8 @@ def _password_reset(enrollee: Enrollee) -> Letter:
     )
 
 
-def _already_enrolled(enrollee: Enrollee) -> Letter:
-    return Letter(
+def _already_enrolled(enrollee: Enrollee) -> Note:
+    return Note(
         subject=_("You already have an enrollment"),
         heading=_("You already have an enrollment"),
         paragraphs=[
@@ -114,8 +110,8 @@ def _already_enrolled(enrollee: Enrollee) -> Letter:
     )
 
 
-def _password_changed(enrollee: Enrollee) -> Letter:
-    return Letter(
+def _password_changed(enrollee: Enrollee) -> Note:
+    return Note(
         subject=_("Your password was changed"),
         heading=_("Your password was changed"),
         paragraphs=[
@@ -133,8 +129,8 @@ def _password_changed(enrollee: Enrollee) -> Letter:
     )
 
 
-# Each kind of email: a function from the enrollee to its letter. Others add their own.
-KINDS: dict[str, Callable[[Enrollee], Letter]] = {
+# Each kind of email: a function from the enrollee to its note. Others add their own.
+KINDS: dict[str, Callable[[Enrollee], Note]] = {
     "verify": _verify,
     "sign_in_link": _sign_in_link,
     "password_reset": _password_reset,
@@ -147,37 +143,23 @@ def enrollee_message(enrollee: Enrollee, kind: str) -> EmailMultiAlternatives:
     """Build (not send) the email of ``kind`` for ``enrollee``, in their language."""
     if kind not in KINDS:
         raise ValueError(f"unknown enrollment email kind: {kind!r}")
-    post = enrollee.post
     with translation.override(enrollee.language):
-        letter = KINDS[kind](enrollee)
-        context = {
-            "letter": letter,
-            "language": enrollee.language,
-            "post_name": post.display_name,
-            "hotline": post.hotline,
-            "public_email": post.public_email,
-        }
-        text = render_to_string("enrollment/email/letter.txt", context)
-        html = render_to_string("enrollment/email/letter.html", context)
-    message = EmailMultiAlternatives(
-        subject=letter.subject,
-        body=text,
-        to=[enrollee.email],
-        reply_to=[post.public_email] if post.public_email else [],
-        headers={
-            "Message-ID": make_msgid(domain=mail_domain()),
-            "Auto-Submitted": "auto-generated",  # no vacation replies (RFC 3834)
-        },
+        note = KINDS[kind](enrollee)
+    letter = letter_render(
+        post=enrollee.post,
+        language=enrollee.language,
+        template="enrollment/email/note",
+        subject=note.subject,
+        context={"note": note, "heading": note.heading},
     )
-    message.attach_alternative(html, "text/html")
-    return message
+    return letter.email(to=[enrollee.email], message_id=message_id())
 
 
 # Retention (``services.retention``): the yearly residence question and the idle warning.
 # (Imports are local so that this section stays an append to the module.)
 
 
-def _residence_reconfirm(enrollee: Enrollee) -> Letter:
+def _residence_reconfirm(enrollee: Enrollee) -> Note:
     """ "Do you still live here?": one button keeps the residence (its page asks for one more
     click, since mail scanners open links); moving is done in the account."""
     from datetime import timedelta
@@ -196,7 +178,7 @@ def _residence_reconfirm(enrollee: Enrollee) -> Letter:
     where = residence.region.name
     if residence.place:
         where = f"{residence.place}, {where}"
-    return Letter(
+    return Note(
         subject=_("Do you still live in %(region)s?") % {"region": residence.region.name},
         heading=_("Do you still live here?"),
         paragraphs=[
@@ -224,7 +206,7 @@ def _residence_reconfirm(enrollee: Enrollee) -> Letter:
     )
 
 
-def _idle_warning(enrollee: Enrollee) -> Letter:
+def _idle_warning(enrollee: Enrollee) -> Note:
     from django.utils.translation import ngettext
 
     from acs.core.clock import long_date
@@ -232,7 +214,7 @@ def _idle_warning(enrollee: Enrollee) -> Letter:
 
     post = enrollee.post
     days = post.idle_account_days
-    return Letter(
+    return Note(
         subject=_("Your enrollment will be deleted unless you sign in"),
         heading=_("Do you want to keep your enrollment?"),
         paragraphs=[

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.mail import make_msgid
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acs.core.claims import backoff, knob, mail_domain, rows_take
+from acs.core.claims import backoff, knob, rows_take
 from acs.core.constants import EMAIL_FINAL, EmailStatus
+from acs.core.mail.addresses import mail_domain, message_id
 from acs.core.models import OutgoingEmail
 
 REASON_LENGTH = 500
@@ -47,7 +47,7 @@ def rows_create(*, emails: list[NewEmail], now: datetime | None = None) -> list[
                 arguments=email.arguments,
                 to=email.to,
                 language=email.language,
-                message_id=make_msgid(domain=domain),
+                message_id=message_id(domain=domain),
                 created_at=now,
                 enqueued_at=now,
             )

@@ -1,4 +1,6 @@
-"""The demo's email backend: one ``.eml`` file per message, readable by any mail program."""
+"""The demo's email backend: one ``.eml`` file per message, readable by any mail program.
+
+Settings name it as ``acs.core.mail.EmlFileBackend`` (the package exports it)."""
 
 from __future__ import annotations
 
