@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import phonenumbers
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -41,7 +40,6 @@ from acs.appointments.forms import (
     PeopleCountForm,
     SlotForm,
     WhenForm,
-    month_choices,
     person_formset,
 )
 from acs.appointments.models import Booking, Service
@@ -49,6 +47,8 @@ from acs.appointments.services import closures
 from acs.core import pow as proof_of_work
 from acs.core import ratelimit
 from acs.core.clock import long_date, utc_offset_text
+from acs.core.forms.people import date_of_birth_context
+from acs.core.forms.phone import phone_display
 from acs.posts.models import Post
 from acs.posts.selectors import post_or_404
 
@@ -472,11 +472,10 @@ def people(request: HttpRequest, service: str) -> HttpResponse:
     context = {
         "service": service_obj,
         **_steps(4),
-        "months": month_choices(),
         "formset": formset,
         "contact": contact,
         "has_errors": request.method == "POST",
-        "dob_order": ["day", "month", "year"] if _language() == "es" else ["month", "day", "year"],
+        **date_of_birth_context(),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "appointments/people.html", context, status=status)
@@ -508,14 +507,6 @@ def _altcha_strings() -> str:
     )
 
 
-def _phone_display(e164: str) -> str:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
 def _review_context(draft: Draft, **extra: Any) -> dict[str, Any]:
     service = draft.service
     post = service.post
@@ -537,7 +528,7 @@ def _review_context(draft: Draft, **extra: Any) -> dict[str, Any]:
         "address_lines": _address_lines(post),
         "people": people,
         "people_count": draft.people_count,
-        "contact": {**draft.contact, "phone_display": _phone_display(draft.contact["phone"])},
+        "contact": {**draft.contact, "phone_display": phone_display(draft.contact["phone"])},
         "change_when_url": reverse("appointments:when", kwargs={"service": service.slug})
         + "?"
         + urlencode({"people": draft.people_count, "day": local_day.isoformat()}),

@@ -27,6 +27,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from acs.core.forms.people import date_of_birth_context
+from acs.core.forms.phone import phone_hint
 from acs.enrollment import identity
 from acs.enrollment.constants import Cadence, MessageKind
 from acs.enrollment.forms import (
@@ -38,14 +40,12 @@ from acs.enrollment.forms import (
     ProfileForm,
     ResidenceForm,
     TripForm,
-    phone_hint,
     stop_formset,
 )
 from acs.enrollment.identity import enrollee_required
 from acs.enrollment.models import EmergencyContact, Enrollee, PrivacyRelease, Trip
 from acs.enrollment.services import profile as profile_services
 from acs.enrollment.services import trips as trip_services
-from acs.enrollment.views.account import _date_context
 from acs.posts.models import Post, Region
 from acs.posts.selectors import regions_of
 
@@ -207,7 +207,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 return redirect("enrollment:check-email")
             messages.success(request, _("Your details are saved."))
             return redirect(HOME)
-    context = {"form": form, "enrollee": enrollee, **_date_context(request)}
+    context = {"form": form, "enrollee": enrollee, **date_of_birth_context()}
     return _page(request, "enrollment/profile.html", context)
 
 
@@ -367,7 +367,7 @@ class _TripPage:
             )
             if self.form.is_bound
             else [],
-            **_date_context(self.request),
+            **date_of_birth_context(),
         }
         return _page(self.request, "enrollment/trips/form.html", context)
 
