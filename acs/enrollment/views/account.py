@@ -38,20 +38,13 @@ HOME = "enrollment:home"
 
 def _rate_limited(request: HttpRequest, scope: str, email: str = "") -> bool:
     """Attempts per address and per account an hour (``ACS_ACCOUNT_RATE_*``)."""
-    allowed = ratelimit.hit(
-        f"{scope}-address",
-        ratelimit.client_address(request),
-        limit=settings.ACS_ACCOUNT_RATE_PER_ADDRESS,
-        window=3600,
+    return ratelimit.over_limit(
+        request,
+        scope,
+        per_address=settings.ACS_ACCOUNT_RATE_PER_ADDRESS,
+        email=email,
+        per_email=settings.ACS_ACCOUNT_RATE_PER_EMAIL,
     )
-    if email:
-        allowed = (
-            ratelimit.hit(
-                f"{scope}-email", email, limit=settings.ACS_ACCOUNT_RATE_PER_EMAIL, window=3600
-            )
-            and allowed
-        )
-    return not allowed
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
