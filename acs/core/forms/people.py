@@ -2,7 +2,8 @@
 name as in the passport, and the date of birth as three boxes (day, month, year).
 
 The three boxes are the USWDS "memorable date" pattern: people know their birthday as
-numbers, and a date picker makes them scroll back decades.
+numbers, and a date picker makes them scroll back decades. ``includes/memorable_date.html``
+draws them, with ``PersonForm.dob_parts`` and ``date_of_birth_context``.
 """
 
 from __future__ import annotations
