@@ -3,25 +3,23 @@ under the field's name, before anything is written or any proof-of-work is spent
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acs.appointments import selectors
 from acs.appointments.availability import parse_slot_key
 from acs.appointments.models import Service
-from acs.appointments.services import PersonData, normalize_passport
+from acs.appointments.services import PersonData
+from acs.core import clock
+from acs.core.forms.passport import is_us_passport, normalize_passport
+from acs.core.forms.phone import phone_to_e164
 from acs.posts.models import Post
 
-# A U.S. passport number: nine digits, or (next-generation books) one letter and eight digits.
-PASSPORT = re.compile(r"\d{9}|[A-Z]\d{8}")
 LANGUAGES = ("en", "es")
 EARLIEST_BIRTH = date(1900, 1, 1)
 MOST_PEOPLE = 10  # the model's ceiling for ``Service.max_people``; bounds the work per request
@@ -88,13 +86,10 @@ def _phone(data: dict, post: Post, errors: _Errors) -> str:
     if not raw:
         return ""
     try:
-        number = phonenumbers.parse(raw, post.country_code)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+        return phone_to_e164(raw, post.country_code)
+    except ValidationError:
         errors.add("phone", "invalid_phone", _("Enter a valid phone number."))
         return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _language(data: dict, errors: _Errors) -> str:
@@ -164,7 +159,7 @@ def _person(person: Any, index: int, today: date, errors: _Errors) -> PersonData
             required=False,
         )
     )
-    if passport and not PASSPORT.fullmatch(passport):
+    if passport and not is_us_passport(passport):
         errors.add(
             f"{where}.passport_number",
             "invalid_passport",
@@ -194,7 +189,7 @@ def _people(data: dict, service: Service | None, today: date, errors: _Errors) -
 def booking_request_parse(data: dict, *, post: Post) -> BookingRequest:
     """Check a booking request against the post's rules; raise FieldErrors listing them all."""
     errors = _Errors()
-    today = timezone.now().astimezone(post.zone).date()
+    today = clock.today(post)
     service = _service(data, post, errors)
     starts_at = _start(data, errors)
     people = _people(data, service, today, errors)

@@ -6,14 +6,11 @@ is decided by ``services``.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -22,11 +19,10 @@ from acs.appointments.availability import Slot
 from acs.appointments.models import OpeningRule, Service
 from acs.appointments.services.capacity import CapacityError, RuleData, rules_check
 from acs.appointments.services.closures import ClosureError, closure_check
-
-# A U.S. passport book or card number: nine digits, or one letter and eight digits.
-_PASSPORT = re.compile(r"^(?:\d{9}|[A-Z]\d{8})$")
-_PASSPORT_SEPARATORS = re.compile(r"[\s\-‐‑–]+")
-OLDEST_AGE_YEARS = 120
+from acs.core.forms.passport import PassportField
+from acs.core.forms.people import PersonForm as CorePersonForm
+from acs.core.forms.people import full_name_field
+from acs.core.forms.phone import PhoneField, phone_hint
 
 
 class AcknowledgementForm(forms.Form):
@@ -154,147 +150,18 @@ class WhenForm(PeopleCountForm):
         return value
 
 
-class MemorableDateWidget(forms.MultiWidget):
-    """Day, month and year as three controls (the USWDS "memorable date" pattern)."""
+class PersonForm(CorePersonForm):
+    """One person of the booking: name and date of birth as in the passport, and the U.S.
+    passport number if they have one (it makes them one person for the one-booking rule)."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            widgets={
-                "day": forms.TextInput(),
-                "month": forms.Select(),
-                "year": forms.TextInput(),
-            }
-        )
-
-    def decompress(self, value: Any) -> list[Any]:
-        if isinstance(value, str):
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                return [None, None, None]
-        if isinstance(value, date):
-            return [value.day, value.month, value.year]
-        return [None, None, None]
-
-
-def month_choices() -> list[tuple[str, Any]]:
-    names = [
-        _("January"),
-        _("February"),
-        _("March"),
-        _("April"),
-        _("May"),
-        _("June"),
-        _("July"),
-        _("August"),
-        _("September"),
-        _("October"),
-        _("November"),
-        _("December"),
-    ]
-    return [(str(number), name) for number, name in enumerate(names, start=1)]
-
-
-def _years_ago(today: date, years: int) -> date:
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February in a year that has none
-        return today.replace(year=today.year - years, day=28)
-
-
-class MemorableDateField(forms.MultiValueField):
-    widget = MemorableDateWidget
-
-    default_error_messages = {
-        "required": _("Enter the date of birth."),
-        "incomplete": _("Enter the full date of birth: day, month and year."),
-        "invalid": _("Enter the date of birth in numbers, such as 19 / 1 / 1990."),
-        "no_such_day": _("That day does not exist. Check the day and the month."),
-        "future": _("The date of birth cannot be in the future."),
-        "too_old": _("The date of birth cannot be more than 120 years ago."),
-    }
-
-    def __init__(self, *, today: date | None = None, **kwargs: Any) -> None:
-        self.today = today
-        fields = (
-            forms.CharField(required=False, max_length=2),
-            forms.CharField(required=False, max_length=2),
-            forms.CharField(required=False, max_length=4),
-        )
-        super().__init__(fields=fields, require_all_fields=False, **kwargs)
-
-    def compress(self, data_list: list[Any]) -> date | None:
-        if not data_list:
-            return None
-        day, month, year = (str(part or "").strip() for part in data_list)
-        if not (day and month and year):
-            raise ValidationError(self.error_messages["incomplete"], code="incomplete")
-        if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        try:
-            value = date(int(year), int(month), int(day))
-        except ValueError as error:
-            raise ValidationError(self.error_messages["no_such_day"], code="no_such_day") from error
-        today = self.today or timezone.localdate()
-        if value > today:
-            raise ValidationError(self.error_messages["future"], code="future")
-        if value < _years_ago(today, OLDEST_AGE_YEARS):
-            raise ValidationError(self.error_messages["too_old"], code="too_old")
-        return value
-
-
-def normalize_passport(value: str) -> str:
-    """Upper case, without the spaces and dashes people type between groups of digits."""
-    return _PASSPORT_SEPARATORS.sub("", value or "").upper()
-
-
-class PersonForm(forms.Form):
-    full_name = forms.CharField(
-        label=_("Full name"),
+    full_name = full_name_field(
         help_text=_("As written in the passport."),
-        max_length=150,
-        error_messages={"required": _("Enter the person’s full name.")},
-        widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": "150"}),
+        required_message=_("Enter the person’s full name."),
     )
-    date_of_birth = MemorableDateField(label=_("Date of birth"))
-    passport_number = forms.CharField(
+    passport_number = PassportField(
         label=_("U.S. passport number (optional)"),
         help_text=_("Nine characters: 9 digits, or one letter followed by 8 digits."),
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "30"}
-        ),
     )
-
-    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["date_of_birth"].today = today
-
-    def clean_full_name(self) -> str:
-        return " ".join(self.cleaned_data["full_name"].split())
-
-    def clean_passport_number(self) -> str:
-        value = normalize_passport(self.cleaned_data.get("passport_number", ""))
-        if value and not _PASSPORT.match(value):
-            raise ValidationError(
-                _(
-                    "A U.S. passport number has 9 characters: 9 digits, or one letter followed "
-                    "by 8 digits. Leave it empty if you do not have one."
-                ),
-                code="passport",
-            )
-        return value
-
-    def dob_parts(self) -> dict[str, str]:
-        """The three date-of-birth values to show again, typed or from the saved draft."""
-        bound = self["date_of_birth"]
-        if self.is_bound:
-            values = bound.field.widget.value_from_datadict(self.data, self.files, bound.html_name)
-        else:
-            values = bound.field.widget.decompress(bound.initial)
-        day, month, year = ("" if value is None else str(value) for value in values)
-        return {"day": day, "month": month, "year": year}
 
 
 class BasePersonFormSet(forms.BaseFormSet):
@@ -339,10 +206,6 @@ def person_formset(*, people: int):
     )
 
 
-class TelInput(forms.TextInput):
-    input_type = "tel"
-
-
 class ContactForm(forms.Form):
     """One email and one phone for the whole booking."""
 
@@ -356,46 +219,22 @@ class ContactForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email", "maxlength": "254"}),
     )
-    phone = forms.CharField(
+    phone = PhoneField(
         label=_("Phone"),
         help_text=_("Any number starting with + and the country code."),
-        max_length=40,
-        error_messages={"required": _("Enter a phone number.")},
-        widget=TelInput(attrs={"autocomplete": "tel", "maxlength": "40"}),
+        required_message=_("Enter a phone number."),
     )
 
     def __init__(
         self, *args: Any, country_code: str = "PE", country_name: str = "", **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.country_code = country_code
+        self.fields["phone"].country_code = country_code
         if country_name:
-            self.fields["phone"].help_text = _(
-                "A number in %(country)s, or any number starting with + and the country code."
-            ) % {"country": country_name}
+            self.fields["phone"].help_text = phone_hint(country_name)
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
-
-    def clean_phone(self) -> str:
-        """Stored in E.164 (+51987654321) whatever way it was typed."""
-        text = self.cleaned_data["phone"].strip()
-        try:
-            number = phonenumbers.parse(text, self.country_code)
-        except phonenumbers.NumberParseException as error:
-            raise ValidationError(_phone_message(), code="phone") from error
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError(_phone_message(), code="phone")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _phone_message() -> str:
-    return str(
-        _(
-            "Enter a phone number we can call. For a number from another country, start with "
-            "+ and the country code."
-        )
-    )
 
 
 class FindForm(forms.Form):

@@ -11,12 +11,14 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import altcha
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from acs.core.models import ProofOfWorkUse
@@ -57,6 +59,41 @@ def challenge_create() -> Challenge:
         "signature": challenge.signature,
     }
     return Challenge(json=json.dumps(data))
+
+
+def widget_strings() -> str:
+    """The widget's own words in the page's language, as the JSON its ``strings`` takes."""
+    return json.dumps(
+        {
+            "label": gettext("I am not a robot"),
+            "verifying": gettext("Checking…"),
+            "verified": gettext("Checked. You can confirm."),
+            "error": gettext("The check failed. Please try again."),
+            "expired": gettext("The check expired. Please tick the box again."),
+            "verificationRequired": gettext("Please tick “I am not a robot” first."),
+            "waitAlert": gettext("Checking… please wait a moment."),
+            "loading": gettext("Loading…"),
+            "reload": gettext("Reload"),
+            "verify": gettext("Check"),
+            "footer": gettext("Protected by ALTCHA"),
+            "ariaLinkLabel": gettext("About ALTCHA"),
+            "enterCode": gettext("Enter the code"),
+            "enterCodeAria": gettext("Enter the code you hear. Press Space to play the audio."),
+            "getAudioChallenge": gettext("Play an audio code"),
+        },
+        ensure_ascii=False,
+    )
+
+
+def widget_context() -> dict[str, Any]:
+    """What a page that carries the check puts in its template context: whether it is on, a
+    fresh challenge, and the widget's words."""
+    on = enabled()
+    return {
+        "pow_enabled": on,
+        "challenge": challenge_create() if on else None,
+        "altcha_strings_json": widget_strings() if on else "",
+    }
 
 
 def solution_consume(payload: str | None) -> None:

@@ -27,6 +27,24 @@ def hit(scope: str, identity: str, *, limit: int, window: int) -> bool:
     return count <= limit
 
 
+def over_limit(
+    request: HttpRequest,
+    scope: str,
+    *,
+    per_address: int,
+    email: str = "",
+    per_email: int = 0,
+    window: int = 3600,
+) -> bool:
+    """Count one attempt at ``scope`` from the client's address, and for ``email`` when one is
+    given; True once either has passed its limit in this window. Both are counted on every
+    attempt, so that changing one (a new address, another email) does not escape the other."""
+    allowed = hit(f"{scope}-address", client_address(request), limit=per_address, window=window)
+    if email:
+        allowed = hit(f"{scope}-email", email, limit=per_email, window=window) and allowed
+    return not allowed
+
+
 def client_address(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or the right hop of X-Forwarded-For behind
     ``PROXY_COUNT`` trusted proxies (never a header a client could forge on its own)."""

@@ -10,22 +10,10 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from acs.appointments.forms import MemorableDateField
+from acs.core.forms.passport import PassportField, is_other_passport, is_us_passport
+from acs.core.forms.people import PersonForm, full_name_field
+from acs.core.forms.phone import PhoneField, phone_hint
 from acs.enrollment.constants import Cadence, CitizenStatus, Language, MessageKind, PhoneKind
-
-
-def memorable_date_parts(form: forms.Form, name: str) -> dict[str, str]:
-    """The day, month and year of a ``MemorableDateField`` to show again: as typed, or from
-    the initial value."""
-    bound = form[name]
-    widget = bound.field.widget
-    if form.is_bound:
-        values = widget.value_from_datadict(form.data, form.files, bound.html_name)
-    else:
-        values = widget.decompress(bound.initial)
-    day, month, year = ("" if value is None else str(value) for value in values)
-    return {"day": day, "month": month, "year": year}
-
 
 # Account forms -----------------------------------------------------------------------------
 
@@ -75,17 +63,13 @@ class _NewPasswordMixin:
                 self.add_error("password", error)
 
 
-class _PersonForm(forms.Form):
+class _PersonForm(PersonForm):
     """Who the enrollee is: the fields sign-up and the profile share."""
 
-    full_name = forms.CharField(
-        label=_("Full name"),
+    full_name = full_name_field(
         help_text=_("As written in your passport."),
-        max_length=150,
-        error_messages={"required": _("Enter your full name.")},
-        widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": "150"}),
+        required_message=_("Enter your full name."),
     )
-    date_of_birth = MemorableDateField(label=_("Date of birth"))
     status = forms.ChoiceField(
         label=_("You are"),
         choices=CitizenStatus.choices,
@@ -98,12 +82,6 @@ class _PersonForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose a language.")},
     )
-
-    def dob_parts(self) -> dict[str, str]:
-        return memorable_date_parts(self, "date_of_birth")
-
-    def clean_full_name(self) -> str:
-        return " ".join(self.cleaned_data["full_name"].split())
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
@@ -211,42 +189,6 @@ def _travel_date(label: str, required_message: str) -> forms.DateField:
     )
 
 
-def phone_to_e164(text: str, country_code: str) -> str:
-    """A phone number as typed (local to ``country_code``, or with + and a country code) in
-    E.164 (+51987654321), or a plain ``ValidationError``."""
-    import phonenumbers
-
-    message = _(
-        "Enter a phone number we can call. For a number from another country, start with "
-        "+ and the country code."
-    )
-    try:
-        number = phonenumbers.parse(text.strip(), country_code)
-    except phonenumbers.NumberParseException as error:
-        raise ValidationError(message, code="phone") from error
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(message, code="phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _phone_field(*, required: bool, label: str) -> forms.CharField:
-    from acs.appointments.forms import TelInput
-
-    return forms.CharField(
-        label=label,
-        required=required,
-        max_length=40,
-        error_messages={"required": _("Enter the phone number.")},
-        widget=TelInput(attrs={"autocomplete": "tel", "maxlength": "40"}),
-    )
-
-
-def phone_hint(country_name: str) -> str:
-    return _("A number in %(country)s, or any number starting with + and the country code.") % {
-        "country": country_name
-    }
-
-
 class _RemovableFormSet(forms.BaseFormSet):
     """A formset whose saved rows have a "remove" box (Django's DELETE) and whose blank rows
     are left out when nothing was typed in them."""
@@ -274,14 +216,10 @@ class ProfileForm(_PersonForm):
             "your account."
         )
     )
-    passport_number = forms.CharField(
+    passport_number = PassportField(
         label=_("Passport number (optional)"),
         help_text=_("It helps us find you faster in an emergency."),
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "30"}
-        ),
+        us_only=False,
     )
 
     field_order = ["full_name", "date_of_birth", "status", "email", "language", "passport_number"]
@@ -293,14 +231,10 @@ class ProfileForm(_PersonForm):
     def clean(self) -> dict[str, Any]:
         """A U.S. passport number has a fixed form; a family member who is not a citizen has
         another country's passport, so theirs is only checked for length and letters."""
-        import re
-
-        from acs.appointments.forms import normalize_passport
-
         cleaned = super().clean()
-        number = normalize_passport(cleaned.get("passport_number", ""))
+        number = cleaned.get("passport_number", "")
         us_passport = cleaned.get("status") in (CitizenStatus.CITIZEN, CitizenStatus.NATIONAL)
-        if number and us_passport and not re.fullmatch(r"\d{9}|[A-Z]\d{8}", number):
+        if number and us_passport and not is_us_passport(number):
             self.add_error(
                 "passport_number",
                 _(
@@ -308,27 +242,23 @@ class ProfileForm(_PersonForm):
                     "by 8 digits. Leave it empty if you prefer."
                 ),
             )
-        elif number and not re.fullmatch(r"[A-Z0-9]{5,20}", number):
+        elif number and not is_other_passport(number):
             self.add_error(
                 "passport_number",
                 _("Enter the passport number with letters and digits only, or leave it empty."),
             )
-        cleaned["passport_number"] = number
         return cleaned
 
 
 class PhoneForm(forms.Form):
     public_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    number = _phone_field(required=True, label=_("Phone number"))
+    number = PhoneField(label=_("Phone number"), required_message=_("Enter the phone number."))
     kind = forms.ChoiceField(label=_("Kind"), choices=PhoneKind.choices, initial=PhoneKind.MOBILE)
     sms_capable = forms.BooleanField(label=_("Can receive text messages"), required=False)
 
     def __init__(self, *args: Any, country_code: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country_code = country_code
-
-    def clean_number(self) -> str:
-        return phone_to_e164(self.cleaned_data["number"], self.country_code)
+        self.fields["number"].country_code = country_code
 
 
 class BasePhoneFormSet(_RemovableFormSet):
@@ -465,21 +395,13 @@ def stop_formset(*, rows: int, saved: int = 0) -> type[BaseStopFormSet]:
     )
 
 
-class CompanionForm(forms.Form):
+class CompanionForm(PersonForm):
     public_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    full_name = forms.CharField(
-        label=_("Full name"),
-        max_length=150,
-        error_messages={"required": _("Enter the person’s full name.")},
-        widget=forms.TextInput(attrs={"maxlength": "150", "autocomplete": "off"}),
+    full_name = full_name_field(
+        required_message=_("Enter the person’s full name."), autocomplete="off"
     )
-    date_of_birth = MemorableDateField(label=_("Date of birth"))
 
-    def dob_parts(self) -> dict[str, str]:
-        return memorable_date_parts(self, "date_of_birth")
-
-    def clean_full_name(self) -> str:
-        return " ".join(self.cleaned_data["full_name"].split())
+    field_order = ["public_id", "full_name", "date_of_birth"]
 
 
 class BaseCompanionFormSet(_RemovableFormSet):
@@ -536,7 +458,11 @@ class ContactForm(forms.Form):
         max_length=60,
         widget=forms.TextInput(attrs={"maxlength": "60"}),
     )
-    phone = _phone_field(required=False, label=_("Phone (optional if you give an email)"))
+    phone = PhoneField(
+        label=_("Phone (optional if you give an email)"),
+        required=False,
+        required_message=_("Enter the phone number."),
+    )
     email = forms.EmailField(
         label=_("Email (optional if you give a phone)"),
         required=False,
@@ -547,15 +473,11 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args: Any, country_code: str, country_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country_code = country_code
+        self.fields["phone"].country_code = country_code
         self.fields["phone"].help_text = phone_hint(country_name)
 
     def clean_name(self) -> str:
         return " ".join(self.cleaned_data["name"].split())
-
-    def clean_phone(self) -> str:
-        text = self.cleaned_data["phone"].strip()
-        return phone_to_e164(text, self.country_code) if text else ""
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()

@@ -29,6 +29,7 @@ from acs.appointments.models import (
     SlotLock,
 )
 from acs.core.clock import long_date
+from acs.core.forms.passport import normalize_passport
 from acs.core.locking import lock_row, share_lock_row
 from acs.core.outbox.queue import email_queue
 from acs.posts.models import Post
@@ -58,10 +59,6 @@ def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def normalize_passport(value: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", value.upper())
 
 
 def identity_key(person: PersonData, *, email: str) -> str:

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from acs.core import ratelimit
+from acs.core.forms.people import date_of_birth_context
 from acs.enrollment import identity
 from acs.enrollment.forms import (
     EmailOnlyForm,
@@ -35,32 +36,15 @@ GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 HOME = "enrollment:home"
 
 
-def _date_context(request: HttpRequest) -> dict:
-    from acs.appointments.forms import month_choices
-
-    spanish = (request.LANGUAGE_CODE or "en").startswith("es")
-    return {
-        "months": month_choices(),
-        "dob_order": ["day", "month", "year"] if spanish else ["month", "day", "year"],
-    }
-
-
 def _rate_limited(request: HttpRequest, scope: str, email: str = "") -> bool:
     """Attempts per address and per account an hour (``ACS_ACCOUNT_RATE_*``)."""
-    allowed = ratelimit.hit(
-        f"{scope}-address",
-        ratelimit.client_address(request),
-        limit=settings.ACS_ACCOUNT_RATE_PER_ADDRESS,
-        window=3600,
+    return ratelimit.over_limit(
+        request,
+        scope,
+        per_address=settings.ACS_ACCOUNT_RATE_PER_ADDRESS,
+        email=email,
+        per_email=settings.ACS_ACCOUNT_RATE_PER_EMAIL,
     )
-    if email:
-        allowed = (
-            ratelimit.hit(
-                f"{scope}-email", email, limit=settings.ACS_ACCOUNT_RATE_PER_EMAIL, window=3600
-            )
-            and allowed
-        )
-    return not allowed
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -105,7 +89,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             identity.sign_in(request, enrollee)
         request.session["enrollment.check_email"] = data["email"]
         return redirect("enrollment:check-email")
-    context = {"form": form, "post": post, **_date_context(request)}
+    context = {"form": form, "post": post, **date_of_birth_context()}
     status = 400 if form.is_bound else 200
     return render(request, "enrollment/account/sign_up.html", context, status=status)
 

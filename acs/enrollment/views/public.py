@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -19,42 +18,36 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
-from django.forms import BaseFormSet, Form
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from acs.core import clock
+from acs.core.forms.errors import error_summary
+from acs.core.forms.people import date_of_birth_context
+from acs.core.forms.phone import phone_hint
 from acs.enrollment import identity
 from acs.enrollment.constants import Cadence, MessageKind
 from acs.enrollment.forms import (
-    CompanionFormSet,
     ContactForm,
     PhoneFormSet,
     PreferencesForm,
     PrivacyForm,
     ProfileForm,
     ResidenceForm,
-    TripForm,
-    phone_hint,
-    stop_formset,
 )
 from acs.enrollment.identity import enrollee_required
 from acs.enrollment.models import EmergencyContact, Enrollee, PrivacyRelease, Trip
 from acs.enrollment.services import profile as profile_services
 from acs.enrollment.services import trips as trip_services
-from acs.enrollment.views.account import _date_context
-from acs.posts.models import Post, Region
-from acs.posts.selectors import regions_of
+from acs.enrollment.tripforms import TripForms, region_choices
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 GET_ONLY = require_http_methods(["GET", "HEAD"])
 HOME = "enrollment:home"
-# Rows of region and place on the trip form: enough for most trips, and two more than a saved
-# trip has, so that another can be added without JavaScript.
-STOP_ROWS = 4
 # After deleting their account the person is signed out; this one-time flag lets the next
 # page say that the deletion happened.
 _DELETED_FLAG = "enrollment.deleted"
@@ -81,15 +74,6 @@ def _own_contact(request: HttpRequest, public_id: uuid.UUID) -> EmergencyContact
     return contact
 
 
-def _today(post: Post) -> date:
-    return timezone.localdate(timezone=post.zone)
-
-
-def _region_choices(post: Post) -> tuple[list[tuple[int, str]], dict[int, Region]]:
-    regions = list(regions_of(post))
-    return [(region.pk, region.name) for region in regions], {r.pk: r for r in regions}
-
-
 def _refuse(form: Form, error: ValidationError, fields: dict[str, str]) -> None:
     """Show a service's refusal beside the field it is about (by its code), or above the
     form."""
@@ -105,34 +89,6 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
     return render(request, template, context, status=status)
 
 
-def _summary(
-    form: Form | None = None,
-    groups: Iterable[tuple[str, BaseFormSet]] = (),
-    refusal: str = "",
-) -> list[tuple[str, str]]:
-    """The error summary of a page with formsets: (link target, text) per error, in the
-    page's order. ``groups`` are (name of one row, such as "Person", formset); ``refusal`` is
-    a service's refusal that belongs to no one field."""
-    entries: list[tuple[str, str]] = [("", refusal)] if refusal else []
-
-    def add(one: Form, prefix: str = "") -> None:
-        entries.extend(("", f"{prefix}{error}") for error in one.non_field_errors())
-        for field in one:
-            target = field.auto_id
-            if field.name == "date_of_birth":
-                target += "_month"  # the memorable date's first control in English
-            entries.extend((target, f"{prefix}{field.label}: {error}") for error in field.errors)
-
-    if form is not None:
-        add(form)
-    for name, formset in groups:
-        entries.extend(("", str(error)) for error in formset.non_form_errors())
-        for number, one in enumerate(formset.forms, start=1):
-            if not formset._should_delete_form(one):  # a removed row's mistakes do not count
-                add(one, _("%(name)s %(number)d, ") % {"name": name, "number": number})
-    return entries
-
-
 # The front page ----------------------------------------------------------------------------
 
 
@@ -142,7 +98,7 @@ def _summary(
 def home(request: HttpRequest) -> HttpResponse:
     """Everything the person told us, each part with a link to change it."""
     enrollee = profile_services.enrollee_with_records(request.enrollee)
-    today = _today(enrollee.post)
+    today = clock.today(enrollee.post)
     trips = [trip for trip in enrollee.trips.all() if not _trip_over(trip, today)]
     try:
         privacy = enrollee.privacy_release
@@ -207,7 +163,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 return redirect("enrollment:check-email")
             messages.success(request, _("Your details are saved."))
             return redirect(HOME)
-    context = {"form": form, "enrollee": enrollee, **_date_context(request)}
+    context = {"form": form, "enrollee": enrollee, **date_of_birth_context()}
     return _page(request, "enrollment/profile.html", context)
 
 
@@ -247,7 +203,7 @@ def phones(request: HttpRequest) -> HttpResponse:
     context = {
         "formset": formset,
         "refusal": refusal,
-        "errors": _summary(groups=[(_("Phone"), formset)], refusal=refusal)
+        "errors": error_summary(groups=[(_("Phone"), formset)], refusal=refusal)
         if formset.is_bound
         else [],
         "hint": phone_hint(post.country_name),
@@ -263,7 +219,7 @@ def phones(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def trips(request: HttpRequest) -> HttpResponse:
     enrollee = profile_services.enrollee_with_records(request.enrollee)
-    today = _today(enrollee.post)
+    today = clock.today(enrollee.post)
     every = list(enrollee.trips.all())
     context = {
         "current_trips": [t for t in every if not _trip_over(t, today) and t.arrival <= today],
@@ -274,121 +230,11 @@ def trips(request: HttpRequest) -> HttpResponse:
     return render(request, "enrollment/trips/list.html", context)
 
 
-class _TripPage:
-    """The trip form: dates and details, rows of region and place, rows of companions."""
-
-    def __init__(self, request: HttpRequest, trip: Trip | None = None) -> None:
-        self.request = request
-        self.trip = trip
-        post = request.enrollee.post
-        self.post = post
-        choices, self.regions = _region_choices(post)
-        data = request.POST if request.method == "POST" else None
-        saved_stops = (
-            [{"region": s.region_id, "place": s.place} for s in trip.stops.order_by("id")]
-            if trip
-            else []
-        )
-        saved_people = (
-            [
-                {
-                    "public_id": c.public_id,
-                    "full_name": c.full_name,
-                    "date_of_birth": c.date_of_birth,
-                }
-                for c in trip.companions.order_by("id")
-            ]
-            if trip
-            else []
-        )
-        # Dates as ISO text: a date object would be shown in the page's language, which an
-        # <input type="date"> cannot read.
-        initial = (
-            {
-                "arrival": trip.arrival.isoformat(),
-                "departure": trip.departure.isoformat(),
-                "purpose": trip.purpose,
-                "lodging": trip.lodging,
-            }
-            if trip
-            else {}
-        )
-        self.form = TripForm(data, initial=initial)
-        rows = max(STOP_ROWS, len(saved_stops) + 2)
-        self.stops = stop_formset(rows=rows, saved=len(saved_stops))(
-            data,
-            prefix="stops",
-            initial=saved_stops,
-            region_choices=choices,
-            country=post.country_name,
-        )
-        self.companions = CompanionFormSet(data, prefix="companions", initial=saved_people)
-
-    def is_valid(self) -> bool:
-        # Each is checked, so that every mistake is shown at once.
-        results = [self.form.is_valid(), self.stops.is_valid(), self.companions.is_valid()]
-        return all(results)
-
-    def stop_pairs(self) -> list[tuple[Region, str]]:
-        return [(self.regions[pk], place) for pk, place in self.stops.chosen()]
-
-    def save(self) -> Trip:
-        data = self.form.cleaned_data
-        fields = {
-            "arrival": data["arrival"],
-            "departure": data["departure"],
-            "purpose": data["purpose"],
-            "lodging": data["lodging"],
-            "stops": self.stop_pairs(),
-        }
-        people = self.companions.kept()
-        if self.trip is None:
-            return trip_services.trip_add(
-                enrollee=self.request.enrollee,
-                companions=[(p["full_name"], p["date_of_birth"]) for p in people],
-                **fields,
-            )
-        return trip_services.trip_update(
-            trip=self.trip,
-            companions=[(p["public_id"], p["full_name"], p["date_of_birth"]) for p in people],
-            **fields,
-        )
-
-    def render(self) -> HttpResponse:
-        context = {
-            "trip": self.trip,
-            "form": self.form,
-            "stops": self.stops,
-            "companions": self.companions,
-            "country": self.post.country_name,
-            "today": _today(self.post),
-            "errors": _summary(
-                self.form, [(_("Place"), self.stops), (_("Person"), self.companions)]
-            )
-            if self.form.is_bound
-            else [],
-            **_date_context(self.request),
-        }
-        return _page(self.request, "enrollment/trips/form.html", context)
-
-    def handle(self, success: str) -> HttpResponse:
-        if self.request.method == "POST" and self.is_valid():
-            try:
-                trip = self.save()
-            except ValidationError as error:
-                fields = {"departure_first": "departure", "past_trip": "departure"}
-                _refuse(self.form, error, fields)
-            else:
-                messages.success(self.request, success)
-                return redirect("enrollment:trip", trip=trip.public_id)
-        return self.render()
-
-
 @never_cache
 @GET_POST
 @enrollee_required
 def trip_new(request: HttpRequest) -> HttpResponse:
-    return _TripPage(request).handle(_("Your trip is saved. Have a safe journey."))
+    return _trip_page(request, None, _("Your trip is saved. Have a safe journey."))
 
 
 @never_cache
@@ -397,14 +243,46 @@ def trip_new(request: HttpRequest) -> HttpResponse:
 def trip(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
     """A trip's page: its form while it can change; once over or ended, what it said."""
     found = _own_trip(request, trip)
-    if _trip_over(found, _today(request.enrollee.post)):
+    if _trip_over(found, clock.today(request.enrollee.post)):
         if request.method == "POST":
             refusal = _("This trip is over, so it cannot be changed. Add a new trip instead.")
             return _invalid(
                 request, "enrollment/trips/over.html", {"trip": found, "refusal": refusal}
             )
         return render(request, "enrollment/trips/over.html", {"trip": found})
-    return _TripPage(request, found).handle(_("Your changes to the trip are saved."))
+    return _trip_page(request, found, _("Your changes to the trip are saved."))
+
+
+def _trip_page(request: HttpRequest, trip: Trip | None, success: str) -> HttpResponse:
+    """The trip form, new or of a trip that can still change: every mistake at once, and a
+    service's refusal beside the field it is about."""
+    post = request.enrollee.post
+    forms = TripForms(request.POST if request.method == "POST" else None, post=post, trip=trip)
+    if request.method == "POST" and forms.is_valid():
+        try:
+            saved = _trip_save(request.enrollee, trip, forms)
+        except ValidationError as error:
+            _refuse(forms.form, error, {"departure_first": "departure", "past_trip": "departure"})
+        else:
+            messages.success(request, success)
+            return redirect("enrollment:trip", trip=saved.public_id)
+    context = {
+        "trip": trip,
+        **forms.context(),
+        "today": clock.today(post),
+        **date_of_birth_context(),
+    }
+    return _page(request, "enrollment/trips/form.html", context)
+
+
+def _trip_save(enrollee: Enrollee, trip: Trip | None, forms: TripForms) -> Trip:
+    if trip is None:
+        return trip_services.trip_add(
+            enrollee=enrollee, companions=forms.new_companions(), **forms.trip_fields()
+        )
+    return trip_services.trip_update(
+        trip=trip, companions=forms.companion_changes(), **forms.trip_fields()
+    )
 
 
 def _confirm(
@@ -461,7 +339,7 @@ def residence(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
     post = enrollee.post
     current = enrollee.residences.filter(active=True).select_related("region").first()
-    choices, regions = _region_choices(post)
+    choices, regions = region_choices(post)
     initial = {"region": current.region_id, "place": current.place} if current else {}
     form = ResidenceForm(
         request.POST or None,

@@ -25,9 +25,8 @@ from django.views.decorators.http import require_safe
 from acs.appointments import selectors
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
-from acs.appointments.views.public import zone_text
 from acs.core import audit
-from acs.core.clock import long_date, long_datetime
+from acs.core.clock import long_date, long_datetime, zone_text
 from acs.core.permissions import staff_view
 from acs.core.ratelimit import client_address
 from acs.core.staffquery import csv_cell, parse_day
