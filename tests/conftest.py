@@ -96,6 +96,27 @@ def django_db_setup(django_db_setup, django_db_blocker):
     instead of making it again (a test's changes to it are rolled back with the test)."""
     with django_db_blocker.unblock():
         lima_seeded()
+    yield
+    with django_db_blocker.unblock():
+        _others_leave()
+
+
+def _others_leave() -> None:
+    """TEMPORARY diagnostic: who still holds the test database when it is to be dropped."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, application_name, backend_start, state, left(query, 200) "
+            "FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        rows = cursor.fetchall()
+    if rows:
+        with open("/tmp/leftover-sessions.txt", "a") as out:
+            out.write(f"{os.environ.get('PYTEST_XDIST_WORKER')}: {rows!r}\n")
 
 
 def _flushes(item: pytest.Item) -> bool:

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
@@ -25,7 +24,7 @@ from acs.alerts.constants import (
 )
 from acs.alerts.models import Message
 from acs.alerts.services.messages import REASON_MIN_WORDS
-from acs.core.clock import utc_offset_text
+from acs.core import clock
 from acs.posts.models import Post
 from acs.posts.selectors import regions_of
 
@@ -93,12 +92,6 @@ def kind_initial(kind: str | None) -> dict[str, Any]:
         "cap_certainty": CapCertainty.LIKELY.value,
     }
     return start | {name: value.value for name, value in _KIND_START.get(chosen, {}).items()}
-
-
-def zone_text(post: Post, when: datetime | None = None) -> str:
-    """ "America/Lima (UTC−05:00)": the zone the form's times are in, with its offset now."""
-    local = (when or timezone.now()).astimezone(post.zone)
-    return f"{post.time_zone} ({utc_offset_text(local)})"
 
 
 class _Styled:
@@ -190,7 +183,7 @@ class MessageForm(_Styled, forms.Form):
 
     @classmethod
     def initial_for_new(cls, post: Post, kind: str | None) -> dict[str, Any]:
-        now = timezone.now().astimezone(post.zone).replace(second=0, microsecond=0)
+        now = clock.local(post).replace(second=0, microsecond=0)
         until = now + timedelta(days=2)
         return kind_initial(kind) | {
             "assistance_en": assistance_initial(post, "en"),
@@ -203,9 +196,8 @@ class MessageForm(_Styled, forms.Form):
 
     @classmethod
     def initial_from(cls, message: Message) -> dict[str, Any]:
-        zone = message.post.zone
-        starts = message.effective_from.astimezone(zone)
-        ends = message.effective_until.astimezone(zone)
+        starts = clock.local(message.post, message.effective_from)
+        ends = clock.local(message.post, message.effective_until)
         fields = {
             name: getattr(message, name)
             for name in ("kind", "whole_country", *cls._text_fields(), *cls._cap_fields())

@@ -10,6 +10,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from acs.core import clock
 from acs.core.permissions import ANY_STAFF, staff_view
 from acs.posts.models import Post
 from acs.posts.selectors import post_default
@@ -196,5 +197,5 @@ def _figures(*, post: Post, now: datetime) -> dict:
         "next_free": next_free_chart,
         "next_free_rows": next_free_rows,
         "zone_name": post.time_zone,
-        "today": now.astimezone(post.zone).date(),
+        "today": clock.today(post, now),
     }

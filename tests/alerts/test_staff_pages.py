@@ -67,7 +67,7 @@ def test_the_compose_form_starts_from_the_kind_and_the_post(role, lima):
     assert '<option value="weather" selected>' in html
     assert "tel:+5116182000" in html  # the hotline, in the assistance part
     assert "Línea de emergencia" in html or "emergency hotline" in html
-    assert "America/Lima (UTC−05:00)" in html
+    assert "Lima time (UTC−05:00)" in html
     assert 'name="regions"' in html and "Cusco (PE-CUS)" in html
 
 

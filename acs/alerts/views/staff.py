@@ -19,12 +19,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from acs.alerts import selectors, services
 from acs.alerts.constants import MessageStatus, MessageType
-from acs.alerts.forms import MessageForm, SendAloneForm, zone_text
+from acs.alerts.forms import MessageForm, SendAloneForm
 from acs.alerts.letters import message_preview
 from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
 from acs.alerts.services.outbox import recipients_count
 from acs.appointments.selectors import when_text
+from acs.core import clock
 from acs.core.audit import history
 from acs.core.permissions import staff_view
 from acs.posts.selectors import post_or_404
@@ -62,7 +63,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     post = post_or_404()
     groups = selectors.messages_for_staff(post=post)
     kinds = MessageForm.base_fields["kind"].choices
-    context = {"groups": groups, "kinds": kinds, "zone": zone_text(post)}
+    context = {"groups": groups, "kinds": kinds, "zone": clock.zone_text(post)}
     return render(request, "alerts/staff/list.html", context)
 
 
@@ -75,7 +76,7 @@ def _form_page(
     context = {
         "form": form,
         "message": message,
-        "zone": zone_text(form.post),
+        "zone": clock.zone_text(form.post),
         "approved": message is not None and message.status == MessageStatus.APPROVED,
         "region_count": form.fields["regions"].queryset.count(),
     }

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from acs.core import audit
+from acs.core import audit, clock
 from acs.core.clock import long_date
 from acs.core.permissions import staff_view
 from acs.core.ratelimit import client_address
@@ -79,8 +79,7 @@ def _parse_region(value: str, post: Post) -> tuple[Region | None, str]:
 
 def _day(request: HttpRequest, post: Post) -> tuple[date, str]:
     """The day asked for (default: today on the post's clock), and why it was not used."""
-    today = timezone.now().astimezone(post.zone).date()
-    return parse_day(request.GET.get("date", ""), today)
+    return parse_day(request.GET.get("date", ""), clock.today(post))
 
 
 def _query(request: HttpRequest) -> EnrolleeQuery:

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_safe
 from acs.appointments import selectors
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
-from acs.core import audit
+from acs.core import audit, clock
 from acs.core.clock import long_date, long_datetime, zone_text
 from acs.core.permissions import staff_view
 from acs.core.ratelimit import client_address
@@ -71,8 +71,7 @@ def _parse_filters(params: QueryDict, services: list[Service]) -> selectors.DayF
 
 def _day_query(request: HttpRequest) -> DayQuery:
     post = post_or_404()
-    today = timezone.now().astimezone(post.zone).date()
-    day, date_error = parse_day(request.GET.get("date", ""), today)
+    day, date_error = parse_day(request.GET.get("date", ""), clock.today(post))
     services = list(selectors.day_services(post))
     return DayQuery(
         post=post,
@@ -96,7 +95,7 @@ def _rows(query: DayQuery, offset: timedelta | None) -> list[DayRow]:
     rows = []
     bookings = selectors.day_bookings(post=query.post, day=query.day, filters=query.filters)
     for booking in bookings:
-        local = booking.starts_at.astimezone(query.post.zone)
+        local = clock.local(query.post, booking.starts_at)
         rows.append(
             DayRow(
                 booking=booking,
@@ -228,7 +227,7 @@ def day_csv(request: HttpRequest) -> HttpResponse:
     )
     for row in context["rows"]:
         booking = row.booking
-        local = booking.starts_at.astimezone(query.post.zone)
+        local = clock.local(query.post, booking.starts_at)
         writer.writerow(
             [
                 local.date().isoformat(),
@@ -265,7 +264,7 @@ def day_pdf(request: HttpRequest) -> HttpResponse:
     generated."""
     query = _day_query(request)
     context = _day_context(query)
-    generated = timezone.now().astimezone(query.post.zone)
+    generated = clock.local(query.post)
     context["generated_text"] = long_datetime(generated)
     context["generated_zone"] = zone_text(query.post, generated)
     html = render_to_string("appointments/staff/day_sheet.html", context)
@@ -306,7 +305,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         summary=f"code={booking.code}",
         address=client_address(request),
     )
-    local = booking.starts_at.astimezone(booking.post.zone)
+    local = clock.local(booking.post, booking.starts_at)
     context = {
         "booking": booking,
         "people": list(booking.people.all()),
