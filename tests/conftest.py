@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import translation
 
 from acs.content.services import pages_seed
-from acs.core.management.commands.demo_seed import LIMA
+from acs.demo.shipped import LIMA
 from acs.posts.models import Post
 from acs.posts.services import post_create
 

@@ -20,7 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from acs.content.services import pages_seed
-from acs.core.management.commands.demo_seed import LIMA
+from acs.demo.shipped import LIMA
 from acs.posts.services import post_create
 
 # The journeys' shared helpers assert; have pytest explain their failures as it does a test's.
