@@ -28,13 +28,13 @@ from acs.appointments.models import (
     Service,
     SlotLock,
 )
+
+# BOOKING_EMAIL is read here still (emails.py); its home is services.mail.
+from acs.appointments.services.mail import BOOKING_EMAIL as BOOKING_EMAIL
+from acs.appointments.services.mail import booking_email_queue
 from acs.core.clock import long_date
 from acs.core.locking import lock_row, share_lock_row
-from acs.core.outbox.queue import email_queue
 from acs.posts.models import Post
-
-# The outbox's kind for the booking emails (built by ``emails.booking_email_build``).
-BOOKING_EMAIL = "appointments.booking"
 
 
 class BookingError(Exception):
@@ -273,18 +273,6 @@ def booking_reschedule(
         booking.save(update_fields=["starts_at", "reschedule_count", "reminder_sent_at"])
         booking_email_queue(booking=booking, kind="rescheduled")
     return booking
-
-
-def booking_email_queue(*, booking: Booking, kind: str) -> int:
-    """Queue the citizen's email of ``kind`` (``emails.KINDS``) in the caller's transaction:
-    it exists if and only if the change does. A worker builds and sends it; the request
-    never renders nor sends mail (docs/mail.md)."""
-    return email_queue(
-        kind=BOOKING_EMAIL,
-        to=booking.email,
-        language=booking.language,
-        arguments={"booking_id": booking.pk, "kind": kind},
-    )
 
 
 def reminders_due(*, now: datetime | None = None) -> list[int]:

@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import CODE_ALPHABET, Booking, BookingPerson
-from acs.appointments.services.booking import booking_email_queue
+from acs.appointments.services.mail import booking_email_queue
 from acs.core.audit import audit_record
 from acs.core.clock import long_date
 from acs.posts.models import Post

@@ -41,8 +41,7 @@ from acs.enrollment.models import (
     TripStop,
     validate_e164,
 )
-from acs.enrollment.services.accounts import _email_later
-from acs.enrollment.services.trips import _touch
+from acs.enrollment.services.accounts import account_email_queue, enrollee_touch
 
 # Profile -----------------------------------------------------------------------------------
 
@@ -62,7 +61,7 @@ def profile_update(
     email = email.strip().lower()
     changed_email = email != enrollee.email
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         if (
             changed_email
             and Enrollee.objects.filter(post=enrollee.post, email=email)
@@ -86,7 +85,7 @@ def profile_update(
         enrollee.full_clean(exclude=["password", "post"])
         enrollee.save(update_fields=fields)
         if changed_email:
-            _email_later(enrollee, "verify")
+            account_email_queue(enrollee=enrollee, kind="verify")
     return enrollee
 
 
@@ -110,7 +109,7 @@ def phones_set(*, enrollee: Enrollee, phones: Sequence[PhoneData]) -> None:
     if len(set(numbers)) != len(numbers):
         raise ValidationError(_("Each number can be given only once."), code="duplicate_phone")
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         existing = {phone.public_id: phone for phone in Phone.objects.filter(enrollee=enrollee)}
         listed = {phone.public_id for phone in phones if phone.public_id is not None}
         if listed - existing.keys():
@@ -167,7 +166,7 @@ def contact_add(
     at least one of phone and email is needed."""
     _contact_check(name, phone, email)
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         return EmergencyContact.objects.create(
             enrollee=enrollee,
             name=" ".join(name.split()),
@@ -182,7 +181,7 @@ def contact_update(
 ) -> EmergencyContact:
     _contact_check(name, phone, email)
     with transaction.atomic(durable=True):
-        _touch(contact.enrollee)
+        enrollee_touch(enrollee=contact.enrollee)
         contact.name = " ".join(name.split())
         contact.relation = relation.strip()
         contact.phone = phone
@@ -193,7 +192,7 @@ def contact_update(
 
 def contact_delete(*, contact: EmergencyContact) -> None:
     with transaction.atomic(durable=True):
-        _touch(contact.enrollee)
+        enrollee_touch(enrollee=contact.enrollee)
         contact.delete()
 
 
@@ -210,7 +209,7 @@ def privacy_set(*, enrollee: Enrollee, **choices: bool) -> PrivacyRelease:
         raise TypeError(f"unknown privacy choices: {sorted(unknown)}")
     values = {name: bool(choices.get(name, False)) for name in PRIVACY_FIELDS}
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         release, _created = PrivacyRelease.objects.update_or_create(
             enrollee=enrollee, defaults=values
         )
@@ -263,7 +262,7 @@ def preferences_set(
             code="no_sms_phone",
         )
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         MessagePreference.objects.filter(enrollee=enrollee, kind__in=kinds).delete()
         MessagePreference.objects.bulk_create(
             MessagePreference(
