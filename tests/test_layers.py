@@ -218,8 +218,8 @@ def _private_imports() -> list[str]:
     )
 
 
-# views/public.py belongs to the views work of issue 11, on its own branch; account.py now
-# offers ``date_context``. Empty this once that branch imports it.
+# views/public.py belongs to the views work of issue 11, on its own branch, which drops this
+# import (the date-of-birth context moves to core's form kit). Empty this once it is merged.
 PRIVATE_IMPORTS_PENDING = [
     "acs.enrollment.views.public imports acs.enrollment.views.account._date_context"
 ]

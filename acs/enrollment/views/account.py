@@ -35,9 +35,7 @@ GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 HOME = "enrollment:home"
 
 
-def date_context(request: HttpRequest) -> dict:
-    """What the date-of-birth fields need (month names, the order of day, month and year in
-    the reader's language); every enrollment page with such a field shares it."""
+def _date_context(request: HttpRequest) -> dict:
     from acs.appointments.forms import month_choices
 
     spanish = (request.LANGUAGE_CODE or "en").startswith("es")
@@ -45,12 +43,6 @@ def date_context(request: HttpRequest) -> dict:
         "months": month_choices(),
         "dob_order": ["day", "month", "year"] if spanish else ["month", "day", "year"],
     }
-
-
-# The old name, while views/public.py (the views branch of issue 11) still imports it; that
-# import is the one exemption in tests/test_layers.py. Remove both once it imports
-# ``date_context``.
-_date_context = date_context
 
 
 def _rate_limited(request: HttpRequest, scope: str, email: str = "") -> bool:
@@ -113,7 +105,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             identity.sign_in(request, enrollee)
         request.session["enrollment.check_email"] = data["email"]
         return redirect("enrollment:check-email")
-    context = {"form": form, "post": post, **date_context(request)}
+    context = {"form": form, "post": post, **_date_context(request)}
     status = 400 if form.is_bound else 200
     return render(request, "enrollment/account/sign_up.html", context, status=status)
 
