@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import (
@@ -24,6 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Lower, Replace
 
+from acs.core import clock
 from acs.enrollment.constants import ON_BY_DEFAULT, MessageKind
 from acs.enrollment.models import (
     Companion,
@@ -100,7 +101,7 @@ def enrollees_to_reach(
     """
     region_ids = list(region_ids)
     kind = MessageKind(kind)
-    day_began = datetime.combine(starts, time.min, tzinfo=post.zone)
+    day_began = clock.midnight(post, starts)
 
     def takes_kind(enrollee_id: str) -> Exists:
         """The person whose id is the field ``enrollee_id`` of the row takes ``kind``."""
@@ -217,7 +218,7 @@ class RegionCounts:
 
 
 def _day_began(post: Post, day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=post.zone)
+    return clock.midnight(post, day)
 
 
 def _trip_covers(post: Post, day: date, prefix: str = "") -> Q:

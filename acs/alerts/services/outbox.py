@@ -27,6 +27,7 @@ from acs.alerts.constants import (
     knob,
 )
 from acs.alerts.models import Delivery, Message, WelfareResponse
+from acs.core import clock
 from acs.core.claims import backoff, rows_take
 from acs.core.queues import PUBLISH_ONCE, Queues, task_send
 from acs.enrollment.constants import ON_BY_DEFAULT
@@ -43,11 +44,8 @@ _ACCOUNT_DELETED = _("The account was deleted before it was sent.")
 
 def message_dates(message: Message) -> tuple[date, date]:
     """The first and last day (the post's calendar) on which the message is in effect."""
-    zone = message.post.zone
-    return (
-        timezone.localdate(message.effective_from, timezone=zone),
-        timezone.localdate(message.effective_until, timezone=zone),
-    )
+    post = message.post
+    return clock.today(post, message.effective_from), clock.today(post, message.effective_until)
 
 
 def message_region_ids(message: Message) -> list[int]:

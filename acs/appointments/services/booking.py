@@ -32,6 +32,7 @@ from acs.appointments.models import (
 # BOOKING_EMAIL is read here still (emails.py); its home is services.mail.
 from acs.appointments.services.mail import BOOKING_EMAIL as BOOKING_EMAIL
 from acs.appointments.services.mail import booking_email_queue
+from acs.core import clock
 from acs.core.clock import long_date
 from acs.core.locking import lock_row, share_lock_row
 from acs.posts.models import Post
@@ -286,10 +287,8 @@ def reminders_due(*, now: datetime | None = None) -> list[int]:
     ).select_related("post")
     due = []
     for booking in candidates:
-        zone = booking.post.zone
-        if booking.starts_at.astimezone(zone).date() == now.astimezone(zone).date() + timedelta(
-            days=1
-        ):
+        post = booking.post
+        if clock.today(post, booking.starts_at) == clock.today(post, now) + timedelta(days=1):
             due.append(booking.pk)
     return due
 

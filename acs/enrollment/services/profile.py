@@ -20,6 +20,7 @@ from django.db.models import F, Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acs.core import clock
 from acs.enrollment.constants import (
     ON_BY_DEFAULT,
     Cadence,
@@ -412,7 +413,7 @@ def enrollee_delete(*, enrollee: Enrollee) -> None:
     once; all that remains is one more in the post's count of accounts deleted this month
     (the post's month), in the same transaction."""
     post = enrollee.post
-    month = timezone.localdate(timezone=post.zone).replace(day=1)
+    month = clock.today(post).replace(day=1)
     key = {"post": post, "month": month, "reason": DeletionTally.Reason.SELF}
     with transaction.atomic(durable=True):
         # Create the month's row if it is missing (two deletions at once: one insert wins, the

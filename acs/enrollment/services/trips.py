@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from acs.core import clock
 from acs.enrollment.models import Companion, Enrollee, Residence, Trip, TripStop
 from acs.enrollment.services.accounts import enrollee_touch
 from acs.posts.models import Post, Region
@@ -21,10 +22,6 @@ from acs.posts.models import Post, Region
 # A companion as the trip form gives it back: its public id (None for a new one), full name
 # and date of birth.
 CompanionData = tuple[uuid.UUID | None, str, date]
-
-
-def _today(post: Post) -> date:
-    return timezone.localdate(timezone=post.zone)
 
 
 def _regions_of_post(post: Post, regions: Sequence[Region]) -> None:
@@ -44,7 +41,7 @@ def _check_dates(post: Post, arrival: date, departure: date) -> None:
         raise ValidationError(
             _("The departure date cannot be before the arrival date."), code="departure_first"
         )
-    if departure < _today(post):
+    if departure < clock.today(post):
         raise ValidationError(
             _("This trip is already over. Enroll trips you are on or will take."),
             code="past_trip",
@@ -55,7 +52,7 @@ def _check_companions(companions: Sequence[tuple[str, date]], post: Post) -> Non
     for name, born in companions:
         if not name.strip():
             raise ValidationError(_("Enter the full name of each companion."), code="companion")
-        if born > _today(post):
+        if born > clock.today(post):
             raise ValidationError(
                 _("A date of birth cannot be in the future."), code="companion_born"
             )
@@ -205,7 +202,7 @@ def trip_end_early(*, trip: Trip) -> Trip:
     Refused for a trip that has not begun (delete it instead) or is already over."""
     if trip.ended_early_at is not None:
         return trip
-    today = _today(trip.enrollee.post)
+    today = clock.today(trip.enrollee.post)
     if trip.arrival > today:
         raise ValidationError(
             _("This trip has not started yet. If you are not going, delete it instead."),
