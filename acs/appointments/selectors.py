@@ -7,7 +7,12 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from acs.appointments.availability import holiday_name
-from acs.appointments.constants import ACTIVE, AUDIT_CLOSURE_CREATED, LATE_CANCELLATION_HOURS
+from acs.appointments.constants import (
+    ACTIVE,
+    AUDIT_CLOSURE_CREATED,
+    LATE_CANCELLATION_HOURS,
+    BookingStatus,
+)
 from acs.appointments.models import Booking, BookingPerson, Closure, OpeningRule, Service
 from acs.core import clock
 
@@ -24,6 +29,23 @@ def services_bookable(post: Post) -> QuerySet[Service]:
 
 def service_get(*, post: Post, slug: str) -> Service | None:
     return services_bookable(post).filter(slug=slug).first()
+
+
+def reminders_due(*, now: datetime | None = None) -> list[int]:
+    """Bookings whose appointment is tomorrow in their post's zone and not yet reminded."""
+    now = now or timezone.now()
+    candidates = Booking.objects.filter(
+        status=BookingStatus.BOOKED,
+        reminder_sent_at__isnull=True,
+        starts_at__gt=now,
+        starts_at__lt=now + timedelta(hours=48),
+    ).select_related("post")
+    due = []
+    for booking in candidates:
+        post = booking.post
+        if clock.today(post, booking.starts_at) == clock.today(post, now) + timedelta(days=1):
+            due.append(booking.pk)
+    return due
 
 
 def booking_by_token(token: str) -> Booking | None:

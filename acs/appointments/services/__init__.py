@@ -17,7 +17,6 @@ from acs.appointments.services.booking import (
     normalize_passport,
     reminder_claim,
     reminder_queue,
-    reminders_due,
     reminders_queue,
     services_seed,
 )
@@ -34,7 +33,6 @@ __all__ = [
     "normalize_passport",
     "reminder_claim",
     "reminder_queue",
-    "reminders_due",
     "reminders_queue",
     "services_seed",
 ]

@@ -18,7 +18,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acs.appointments import availability
+from acs.appointments import availability, selectors
 from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus
 from acs.appointments.models import (
     Booking,
@@ -32,7 +32,6 @@ from acs.appointments.models import (
 # BOOKING_EMAIL is read here still (emails.py); its home is services.mail.
 from acs.appointments.services.mail import BOOKING_EMAIL as BOOKING_EMAIL
 from acs.appointments.services.mail import booking_email_queue
-from acs.core import clock
 from acs.core.clock import long_date
 from acs.core.locking import lock_row, share_lock_row
 from acs.posts.models import Post
@@ -276,23 +275,6 @@ def booking_reschedule(
     return booking
 
 
-def reminders_due(*, now: datetime | None = None) -> list[int]:
-    """Bookings whose appointment is tomorrow in their post's zone and not yet reminded."""
-    now = now or timezone.now()
-    candidates = Booking.objects.filter(
-        status=BookingStatus.BOOKED,
-        reminder_sent_at__isnull=True,
-        starts_at__gt=now,
-        starts_at__lt=now + timedelta(hours=48),
-    ).select_related("post")
-    due = []
-    for booking in candidates:
-        post = booking.post
-        if clock.today(post, booking.starts_at) == clock.today(post, now) + timedelta(days=1):
-            due.append(booking.pk)
-    return due
-
-
 def reminder_claim(*, booking_id: int, now: datetime | None = None) -> bool:
     """Mark a reminder as sent, once: a conditional update, so a repeated task sends nothing."""
     now = now or timezone.now()
@@ -316,8 +298,10 @@ def reminder_queue(*, booking_id: int, now: datetime | None = None) -> bool:
 
 
 def reminders_queue(*, now: datetime | None = None) -> int:
-    """Queue tomorrow's reminders (``reminders_due``), each claimed once. Returns how many."""
-    return sum(reminder_queue(booking_id=pk, now=now) for pk in reminders_due(now=now))
+    """Queue tomorrow's reminders (``selectors.reminders_due``), each claimed once. Returns
+    how many."""
+    due = selectors.reminders_due(now=now)
+    return sum(reminder_queue(booking_id=pk, now=now) for pk in due)
 
 
 def services_seed(*, post: Post, entries: list[dict]) -> int:
