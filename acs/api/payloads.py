@@ -11,13 +11,13 @@ from typing import Any
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acs.appointments import selectors
 from acs.appointments.availability import parse_slot_key
 from acs.appointments.models import Service
 from acs.appointments.services import PersonData, normalize_passport
-from acs.core import clock
 from acs.posts.models import Post
 
 # A U.S. passport number: nine digits, or (next-generation books) one letter and eight digits.
@@ -194,7 +194,7 @@ def _people(data: dict, service: Service | None, today: date, errors: _Errors) -
 def booking_request_parse(data: dict, *, post: Post) -> BookingRequest:
     """Check a booking request against the post's rules; raise FieldErrors listing them all."""
     errors = _Errors()
-    today = clock.today(post)
+    today = timezone.now().astimezone(post.zone).date()
     service = _service(data, post, errors)
     starts_at = _start(data, errors)
     people = _people(data, service, today, errors)
