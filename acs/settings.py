@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "acs.alerts",
     "acs.api",
     "acs.staff",
+    "acs.demo",
 ]
 
 MIDDLEWARE = [

@@ -156,7 +156,7 @@ def _slot_starts(service, day: date, rules_by_day) -> list[datetime]:
     if not rules or availability.holiday_name(service.post.country_code, day):
         return []
     # The same private helper availability uses, so the data sits on slots the app offers.
-    return [local.astimezone(UTC) for local in availability._local_times(service, day, rules)]
+    return [local.astimezone(UTC) for local in availability.local_times(service, day, rules)]
 
 
 def _fill(day_offset: int, horizon: int) -> float:

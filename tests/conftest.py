@@ -12,7 +12,7 @@ from django.utils import translation
 from pytest_django.plugin import blocking_manager_key
 
 from acs.content.services import pages_seed
-from acs.core.management.commands.demo_seed import LIMA
+from acs.demo.shipped import LIMA
 from acs.posts.models import Post
 from acs.posts.services import post_create
 

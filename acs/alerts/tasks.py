@@ -15,12 +15,11 @@ from collections.abc import Iterable, Iterator
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
-from kombu.exceptions import KombuError
 
 from acs.alerts import sending
 from acs.alerts.constants import knob
 from acs.alerts.services import outbox as services
-from acs.core.queues import PUBLISH_ONCE, Queues
+from acs.core.queues import Queues
 
 logger = logging.getLogger(__name__)
 
@@ -54,20 +53,6 @@ def enqueue(ids: Iterable[int]) -> int:
         send_batch.apply_async(args=[chunk], queue=Queues.DELIVERY)
         batches += 1
     return batches
-
-
-def fanout_start(message_id: int) -> bool:
-    """Hand a just-published message's fan-out to the workers. Never raises for a broker that
-    is down: the officer's publication stands, the message is marked for the sweeper, which
-    starts the fan-out at its next run once the broker answers. Returns whether it was
-    handed over."""
-    try:
-        dispatch_message.apply_async(args=[message_id, 0], queue=Queues.DELIVERY, **PUBLISH_ONCE)
-    except (KombuError, OSError) as error:
-        logger.error("broker unreachable; message %s left for the sweeper: %s", message_id, error)
-        services.fanout_not_handed_over(message_id=message_id)
-        return False
-    return True
 
 
 @shared_task(**_LATE, **_DATABASE_AWAY)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -31,7 +31,7 @@ from acs.appointments import selectors
 from acs.appointments.availability import slots_between
 from acs.appointments.models import Booking, Service
 from acs.appointments.services import BookingError, PersonData, booking_create
-from acs.core import pow, ratelimit
+from acs.core import clock, pow, ratelimit
 from acs.core.i18n import localized
 from acs.posts.models import Post
 from acs.posts.selectors import post_default
@@ -141,7 +141,7 @@ def availability(request: HttpRequest, slug: str) -> JsonResponse:
     service = selectors.service_get(post=post, slug=slug)
     if service is None:
         raise ApiError(404, "unknown_service", _("There is no such service to book."))
-    today = timezone.now().astimezone(post.zone).date()
+    today = clock.today(post)
     first = _from_date(request, today)
     days = _days(request)
     try:

@@ -55,7 +55,7 @@ def holiday_name(country: str, day: date) -> str | None:
     return _holidays(country, day.year).get(day)
 
 
-def _local_times(service: Service, day: date, rules) -> list[datetime]:
+def local_times(service: Service, day: date, rules) -> list[datetime]:
     """The local start times of one day's slots, real instants only."""
     zone = service.post.zone
     step = timedelta(minutes=service.duration_minutes)
@@ -138,7 +138,7 @@ def slots_between(
     while day <= last_day:
         if rules_by_day.get(day.weekday()) and not holiday_name(post.country_code, day):
             slots = []
-            for local in _local_times(service, day, rules_by_day[day.weekday()]):
+            for local in local_times(service, day, rules_by_day[day.weekday()]):
                 instant = local.astimezone(UTC)
                 if instant < earliest or _closed(instant, instant + step, closures):
                     continue

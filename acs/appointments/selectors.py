@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from acs.appointments.availability import holiday_name
-from acs.appointments.constants import ACTIVE, AUDIT_CLOSURE_CREATED, LATE_CANCELLATION_HOURS
+from acs.appointments.constants import (
+    ACTIVE,
+    AUDIT_CLOSURE_CREATED,
+    LATE_CANCELLATION_HOURS,
+    BookingStatus,
+)
 from acs.appointments.models import Booking, BookingPerson, Closure, OpeningRule, Service
-from acs.core.clock import long_datetime, utc_offset_text
+from acs.core import clock
+
+# alerts/views/public.py still imports ``when_text`` from here (the views branch of issue 11
+# moves it to ``acs.core.clock``); its only home is clock.
+from acs.core.clock import when_text
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
 
@@ -21,6 +29,23 @@ def services_bookable(post: Post) -> QuerySet[Service]:
 
 def service_get(*, post: Post, slug: str) -> Service | None:
     return services_bookable(post).filter(slug=slug).first()
+
+
+def reminders_due(*, now: datetime | None = None) -> list[int]:
+    """Bookings whose appointment is tomorrow in their post's zone and not yet reminded."""
+    now = now or timezone.now()
+    candidates = Booking.objects.filter(
+        status=BookingStatus.BOOKED,
+        reminder_sent_at__isnull=True,
+        starts_at__gt=now,
+        starts_at__lt=now + timedelta(hours=48),
+    ).select_related("post")
+    due = []
+    for booking in candidates:
+        post = booking.post
+        if clock.today(post, booking.starts_at) == clock.today(post, now) + timedelta(days=1):
+            due.append(booking.pk)
+    return due
 
 
 def booking_by_token(token: str) -> Booking | None:
@@ -66,8 +91,7 @@ def local_day_bounds(post: Post, day: date) -> tuple[datetime, datetime]:
     """The instants where ``day`` begins and ends on the post's wall clock: 24 hours, or 23
     or 25 on a daylight-saving change (an hour that does not exist at midnight resolves to
     the day's real first instant)."""
-    start = datetime.combine(day, time.min, tzinfo=post.zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=post.zone)
+    start, end = clock.midnight(post, day), clock.midnight(post, day + timedelta(days=1))
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
@@ -146,22 +170,6 @@ def booking_for_staff(pk: int) -> Booking | None:
 
 # A closure is announced on the public pages from this many days before it starts.
 NOTICE_DAYS = 14
-
-
-def zone_text(post: Post, instant: datetime) -> str:
-    """The post's zone at ``instant``: "Lima time, UTC−05:00"."""
-    local = instant.astimezone(post.zone)
-    return _("%(city)s time, %(offset)s") % {"city": post.city, "offset": utc_offset_text(local)}
-
-
-def when_text(post: Post, instant: datetime) -> str:
-    """An instant on the post's wall clock with its zone, for notices and staff pages:
-    "Monday, January 12, 2027, 09:00 (Lima time, UTC−05:00)"."""
-    local = instant.astimezone(post.zone)
-    return _("%(when)s (%(zone)s)") % {
-        "when": long_datetime(local),
-        "zone": zone_text(post, instant),
-    }
 
 
 @dataclass(frozen=True)

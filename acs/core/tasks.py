@@ -1,14 +1,11 @@
 import logging
-from collections.abc import Iterable
 
 from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
-from acs.core.outbox import sending
+from acs.core.outbox import queue, sending
 from acs.core.outbox import services as outbox
-from acs.core.queues import PUBLISH_ONCE, Queues
 
 logger = logging.getLogger(__name__)
 
@@ -35,24 +32,6 @@ def pow_purge() -> int:
 _LATE = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
-def emails_hand_over(ids: Iterable[int]) -> int:
-    """Give rows' ids to the workers, one ``email_send`` each. Never raises for a broker that
-    is down: the error is logged, the rows not handed over are marked for the sweeper, and
-    the caller (a request, just committed) goes on. Returns how many were handed over."""
-    pending = list(ids)
-    for index, pk in enumerate(pending):
-        try:
-            email_send.apply_async(args=[pk], queue=Queues.DEFAULT, **PUBLISH_ONCE)
-        except (KombuError, OSError) as error:
-            rest = pending[index:]
-            logger.error(
-                "broker unreachable, %d email(s) left for the sweeper: %s", len(rest), error
-            )
-            outbox.rows_not_handed_over(ids=rest)
-            return index
-    return len(pending)
-
-
 # Stopped well before its claim expires, so that no claim outlives its worker's try (prefork
 # pools; the solo pool has no time limits and relies on the SMTP timeout).
 @shared_task(**_LATE, time_limit=outbox.knob("ACS_MAIL_CLAIM_TIMEOUT") // 2)
@@ -65,7 +44,7 @@ def email_send(email_id: int) -> str:
 def emails_sweep() -> dict[str, int]:
     """Periodic (every minute): hand back what got stuck (``outbox.services.emails_sweep``)."""
     swept = outbox.emails_sweep()
-    emails_hand_over(swept.ids)
+    queue.emails_hand_over(swept.ids)
     counts = {
         "stale": len(swept.stale),
         "due": len(swept.due),

@@ -43,3 +43,6 @@ class Cadence(models.TextChoices):
 # it knows is in danger. The other kinds are sent only to those who asked for them. How a
 # ``MessagePreference`` row changes this is explained in ``selectors.enrollees_to_reach``.
 ON_BY_DEFAULT = frozenset({MessageKind.EMERGENCY, MessageKind.SECURITY})
+
+# Whom the post may tell about an enrollee (``PrivacyRelease``): each a separate yes or no.
+PRIVACY_FIELDS = ("emergency_contacts", "family", "representative", "congress", "media")

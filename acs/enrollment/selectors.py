@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import (
@@ -21,16 +21,20 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Lower, Replace
+from django.utils import timezone
 
-from acs.enrollment.constants import ON_BY_DEFAULT, MessageKind
+from acs.core import clock
+from acs.enrollment.constants import ON_BY_DEFAULT, PRIVACY_FIELDS, Cadence, Channel, MessageKind
 from acs.enrollment.models import (
     Companion,
     EmergencyContact,
     Enrollee,
     MessagePreference,
     Phone,
+    PrivacyRelease,
     Residence,
     Trip,
     TripStop,
@@ -100,7 +104,7 @@ def enrollees_to_reach(
     """
     region_ids = list(region_ids)
     kind = MessageKind(kind)
-    day_began = datetime.combine(starts, time.min, tzinfo=post.zone)
+    day_began = clock.midnight(post, starts)
 
     def takes_kind(enrollee_id: str) -> Exists:
         """The person whose id is the field ``enrollee_id`` of the row takes ``kind``."""
@@ -217,7 +221,7 @@ class RegionCounts:
 
 
 def _day_began(post: Post, day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=post.zone)
+    return clock.midnight(post, day)
 
 
 def _trip_covers(post: Post, day: date, prefix: str = "") -> Q:
@@ -375,3 +379,159 @@ def enrollee_for_staff(*, post: Post, pk: int) -> Enrollee | None:
         )
         .first()
     )
+
+
+# The citizen's own records: the account pages and the download ---------------------------
+
+
+@dataclass(frozen=True)
+class KindChoice:
+    """How the enrollee takes one kind of message."""
+
+    email: bool
+    sms: bool = False
+    delivery: str = Cadence.IMMEDIATE
+
+
+def preferences_of(enrollee: Enrollee) -> dict[str, KindChoice]:
+    """The enrollee's choice for every kind, as ``selectors.enrollees_to_reach`` reads it:
+    a kind with no rows has its default (``ON_BY_DEFAULT`` by email, at once). Uses the
+    prefetched ``message_preferences`` when there are."""
+    rows: dict[str, dict[str, MessagePreference]] = {}
+    for row in enrollee.message_preferences.all():
+        rows.setdefault(row.kind, {})[row.channel] = row
+    choices = {}
+    for kind in MessageKind:
+        mine = rows.get(kind)
+        if not mine:
+            choices[kind.value] = KindChoice(email=kind in ON_BY_DEFAULT)
+            continue
+        email, sms = mine.get(Channel.EMAIL), mine.get(Channel.SMS)
+        choices[kind.value] = KindChoice(
+            email=bool(email and email.enabled),
+            sms=bool(sms and sms.enabled),
+            delivery=(email or sms).delivery,
+        )
+    return choices
+
+
+def enrollee_with_records(enrollee: Enrollee) -> Enrollee:
+    """``enrollee`` with every record of theirs loaded (phones, residences, trips with stops
+    and companions, contacts, privacy release, preferences): eight queries, whatever the
+    numbers. The account's front page and the download read this.
+    """
+    prefetch_related_objects(
+        [enrollee],
+        Prefetch("phones", queryset=Phone.objects.order_by("id")),
+        Prefetch(
+            "residences",
+            queryset=Residence.objects.select_related("region").order_by("-active", "-id"),
+        ),
+        Prefetch(
+            "trips",
+            queryset=Trip.objects.order_by("arrival", "id").prefetch_related(
+                Prefetch(
+                    "stops", queryset=TripStop.objects.select_related("region").order_by("id")
+                ),
+                Prefetch("companions", queryset=Companion.objects.order_by("id")),
+            ),
+        ),
+        Prefetch("emergency_contacts", queryset=EmergencyContact.objects.order_by("id")),
+        Prefetch("message_preferences", queryset=MessagePreference.objects.order_by("kind")),
+        "privacy_release",
+    )
+    return enrollee
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _privacy_export(enrollee: Enrollee) -> dict[str, bool]:
+    try:
+        release = enrollee.privacy_release
+    except PrivacyRelease.DoesNotExist:
+        return dict.fromkeys(PRIVACY_FIELDS, False)
+    return {name: getattr(release, name) for name in PRIVACY_FIELDS}
+
+
+def _trip_export(trip: Trip) -> dict[str, Any]:
+    return {
+        "id": str(trip.public_id),
+        "arrival": _iso(trip.arrival),
+        "departure": _iso(trip.departure),
+        "ended_early_at": _iso(trip.ended_early_at),
+        "purpose": trip.purpose,
+        "lodging_or_local_contact": trip.lodging,
+        "regions": [
+            {"code": stop.region.code, "name": stop.region.name, "place": stop.place}
+            for stop in trip.stops.all()
+        ],
+        "companions": [
+            {
+                "id": str(companion.public_id),
+                "full_name": companion.full_name,
+                "date_of_birth": _iso(companion.date_of_birth),
+            }
+            for companion in trip.companions.all()
+        ],
+        "created_at": _iso(trip.created_at),
+    }
+
+
+def enrollee_export(*, enrollee: Enrollee) -> dict[str, Any]:
+    """Everything the post holds about the enrollee, for them to download as JSON: dates in
+    ISO 8601, the public ids of their records, never a database key or the password hash."""
+    person = enrollee_with_records(enrollee)
+    return {
+        "exported_at": _iso(timezone.now()),
+        "post": person.post.display_name,
+        "account": {
+            "email": person.email,
+            "email_verified_at": _iso(person.email_verified_at),
+            "created_at": _iso(person.created_at),
+            "last_signed_in_at": _iso(person.last_sign_in_at),
+            "last_active_at": _iso(person.last_active_at),
+        },
+        "profile": {
+            "full_name": person.full_name,
+            "date_of_birth": _iso(person.date_of_birth),
+            "status": person.status,
+            "language": person.language,
+            "passport_number": person.passport_number,
+        },
+        "phones": [
+            {
+                "id": str(phone.public_id),
+                "number": phone.number,
+                "kind": phone.kind,
+                "can_receive_text_messages": phone.sms_capable,
+            }
+            for phone in person.phones.all()
+        ],
+        "residences": [
+            {
+                "region": {"code": home.region.code, "name": home.region.name},
+                "place": home.place,
+                "last_confirmed_at": _iso(home.confirmed_at),
+                "active": home.active,
+            }
+            for home in person.residences.all()
+        ],
+        "trips": [_trip_export(trip) for trip in person.trips.all()],
+        "emergency_contacts": [
+            {
+                "id": str(contact.public_id),
+                "name": contact.name,
+                "relation": contact.relation,
+                "phone": contact.phone,
+                "email": contact.email,
+            }
+            for contact in person.emergency_contacts.all()
+        ],
+        "privacy_release": _privacy_export(person),
+        "message_preferences": {
+            kind: {"email": choice.email, "sms": choice.sms, "delivery": choice.delivery}
+            for kind, choice in preferences_of(person).items()
+        },
+    }

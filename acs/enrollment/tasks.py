@@ -13,7 +13,7 @@ from celery import shared_task
 from acs.core.outbox.queue import email_queue
 from acs.enrollment.models import Enrollee, Residence
 from acs.enrollment.services import retention
-from acs.enrollment.services.accounts import ACCOUNT_EMAIL
+from acs.enrollment.services.accounts import account_email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,7 @@ def send_enrollee_email(enrollee_id: int, kind: str) -> None:
     """Superseded by the outbox (``services.accounts``)."""
     enrollee = Enrollee.objects.filter(pk=enrollee_id).first()
     if enrollee is not None:
-        email_queue(
-            kind=ACCOUNT_EMAIL,
-            to=enrollee.email,
-            language=enrollee.language,
-            arguments={"enrollee_id": enrollee.pk, "kind": kind},
-        )
+        account_email_queue(enrollee=enrollee, kind=kind)
 
 
 @shared_task

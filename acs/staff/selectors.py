@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.apps import apps
@@ -27,6 +27,7 @@ from acs.appointments import availability
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
 from acs.appointments.selectors import services_bookable
+from acs.core import clock
 from acs.core.clock import utc_offset_text
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
@@ -34,11 +35,6 @@ from acs.posts.models import Post
 AUDIT_PAGE_SIZE = 50
 FIGURE_WEEKS = 12
 SYSTEM_ACTOR = "system"  # the audit search's "who" for entries without an account
-
-
-def local_midnight(day: date, zone: tzinfo) -> datetime:
-    """The instant a post-local day begins."""
-    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 def post_zone(post: Post | None) -> tzinfo:
@@ -85,10 +81,10 @@ def audit_search(*, post: Post | None, query: AuditQuery | None) -> QuerySet[Aud
         entries = entries.filter(actor_id=int(query.actor))
     zone = post_zone(post)
     if query.since:
-        entries = entries.filter(created_at__gte=local_midnight(query.since, zone))
+        entries = entries.filter(created_at__gte=clock.midnight(zone, query.since))
     if query.until:
         entries = entries.filter(
-            created_at__lt=local_midnight(query.until + timedelta(days=1), zone)
+            created_at__lt=clock.midnight(zone, query.until + timedelta(days=1))
         )
     return entries.order_by("-created_at", "-id")
 
@@ -194,14 +190,14 @@ def audit_rows(entries: Iterable[AuditEntry], *, zone: tzinfo) -> list[AuditRow]
 def figure_weeks(*, post: Post, now: datetime | None = None) -> list[date]:
     """The Mondays (post-local) of the last ``FIGURE_WEEKS`` weeks, this week last."""
     now = now or timezone.now()
-    today = now.astimezone(post.zone).date()
+    today = clock.today(post, now)
     this_monday = today - timedelta(days=today.weekday())
     return [this_monday - timedelta(weeks=n) for n in range(FIGURE_WEEKS - 1, -1, -1)]
 
 
 def _in_weeks(post: Post, weeks: list[date]) -> QuerySet[Booking]:
-    start = local_midnight(weeks[0], post.zone)
-    end = local_midnight(weeks[-1] + timedelta(days=7), post.zone)
+    start = clock.midnight(post, weeks[0])
+    end = clock.midnight(post, weeks[-1] + timedelta(days=7))
     return Booking.objects.filter(post=post, starts_at__gte=start, starts_at__lt=end)
 
 
@@ -305,7 +301,7 @@ def next_free_slots(*, post: Post, now: datetime | None = None) -> list[NextFree
     """For each bookable service, the first slot a citizen could book now. Counts seats the
     way the booking pages do (``availability.slots_between``): two queries a service."""
     now = now or timezone.now()
-    today = now.astimezone(post.zone).date()
+    today = clock.today(post, now)
     found = []
     for service in services_bookable(post).prefetch_related("opening_rules"):
         last_day = today + timedelta(days=service.horizon_days)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from acs.appointments.services.closures import closure_create_and_cancel
 from acs.content.services import page_upsert
 from acs.core import pagecache
-from acs.core.management.commands.demo_seed import LIMA
+from acs.demo.shipped import LIMA
 from acs.posts.services import post_create
 
 pytestmark = pytest.mark.django_db

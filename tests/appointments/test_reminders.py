@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from acs.appointments import services, tasks
+from acs.appointments import selectors, services, tasks
 from acs.appointments.models import Booking, Service
 from acs.core import tasks as core_tasks
 from acs.core.constants import EmailStatus
@@ -104,11 +104,11 @@ def test_due_means_tomorrow_in_the_posts_zone(book, commit, service):
     monday = book(service, MONDAY_0900_LIMA)
     book(service, TUESDAY_0900_LIMA)
 
-    assert services.reminders_due(now=LATE_EVENING_IN_LIMA) == [monday.pk]
+    assert selectors.reminders_due(now=LATE_EVENING_IN_LIMA) == [monday.pk]
     # Half an hour later it is Monday in Lima: Tuesday's booking is tomorrow's now.
     after_midnight = datetime(2027, 1, 11, 5, 30, tzinfo=UTC)
     tuesday = Booking.objects.get(starts_at=TUESDAY_0900_LIMA)
-    assert services.reminders_due(now=after_midnight) == [tuesday.pk]
+    assert selectors.reminders_due(now=after_midnight) == [tuesday.pk]
 
 
 @pytest.mark.django_db

@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError
 from acs.core import tasks
 from acs.core.constants import EmailStatus
 from acs.core.models import OutgoingEmail
+from acs.core.outbox import queue as outbox_queue
 from acs.core.outbox import registry, services
 from acs.core.outbox.queue import email_queue
 from tests.core.outbox import FlakyBackend
@@ -215,7 +216,7 @@ def test_a_broker_that_refuses_leaves_the_rows_for_the_sweeper(monkeypatch, capl
 
     monkeypatch.setattr(tasks.email_send, "apply_async", refuse)
     rows = [queue(1), queue(2)]
-    assert tasks.emails_hand_over([row.pk for row in rows]) == 0
+    assert outbox_queue.emails_hand_over([row.pk for row in rows]) == 0
     assert not OutgoingEmail.objects.filter(enqueued_at__isnull=False).exists()
     assert "broker unreachable, 2 email(s) left for the sweeper" in caplog.text
 

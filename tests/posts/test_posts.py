@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from acs.core.management.commands.demo_seed import LIMA
+from acs.demo.shipped import LIMA
 from acs.posts.services import post_create
 
 pytestmark = pytest.mark.django_db

@@ -152,7 +152,7 @@ def test_closing_one_service_cancels_exactly_its_bookings_in_the_range(
     assert world["inside"].code in page and world["inside_too"].code in page
     assert world["before"].code not in page and world["after"].code not in page
     assert world["notarial"].code not in page
-    assert "09:30 (Lima time, UTC−05:00)" in page
+    assert "09:30, Lima time (UTC−05:00)" in page
     assert "inside@example.org" not in page  # no contact details on the confirmation
 
     assert statuses(world) == {
@@ -347,7 +347,7 @@ def test_the_notice_shows_in_each_language_while_current_or_near(lima, day, clie
     english = client.get("/en/").content.decode()
     assert REASON_EN in english and REASON_ES not in english
     assert "The consular section will be closed" in english
-    assert "09:30 (Lima time, UTC−05:00)" in english
+    assert "09:30, Lima time (UTC−05:00)" in english
     spanish = client.get("/es/").content.decode()
     assert REASON_ES in spanish and REASON_EN not in spanish
     assert "UTC−05:00" in spanish

@@ -33,6 +33,7 @@ from acs.alerts.constants import (
     MessageType,
 )
 from acs.alerts.models import Message
+from acs.alerts.services.outbox import fanout_start
 from acs.core.audit import audit_record, diff
 from acs.core.models import AuditEntry
 from acs.posts.models import Post, Region
@@ -312,11 +313,8 @@ def message_approve(*, message: Message, actor: AbstractBaseUser) -> Message:
 
 def _dispatch_on_commit(message: Message) -> None:
     """Start the fan-out once the publication is committed (a worker must find it)."""
-    # Imported here: tasks call services, and this module is one of them.
-    from acs.alerts.tasks import fanout_start
-
     pk = message.pk
-    transaction.on_commit(lambda: fanout_start(pk))
+    transaction.on_commit(lambda: fanout_start(message_id=pk))
 
 
 def _still_in_effect(message: Message) -> None:

@@ -3,6 +3,7 @@ workers claim, send and record outcomes (see ``docs/delivery.md``)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.db.models import F, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import KombuError
 
 from acs.alerts.constants import (
     Channel,
@@ -25,11 +27,15 @@ from acs.alerts.constants import (
     knob,
 )
 from acs.alerts.models import Delivery, Message, WelfareResponse
+from acs.core import clock
 from acs.core.claims import backoff, rows_take
+from acs.core.queues import PUBLISH_ONCE, Queues, task_send
 from acs.enrollment.constants import ON_BY_DEFAULT
 from acs.enrollment.constants import Cadence as When
 from acs.enrollment.models import Enrollee, MessagePreference, Phone
 from acs.enrollment.selectors import enrollees_to_reach
+
+logger = logging.getLogger(__name__)
 
 INSERT_BATCH = 5000
 _REASON_LENGTH = 500
@@ -38,11 +44,8 @@ _ACCOUNT_DELETED = _("The account was deleted before it was sent.")
 
 def message_dates(message: Message) -> tuple[date, date]:
     """The first and last day (the post's calendar) on which the message is in effect."""
-    zone = message.post.zone
-    return (
-        timezone.localdate(message.effective_from, timezone=zone),
-        timezone.localdate(message.effective_until, timezone=zone),
-    )
+    post = message.post
+    return clock.today(post, message.effective_from), clock.today(post, message.effective_until)
 
 
 def message_region_ids(message: Message) -> list[int]:
@@ -240,6 +243,26 @@ def deliveries_write_all(*, message_id: int) -> int:
     while after is not None:
         after = deliveries_write_next(message_id=message_id, after=after).next_after
     return Delivery.objects.filter(message_id=message_id).count()
+
+
+def fanout_start(*, message_id: int) -> bool:
+    """Hand a just-published message's fan-out to the workers (``tasks.dispatch_message``,
+    sent by name: tasks call services, not the other way round). Never raises for a broker
+    that is down: the officer's publication stands, the message is marked for the sweeper,
+    which starts the fan-out at its next run once the broker answers. Returns whether it was
+    handed over."""
+    try:
+        task_send(
+            "acs.alerts.tasks.dispatch_message",
+            args=[message_id, 0],
+            queue=Queues.DELIVERY,
+            **PUBLISH_ONCE,
+        )
+    except (KombuError, OSError) as error:
+        logger.error("broker unreachable; message %s left for the sweeper: %s", message_id, error)
+        fanout_not_handed_over(message_id=message_id)
+        return False
+    return True
 
 
 def fanout_not_handed_over(*, message_id: int) -> None:

@@ -24,9 +24,9 @@ from acs.alerts.letters import message_preview
 from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
 from acs.alerts.services.outbox import recipients_count
-from acs.appointments.selectors import when_text
 from acs.core import clock
 from acs.core.audit import history
+from acs.core.clock import when_text
 from acs.core.permissions import staff_view
 from acs.posts.selectors import post_or_404
 

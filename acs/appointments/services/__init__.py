@@ -1,6 +1,7 @@
 """Every change of state in appointments, one module per area:
 
 - ``booking``: create, cancel, reschedule, reminders (re-exported here);
+- ``mail``: the emails they queue in the outbox;
 - ``door``: check-in, overrides, served, no-shows;
 - ``closures``: unplanned closures that cancel bookings;
 - ``capacity``: services, opening rules, and what a change would drop.
@@ -11,16 +12,15 @@ from acs.appointments.services.booking import (
     PersonData,
     booking_cancel,
     booking_create,
-    booking_email_queue,
     booking_reschedule,
     identity_key,
     normalize_passport,
     reminder_claim,
     reminder_queue,
-    reminders_due,
     reminders_queue,
     services_seed,
 )
+from acs.appointments.services.mail import booking_email_queue
 
 __all__ = [
     "BookingError",
@@ -33,7 +33,6 @@ __all__ = [
     "normalize_passport",
     "reminder_claim",
     "reminder_queue",
-    "reminders_due",
     "reminders_queue",
     "services_seed",
 ]

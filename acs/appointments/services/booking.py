@@ -18,7 +18,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acs.appointments import availability
+from acs.appointments import availability, selectors
 from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus
 from acs.appointments.models import (
     Booking,
@@ -28,14 +28,14 @@ from acs.appointments.models import (
     Service,
     SlotLock,
 )
+
+# BOOKING_EMAIL is read here still (emails.py); its home is services.mail.
+from acs.appointments.services.mail import BOOKING_EMAIL as BOOKING_EMAIL
+from acs.appointments.services.mail import booking_email_queue
 from acs.core.clock import long_date
 from acs.core.forms.passport import normalize_passport
 from acs.core.locking import lock_row, share_lock_row
-from acs.core.outbox.queue import email_queue
 from acs.posts.models import Post
-
-# The outbox's kind for the booking emails (built by ``emails.booking_email_build``).
-BOOKING_EMAIL = "appointments.booking"
 
 
 class BookingError(Exception):
@@ -272,37 +272,6 @@ def booking_reschedule(
     return booking
 
 
-def booking_email_queue(*, booking: Booking, kind: str) -> int:
-    """Queue the citizen's email of ``kind`` (``emails.KINDS``) in the caller's transaction:
-    it exists if and only if the change does. A worker builds and sends it; the request
-    never renders nor sends mail (docs/mail.md)."""
-    return email_queue(
-        kind=BOOKING_EMAIL,
-        to=booking.email,
-        language=booking.language,
-        arguments={"booking_id": booking.pk, "kind": kind},
-    )
-
-
-def reminders_due(*, now: datetime | None = None) -> list[int]:
-    """Bookings whose appointment is tomorrow in their post's zone and not yet reminded."""
-    now = now or timezone.now()
-    candidates = Booking.objects.filter(
-        status=BookingStatus.BOOKED,
-        reminder_sent_at__isnull=True,
-        starts_at__gt=now,
-        starts_at__lt=now + timedelta(hours=48),
-    ).select_related("post")
-    due = []
-    for booking in candidates:
-        zone = booking.post.zone
-        if booking.starts_at.astimezone(zone).date() == now.astimezone(zone).date() + timedelta(
-            days=1
-        ):
-            due.append(booking.pk)
-    return due
-
-
 def reminder_claim(*, booking_id: int, now: datetime | None = None) -> bool:
     """Mark a reminder as sent, once: a conditional update, so a repeated task sends nothing."""
     now = now or timezone.now()
@@ -326,8 +295,10 @@ def reminder_queue(*, booking_id: int, now: datetime | None = None) -> bool:
 
 
 def reminders_queue(*, now: datetime | None = None) -> int:
-    """Queue tomorrow's reminders (``reminders_due``), each claimed once. Returns how many."""
-    return sum(reminder_queue(booking_id=pk, now=now) for pk in reminders_due(now=now))
+    """Queue tomorrow's reminders (``selectors.reminders_due``), each claimed once. Returns
+    how many."""
+    due = selectors.reminders_due(now=now)
+    return sum(reminder_queue(booking_id=pk, now=now) for pk in due)
 
 
 def services_seed(*, post: Post, entries: list[dict]) -> int:

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from acs.appointments.availability import _local_times
+from acs.appointments.availability import local_times
 from acs.appointments.constants import ACTIVE, AUDIT_SERVICE_CAPACITY_CHANGED
 from acs.appointments.models import Booking, OpeningRule, Service
 from acs.core.audit import audit_record, diff
@@ -129,7 +129,7 @@ def capacity_misfits(
         local = booking.starts_at.astimezone(zone)
         day_rules = rules_by_day.get(local.weekday(), [])
         if local.date() not in starts:
-            made = _local_times(trial, local.date(), day_rules)
+            made = local_times(trial, local.date(), day_rules)
             starts[local.date()] = {start.astimezone(UTC) for start in made}
         if booking.starts_at in starts[local.date()]:
             if people[booking.starts_at] > seats_per_slot:

@@ -18,7 +18,6 @@ per cancelled booking, so each booking's own history shows why it ended.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,9 +35,12 @@ from acs.appointments.constants import (
     BookingStatus,
 )
 from acs.appointments.models import Booking, BookingPerson, Closure, Service
+
+# CLOSURE_EMAIL is read here still (emails.py); its home is services.mail.
+from acs.appointments.services.mail import CLOSURE_EMAIL as CLOSURE_EMAIL
+from acs.appointments.services.mail import closure_emails_queue
 from acs.core.audit import audit_record, diff
 from acs.core.models import AuditEntry
-from acs.core.outbox.queue import NewEmail, emails_queue
 from acs.posts.models import Post
 
 # How long the priority link in the closure email works, and how much further ahead than
@@ -46,9 +48,6 @@ from acs.posts.models import Post
 PRIORITY_LINK_DAYS = 30
 PRIORITY_EXTRA_DAYS = 30
 _PRIORITY_SALT = "acs.appointments.closures.priority"
-
-# The outbox's kind for the closure email (built by ``emails.closure_email_build``).
-CLOSURE_EMAIL = "appointments.closure"
 
 _CLOSURE_FIELDS = ["starts_at", "ends_at", "service", "reason_en", "reason_es"]
 
@@ -179,7 +178,7 @@ def closure_create_and_cancel(
         cancelled = _cancel(covered, now=now)
         inside = [b for b in covered if b.status == BookingStatus.CHECKED_IN]
         _audit(closure, cancelled=cancelled, inside=inside, actor=actor, nonce=nonce)
-        _emails_queue(closure, cancelled)
+        closure_emails_queue(closure=closure, cancelled=cancelled)
     return ClosureResult(closure=closure, created=True, cancelled=cancelled, inside=inside)
 
 
@@ -219,33 +218,6 @@ def _audit(
                 "closure": [None, closure.pk],
             },
         )
-
-
-def _by_person(bookings: list[Booking]) -> list[list[int]]:
-    """The cancelled bookings' ids, one list per email address: one email each."""
-    groups: dict[str, list[int]] = defaultdict(list)
-    for booking in bookings:
-        groups[booking.email.lower()].append(booking.pk)
-    return list(groups.values())
-
-
-def _emails_queue(closure: Closure, cancelled: list[Booking]) -> None:
-    """One email per person, written with the cancellations: if the broker is down when the
-    officer confirms, the emails wait in the outbox; none is lost (docs/mail.md). Rows, not
-    rendering: the worker makes the priority links and the calendar files."""
-    by_id = {booking.pk: booking for booking in cancelled}
-    emails = []
-    for booking_ids in _by_person(cancelled):
-        first = by_id[booking_ids[0]]
-        emails.append(
-            NewEmail(
-                kind=CLOSURE_EMAIL,
-                to=first.email,
-                language=first.language,
-                arguments={"closure_id": closure.pk, "booking_ids": booking_ids},
-            )
-        )
-    emails_queue(emails=emails)
 
 
 # The priority link ---------------------------------------------------------------------------

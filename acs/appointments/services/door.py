@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -39,7 +39,8 @@ from django.utils.translation import gettext as _
 
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import CODE_ALPHABET, Booking, BookingPerson
-from acs.appointments.services.booking import booking_email_queue
+from acs.appointments.services.mail import booking_email_queue
+from acs.core import clock
 from acs.core.audit import audit_record
 from acs.core.clock import long_date
 from acs.posts.models import Post
@@ -100,19 +101,13 @@ def _hhmm(instant: datetime, post: Post) -> str:
     return f"{instant.astimezone(post.zone):%H:%M}"
 
 
-def _local_day_bounds(day: date, post: Post) -> tuple[datetime, datetime]:
-    """The instants the post's local ``day`` starts and ends (23 or 25 hours long on a
-    daylight-saving change)."""
-    start = datetime.combine(day, time.min, tzinfo=post.zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=post.zone)
-    return start, end
-
-
 def queue_position(booking: Booking, *, now: datetime) -> int:
     """Where ``booking`` stands among the post's bookings checked in today (post-local),
     by check-in time; 1 is the first person admitted today."""
     post = booking.post
-    start, end = _local_day_bounds(now.astimezone(post.zone).date(), post)
+    # The post's local day: 23 or 25 hours long on a daylight-saving change.
+    today = clock.today(post, now)
+    start, end = clock.midnight(post, today), clock.midnight(post, today + timedelta(days=1))
     return (
         Booking.objects.filter(
             post=post,
@@ -168,8 +163,8 @@ def _time_verdict(booking: Booking, now: datetime) -> CheckinResult | None:
     """Refusals that follow from the post's clock: another day, late, early."""
     post = booking.post
     zone = post.zone
-    booking_day = booking.starts_at.astimezone(zone).date()
-    today = now.astimezone(zone).date()
+    booking_day = clock.today(post, booking.starts_at)
+    today = clock.today(post, now)
     if booking_day != today:
         values = {"date": long_date(booking_day)}
         if booking_day > today:

@@ -8,14 +8,19 @@ committed; if the broker is down, the sweeper hands it over later (docs/mail.md)
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from kombu.exceptions import KombuError
 
-from acs.core import tasks
-from acs.core.outbox.services import NewEmail, rows_create
+from acs.core.outbox.services import NewEmail, rows_create, rows_not_handed_over
+from acs.core.queues import PUBLISH_ONCE, Queues, task_send
 
-__all__ = ["NewEmail", "email_queue", "emails_queue"]
+__all__ = ["NewEmail", "email_queue", "emails_hand_over", "emails_queue"]
+
+logger = logging.getLogger(__name__)
 
 
 def emails_queue(*, emails: list[NewEmail]) -> list[int]:
@@ -25,7 +30,7 @@ def emails_queue(*, emails: list[NewEmail]) -> list[int]:
         return []
     with transaction.atomic():
         ids = rows_create(emails=emails)
-        transaction.on_commit(lambda: tasks.emails_hand_over(ids))
+        transaction.on_commit(lambda: emails_hand_over(ids))
     return ids
 
 
@@ -34,3 +39,21 @@ def email_queue(*, kind: str, to: str, language: str, arguments: dict[str, Any])
     are what its builder needs. Returns the row's id."""
     [pk] = emails_queue(emails=[NewEmail(kind=kind, to=to, language=language, arguments=arguments)])
     return pk
+
+
+def emails_hand_over(ids: Iterable[int]) -> int:
+    """Give rows' ids to the workers, one ``email_send`` task each. Never raises for a broker
+    that is down: the error is logged, the rows not handed over are marked for the sweeper,
+    and the caller (a request, just committed) goes on. Returns how many were handed over."""
+    pending = list(ids)
+    for index, pk in enumerate(pending):
+        try:
+            task_send("acs.core.tasks.email_send", args=[pk], queue=Queues.DEFAULT, **PUBLISH_ONCE)
+        except (KombuError, OSError) as error:
+            rest = pending[index:]
+            logger.error(
+                "broker unreachable, %d email(s) left for the sweeper: %s", len(rest), error
+            )
+            rows_not_handed_over(ids=rest)
+            return index
+    return len(pending)

@@ -54,6 +54,20 @@ def _enrollee_insert(
     return enrollee
 
 
+def enrollee_touch(*, enrollee: Enrollee) -> None:
+    """The enrollee did something: their account is active (retention counts from this).
+
+    Called first inside a service's transaction, on purpose: the UPDATE holds the enrollee's
+    row lock until the transaction ends (PostgreSQL; SQLite's IMMEDIATE transactions already
+    serialize writers), so two requests of one person that check and write their records —
+    a double click, two tabs — run one after the other and cannot both pass a check such as
+    the trips' overlap.
+    """
+    now = timezone.now()
+    Enrollee.objects.filter(pk=enrollee.pk).update(last_active_at=now)
+    enrollee.last_active_at = now
+
+
 def enrollee_create(
     *,
     post: Post,
@@ -79,11 +93,11 @@ def enrollee_create(
         )
 
 
-def _email_later(enrollee: Enrollee, kind: str) -> None:
+def account_email_queue(*, enrollee: Enrollee, kind: str) -> int:
     """Queue an account email (``emails.KINDS``) in the caller's transaction, or one of its
     own: it exists if and only if the change that causes it does. A worker builds it from
-    the account as it is then, and sends it (docs/mail.md)."""
-    email_queue(
+    the account as it is then, and sends it (docs/mail.md). Returns the row's id."""
+    return email_queue(
         kind=ACCOUNT_EMAIL,
         to=enrollee.email,
         language=enrollee.language,
@@ -106,7 +120,7 @@ def enrollee_sign_up(
     same either way, so sign-up does not reveal who is enrolled."""
     existing = Enrollee.objects.filter(post=post, email=email.strip().lower()).first()
     if existing is not None:
-        _email_later(existing, "already_enrolled")
+        account_email_queue(enrollee=existing, kind="already_enrolled")
         return None
     with transaction.atomic(durable=True):
         # The account and the email that verifies it commit together.
@@ -120,13 +134,13 @@ def enrollee_sign_up(
             language=language,
             passport_number="",
         )
-        _email_later(enrollee, "verify")
+        account_email_queue(enrollee=enrollee, kind="verify")
     return enrollee
 
 
 def verification_resend(*, enrollee: Enrollee) -> None:
     if enrollee.email_verified_at is None:
-        _email_later(enrollee, "verify")
+        account_email_queue(enrollee=enrollee, kind="verify")
 
 
 def email_verify(*, enrollee: Enrollee) -> Enrollee:
@@ -151,14 +165,14 @@ def sign_in_link_send(*, post: Post, email: str) -> None:
     """Email a one-time sign-in link if the address has an account; say nothing either way."""
     enrollee = Enrollee.objects.filter(post=post, email=email.strip().lower(), active=True).first()
     if enrollee is not None:
-        _email_later(enrollee, "sign_in_link")
+        account_email_queue(enrollee=enrollee, kind="sign_in_link")
 
 
 def password_reset_send(*, post: Post, email: str) -> None:
     """Email a password-reset link if the address has an account; say nothing either way."""
     enrollee = Enrollee.objects.filter(post=post, email=email.strip().lower(), active=True).first()
     if enrollee is not None:
-        _email_later(enrollee, "password_reset")
+        account_email_queue(enrollee=enrollee, kind="password_reset")
 
 
 def password_set(*, enrollee: Enrollee, password: str) -> Enrollee:
@@ -171,7 +185,7 @@ def password_set(*, enrollee: Enrollee, password: str) -> Enrollee:
         if enrollee.email_verified_at is None:
             enrollee.email_verified_at = timezone.now()
         enrollee.save(update_fields=["password", "session_epoch", "email_verified_at"])
-        _email_later(enrollee, "password_changed")
+        account_email_queue(enrollee=enrollee, kind="password_changed")
     return enrollee
 
 

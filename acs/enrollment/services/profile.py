@@ -1,5 +1,6 @@
 """The rest of the citizen's self-service: profile and phones, emergency contacts, the privacy
-release, message preferences, and the account's download and deletion.
+release, message preferences, and the account's deletion (its download is a read:
+``selectors.enrollee_export``).
 
 Each service is keyword-only and owns one transaction; a refusal is a ``ValidationError`` with
 a plain message (and a stable ``code``) and saves nothing. A citizen's changes to their own
@@ -12,37 +13,37 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Prefetch, prefetch_related_objects
-from django.utils import timezone
+from django.db.models import F
 from django.utils.translation import gettext as _
 
+from acs.core import clock
 from acs.enrollment.constants import (
-    ON_BY_DEFAULT,
-    Cadence,
+    PRIVACY_FIELDS,
     Channel,
     Language,
     MessageKind,
     PhoneKind,
 )
 from acs.enrollment.models import (
-    Companion,
     DeletionTally,
     EmergencyContact,
     Enrollee,
     MessagePreference,
     Phone,
     PrivacyRelease,
-    Residence,
-    Trip,
-    TripStop,
     validate_e164,
 )
-from acs.enrollment.services.accounts import _email_later
-from acs.enrollment.services.trips import _touch
+from acs.enrollment.selectors import KindChoice
+
+# Reads, whose home is now ``selectors``: views/public.py (the views branch of issue 11) still
+# takes them from here. Remove these three names once it reads them from selectors.
+from acs.enrollment.selectors import enrollee_export as enrollee_export
+from acs.enrollment.selectors import enrollee_with_records as enrollee_with_records
+from acs.enrollment.selectors import preferences_of as preferences_of
+from acs.enrollment.services.accounts import account_email_queue, enrollee_touch
 
 # Profile -----------------------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ def profile_update(
     email = email.strip().lower()
     changed_email = email != enrollee.email
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         if (
             changed_email
             and Enrollee.objects.filter(post=enrollee.post, email=email)
@@ -86,7 +87,7 @@ def profile_update(
         enrollee.full_clean(exclude=["password", "post"])
         enrollee.save(update_fields=fields)
         if changed_email:
-            _email_later(enrollee, "verify")
+            account_email_queue(enrollee=enrollee, kind="verify")
     return enrollee
 
 
@@ -110,7 +111,7 @@ def phones_set(*, enrollee: Enrollee, phones: Sequence[PhoneData]) -> None:
     if len(set(numbers)) != len(numbers):
         raise ValidationError(_("Each number can be given only once."), code="duplicate_phone")
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         existing = {phone.public_id: phone for phone in Phone.objects.filter(enrollee=enrollee)}
         listed = {phone.public_id for phone in phones if phone.public_id is not None}
         if listed - existing.keys():
@@ -167,7 +168,7 @@ def contact_add(
     at least one of phone and email is needed."""
     _contact_check(name, phone, email)
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         return EmergencyContact.objects.create(
             enrollee=enrollee,
             name=" ".join(name.split()),
@@ -182,7 +183,7 @@ def contact_update(
 ) -> EmergencyContact:
     _contact_check(name, phone, email)
     with transaction.atomic(durable=True):
-        _touch(contact.enrollee)
+        enrollee_touch(enrollee=contact.enrollee)
         contact.name = " ".join(name.split())
         contact.relation = relation.strip()
         contact.phone = phone
@@ -193,13 +194,11 @@ def contact_update(
 
 def contact_delete(*, contact: EmergencyContact) -> None:
     with transaction.atomic(durable=True):
-        _touch(contact.enrollee)
+        enrollee_touch(enrollee=contact.enrollee)
         contact.delete()
 
 
 # Privacy release and message preferences ---------------------------------------------------
-
-PRIVACY_FIELDS = ("emergency_contacts", "family", "representative", "congress", "media")
 
 
 def privacy_set(*, enrollee: Enrollee, **choices: bool) -> PrivacyRelease:
@@ -210,42 +209,11 @@ def privacy_set(*, enrollee: Enrollee, **choices: bool) -> PrivacyRelease:
         raise TypeError(f"unknown privacy choices: {sorted(unknown)}")
     values = {name: bool(choices.get(name, False)) for name in PRIVACY_FIELDS}
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         release, _created = PrivacyRelease.objects.update_or_create(
             enrollee=enrollee, defaults=values
         )
     return release
-
-
-@dataclass(frozen=True)
-class KindChoice:
-    """How the enrollee takes one kind of message."""
-
-    email: bool
-    sms: bool = False
-    delivery: str = Cadence.IMMEDIATE
-
-
-def preferences_of(enrollee: Enrollee) -> dict[str, KindChoice]:
-    """The enrollee's choice for every kind, as ``selectors.enrollees_to_reach`` reads it:
-    a kind with no rows has its default (``ON_BY_DEFAULT`` by email, at once). Uses the
-    prefetched ``message_preferences`` when there are."""
-    rows: dict[str, dict[str, MessagePreference]] = {}
-    for row in enrollee.message_preferences.all():
-        rows.setdefault(row.kind, {})[row.channel] = row
-    choices = {}
-    for kind in MessageKind:
-        mine = rows.get(kind)
-        if not mine:
-            choices[kind.value] = KindChoice(email=kind in ON_BY_DEFAULT)
-            continue
-        email, sms = mine.get(Channel.EMAIL), mine.get(Channel.SMS)
-        choices[kind.value] = KindChoice(
-            email=bool(email and email.enabled),
-            sms=bool(sms and sms.enabled),
-            delivery=(email or sms).delivery,
-        )
-    return choices
 
 
 def preferences_set(
@@ -263,7 +231,7 @@ def preferences_set(
             code="no_sms_phone",
         )
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         MessagePreference.objects.filter(enrollee=enrollee, kind__in=kinds).delete()
         MessagePreference.objects.bulk_create(
             MessagePreference(
@@ -284,136 +252,12 @@ def preferences_set(
 # Everything about the person: read, download, delete ---------------------------------------
 
 
-def enrollee_with_records(enrollee: Enrollee) -> Enrollee:
-    """``enrollee`` with every record of theirs loaded (phones, residences, trips with stops
-    and companions, contacts, privacy release, preferences): eight queries, whatever the
-    numbers. The account's front page and the download read this.
-
-    A read, so its home is ``selectors``; it lives here until that module is free to edit.
-    """
-    prefetch_related_objects(
-        [enrollee],
-        Prefetch("phones", queryset=Phone.objects.order_by("id")),
-        Prefetch(
-            "residences",
-            queryset=Residence.objects.select_related("region").order_by("-active", "-id"),
-        ),
-        Prefetch(
-            "trips",
-            queryset=Trip.objects.order_by("arrival", "id").prefetch_related(
-                Prefetch(
-                    "stops", queryset=TripStop.objects.select_related("region").order_by("id")
-                ),
-                Prefetch("companions", queryset=Companion.objects.order_by("id")),
-            ),
-        ),
-        Prefetch("emergency_contacts", queryset=EmergencyContact.objects.order_by("id")),
-        Prefetch("message_preferences", queryset=MessagePreference.objects.order_by("kind")),
-        "privacy_release",
-    )
-    return enrollee
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _privacy_export(enrollee: Enrollee) -> dict[str, bool]:
-    try:
-        release = enrollee.privacy_release
-    except PrivacyRelease.DoesNotExist:
-        return dict.fromkeys(PRIVACY_FIELDS, False)
-    return {name: getattr(release, name) for name in PRIVACY_FIELDS}
-
-
-def _trip_export(trip: Trip) -> dict[str, Any]:
-    return {
-        "id": str(trip.public_id),
-        "arrival": _iso(trip.arrival),
-        "departure": _iso(trip.departure),
-        "ended_early_at": _iso(trip.ended_early_at),
-        "purpose": trip.purpose,
-        "lodging_or_local_contact": trip.lodging,
-        "regions": [
-            {"code": stop.region.code, "name": stop.region.name, "place": stop.place}
-            for stop in trip.stops.all()
-        ],
-        "companions": [
-            {
-                "id": str(companion.public_id),
-                "full_name": companion.full_name,
-                "date_of_birth": _iso(companion.date_of_birth),
-            }
-            for companion in trip.companions.all()
-        ],
-        "created_at": _iso(trip.created_at),
-    }
-
-
-def enrollee_export(*, enrollee: Enrollee) -> dict[str, Any]:
-    """Everything the post holds about the enrollee, for them to download as JSON: dates in
-    ISO 8601, the public ids of their records, never a database key or the password hash."""
-    person = enrollee_with_records(enrollee)
-    return {
-        "exported_at": _iso(timezone.now()),
-        "post": person.post.display_name,
-        "account": {
-            "email": person.email,
-            "email_verified_at": _iso(person.email_verified_at),
-            "created_at": _iso(person.created_at),
-            "last_signed_in_at": _iso(person.last_sign_in_at),
-            "last_active_at": _iso(person.last_active_at),
-        },
-        "profile": {
-            "full_name": person.full_name,
-            "date_of_birth": _iso(person.date_of_birth),
-            "status": person.status,
-            "language": person.language,
-            "passport_number": person.passport_number,
-        },
-        "phones": [
-            {
-                "id": str(phone.public_id),
-                "number": phone.number,
-                "kind": phone.kind,
-                "can_receive_text_messages": phone.sms_capable,
-            }
-            for phone in person.phones.all()
-        ],
-        "residences": [
-            {
-                "region": {"code": home.region.code, "name": home.region.name},
-                "place": home.place,
-                "last_confirmed_at": _iso(home.confirmed_at),
-                "active": home.active,
-            }
-            for home in person.residences.all()
-        ],
-        "trips": [_trip_export(trip) for trip in person.trips.all()],
-        "emergency_contacts": [
-            {
-                "id": str(contact.public_id),
-                "name": contact.name,
-                "relation": contact.relation,
-                "phone": contact.phone,
-                "email": contact.email,
-            }
-            for contact in person.emergency_contacts.all()
-        ],
-        "privacy_release": _privacy_export(person),
-        "message_preferences": {
-            kind: {"email": choice.email, "sms": choice.sms, "delivery": choice.delivery}
-            for kind, choice in preferences_of(person).items()
-        },
-    }
-
-
 def enrollee_delete(*, enrollee: Enrollee) -> None:
     """The enrollee deletes their account: the row and everything hanging off it are gone at
     once; all that remains is one more in the post's count of accounts deleted this month
     (the post's month), in the same transaction."""
     post = enrollee.post
-    month = timezone.localdate(timezone=post.zone).replace(day=1)
+    month = clock.today(post).replace(day=1)
     key = {"post": post, "month": month, "reason": DeletionTally.Reason.SELF}
     with transaction.atomic(durable=True):
         # Create the month's row if it is missing (two deletions at once: one insert wins, the

@@ -30,14 +30,14 @@ the audit log, which would keep the very personal data being deleted.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from django.core import signing
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from acs.core import clock
 from acs.core.outbox.queue import NewEmail, emails_queue
 from acs.enrollment.models import DeletionTally, Enrollee, Residence, Trip
 from acs.posts.models import Post
@@ -60,19 +60,9 @@ KEEP_AGE = 70 * 24 * 3600
 # --- Time -----------------------------------------------------------------------------------
 
 
-def _local_today(post: Post, now: datetime) -> date:
-    return now.astimezone(post.zone).date()
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The instant the post's ``day`` begins (midnight exists in every zone we serve; where a
-    zone skips it, zoneinfo moves forward like a wall clock would)."""
-    return datetime.combine(day, time.min, tzinfo=zone)
-
-
 def _older_than(post: Post, now: datetime, days: int) -> datetime:
     """Moments before this instant are *more than* ``days`` whole local days before today."""
-    return _midnight(_local_today(post, now) - timedelta(days=days), post.zone)
+    return clock.midnight(post, clock.today(post, now) - timedelta(days=days))
 
 
 def _posts() -> QuerySet[Post]:
@@ -90,14 +80,14 @@ def trips_purge(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     purged = 0
     for post in _posts():
-        cutoff = _local_today(post, now) - timedelta(days=post.trip_retention_days)
+        cutoff = clock.today(post, now) - timedelta(days=post.trip_retention_days)
         of_post = Trip.objects.filter(enrollee__post=post)
         with transaction.atomic(durable=True):
             # Two filtered deletes rather than one with an OR, so the first can use the
             # departure index; trips ended early are few.
             _, by_model = of_post.filter(departure__lt=cutoff).delete()
             purged += by_model.get("enrollment.Trip", 0)
-            _, by_model = of_post.filter(ended_early_at__lt=_midnight(cutoff, post.zone)).delete()
+            _, by_model = of_post.filter(ended_early_at__lt=clock.midnight(post, cutoff)).delete()
             purged += by_model.get("enrollment.Trip", 0)
     if purged:
         logger.info("purged %d ended trips", purged)
@@ -205,10 +195,10 @@ def _idle(post: Post, now: datetime) -> QuerySet[Enrollee]:
     """Enrollees of ``post`` with nothing active: no trip ending today or later, no active
     residence, and no sign-in (or, never signed in, no creation) within
     ``post.idle_account_days``."""
-    today = _local_today(post, now)
+    today = clock.today(post, now)
     seen_before = _older_than(post, now, post.idle_account_days)
     current_trip = Trip.objects.filter(enrollee=OuterRef("pk"), departure__gte=today).filter(
-        Q(ended_early_at__isnull=True) | Q(ended_early_at__gte=_midnight(today, post.zone))
+        Q(ended_early_at__isnull=True) | Q(ended_early_at__gte=clock.midnight(post, today))
     )
     home = Residence.objects.filter(enrollee=OuterRef("pk"), active=True)
     return Enrollee.objects.filter(
@@ -225,7 +215,7 @@ def idle_deletion_day(enrollee: Enrollee) -> date:
     by the first run after it."""
     post = enrollee.post
     warned = enrollee.inactivity_warned_at or timezone.now()
-    return _local_today(post, warned) + timedelta(days=post.idle_account_warning_days)
+    return clock.today(post, warned) + timedelta(days=post.idle_account_warning_days)
 
 
 def idle_accounts_warn(*, now: datetime | None = None) -> list[int]:
@@ -262,7 +252,7 @@ def _tally_add(*, post: Post, now: datetime, count: int) -> None:
     through the unique constraint)."""
     if not count:
         return
-    month = _local_today(post, now).replace(day=1)
+    month = clock.today(post, now).replace(day=1)
     tally, _created = DeletionTally.objects.get_or_create(
         post=post, month=month, reason=DeletionTally.Reason.INACTIVE
     )

@@ -14,29 +14,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from acs.core import clock
 from acs.enrollment.models import Companion, Enrollee, Residence, Trip, TripStop
+from acs.enrollment.services.accounts import enrollee_touch
 from acs.posts.models import Post, Region
 
 # A companion as the trip form gives it back: its public id (None for a new one), full name
 # and date of birth.
 CompanionData = tuple[uuid.UUID | None, str, date]
-
-
-def _touch(enrollee: Enrollee) -> None:
-    """The enrollee did something: their account is active (retention counts from this).
-
-    Called first inside a service's transaction, on purpose: the UPDATE holds the enrollee's
-    row lock until the transaction ends (PostgreSQL; SQLite's IMMEDIATE transactions already
-    serialize writers), so two requests of one person that check and write their trips — a
-    double click, two tabs — run one after the other and cannot both pass the overlap check.
-    """
-    now = timezone.now()
-    Enrollee.objects.filter(pk=enrollee.pk).update(last_active_at=now)
-    enrollee.last_active_at = now
-
-
-def _today(post: Post) -> date:
-    return timezone.localdate(timezone=post.zone)
 
 
 def _regions_of_post(post: Post, regions: Sequence[Region]) -> None:
@@ -56,7 +41,7 @@ def _check_dates(post: Post, arrival: date, departure: date) -> None:
         raise ValidationError(
             _("The departure date cannot be before the arrival date."), code="departure_first"
         )
-    if departure < _today(post):
+    if departure < clock.today(post):
         raise ValidationError(
             _("This trip is already over. Enroll trips you are on or will take."),
             code="past_trip",
@@ -67,7 +52,7 @@ def _check_companions(companions: Sequence[tuple[str, date]], post: Post) -> Non
     for name, born in companions:
         if not name.strip():
             raise ValidationError(_("Enter the full name of each companion."), code="companion")
-        if born > _today(post):
+        if born > clock.today(post):
             raise ValidationError(
                 _("A date of birth cannot be in the future."), code="companion_born"
             )
@@ -78,7 +63,7 @@ def _refuse_overlap(
 ) -> None:
     """One trip per day: a trip that shares a day (both ends count, as everywhere else) with
     another trip of the enrollee is a duplicate, unless that one was ended early. Run it
-    after ``_touch``, which serializes one person's writes."""
+    after ``enrollee_touch``, which serializes one person's writes."""
     clashing = Trip.objects.filter(
         enrollee=enrollee,
         ended_early_at__isnull=True,
@@ -124,7 +109,7 @@ def trip_add(
     _regions_of_post(post, [region for region, _place in stops])
     _check_companions(companions, post)
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         _refuse_overlap(enrollee, arrival, departure)
         trip = Trip.objects.create(
             enrollee=enrollee,
@@ -201,7 +186,7 @@ def trip_update(
     _regions_of_post(post, [region for region, _place in stops])
     _check_companions([(name, born) for _id, name, born in companions], post)
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         _refuse_overlap(enrollee, arrival, departure, exclude=trip)
         trip.arrival, trip.departure = arrival, departure
         trip.purpose, trip.lodging = purpose.strip(), lodging.strip()
@@ -217,7 +202,7 @@ def trip_end_early(*, trip: Trip) -> Trip:
     Refused for a trip that has not begun (delete it instead) or is already over."""
     if trip.ended_early_at is not None:
         return trip
-    today = _today(trip.enrollee.post)
+    today = clock.today(trip.enrollee.post)
     if trip.arrival > today:
         raise ValidationError(
             _("This trip has not started yet. If you are not going, delete it instead."),
@@ -226,7 +211,7 @@ def trip_end_early(*, trip: Trip) -> Trip:
     if trip.departure < today:
         raise ValidationError(_("This trip is already over."), code="over")
     with transaction.atomic(durable=True):
-        _touch(trip.enrollee)
+        enrollee_touch(enrollee=trip.enrollee)
         trip.ended_early_at = timezone.now()
         trip.save(update_fields=["ended_early_at"])
     return trip
@@ -235,7 +220,7 @@ def trip_end_early(*, trip: Trip) -> Trip:
 def trip_delete(*, trip: Trip) -> None:
     """Remove a trip with its stops and companions (a mistake, or plans that changed)."""
     with transaction.atomic(durable=True):
-        _touch(trip.enrollee)
+        enrollee_touch(enrollee=trip.enrollee)
         trip.delete()
 
 
@@ -243,7 +228,7 @@ def residence_set(*, enrollee: Enrollee, region: Region, place: str = "") -> Res
     """ "I live here": replaces the enrollee's active residence, confirmed as of now."""
     _regions_of_post(enrollee.post, [region])
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         Residence.objects.filter(enrollee=enrollee, active=True).update(active=False)
         return Residence.objects.create(
             enrollee=enrollee,
@@ -258,5 +243,5 @@ def residence_end(*, enrollee: Enrollee) -> None:
     """ "I no longer live here": the active residence stops counting (it is purged later, as
     every inactive one is). Harmless when there is none."""
     with transaction.atomic(durable=True):
-        _touch(enrollee)
+        enrollee_touch(enrollee=enrollee)
         Residence.objects.filter(enrollee=enrollee, active=True).update(active=False)

@@ -35,6 +35,7 @@ from acs.appointments.forms import (
 from acs.appointments.models import Booking, OpeningRule, Service
 from acs.appointments.services import capacity as capacity_services
 from acs.appointments.services import closures as closure_services
+from acs.core import clock
 from acs.core.permissions import staff_view
 from acs.posts.models import Post
 from acs.posts.selectors import post_or_404
@@ -65,13 +66,13 @@ class BookingLine:
 
 
 def _lines(post: Post, bookings: list[Booking]) -> list[BookingLine]:
-    return [BookingLine(b, selectors.when_text(post, b.starts_at)) for b in bookings]
+    return [BookingLine(b, clock.when_text(post, b.starts_at)) for b in bookings]
 
 
 def _zone_hint(post: Post) -> str:
     now = timezone.now()
     return _("Times are in %(zone)s (%(name)s). It is %(time)s there now.") % {
-        "zone": selectors.zone_text(post, now),
+        "zone": clock.zone_text(post, now),
         "name": post.time_zone,
         "time": now.astimezone(post.zone).strftime("%H:%M"),
     }
@@ -104,8 +105,8 @@ def _closure_review(request: HttpRequest, form: ClosureForm) -> HttpResponse:
     inside = [b for b in covered if b.status == BookingStatus.CHECKED_IN]
     context = {
         "service": data["service"],
-        "starts": selectors.when_text(post, data["starts_at"]),
-        "ends": selectors.when_text(post, data["ends_at"]),
+        "starts": clock.when_text(post, data["starts_at"]),
+        "ends": clock.when_text(post, data["ends_at"]),
         "reason_en": data["reason_en"],
         "reason_es": data["reason_es"],
         "to_cancel": _lines(post, to_cancel),
@@ -198,7 +199,7 @@ def capacity(request: HttpRequest) -> HttpResponse:
     """Services with their seats, duration, hours, horizon and notice; the next twelve
     months of holidays; the current and upcoming closures."""
     post = post_or_404()
-    today = timezone.now().astimezone(post.zone).date()
+    today = clock.today(post)
     context = {
         "post": post,
         "services": selectors.services_with_rules(post),
@@ -223,7 +224,7 @@ def _initial(service: Service, rules: list[OpeningRule]) -> tuple[dict, list[dic
 
 def _misfit_lines(post: Post, misfits: list[capacity_services.Misfit]) -> list[BookingLine]:
     return [
-        BookingLine(m.booking, selectors.when_text(post, m.booking.starts_at), m.message)
+        BookingLine(m.booking, clock.when_text(post, m.booking.starts_at), m.message)
         for m in misfits
     ]
 

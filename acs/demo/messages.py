@@ -4,7 +4,7 @@ as people would make them: drafted by the demo officer, approved by a second acc
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
@@ -13,6 +13,7 @@ from acs.alerts import services
 from acs.alerts.constants import CapCertainty, CapSeverity, CapUrgency, MessageKind
 from acs.alerts.forms import assistance_initial
 from acs.alerts.models import Message
+from acs.core import clock
 from acs.posts.models import Post
 from acs.staff.roles import APPROVER
 from acs.staff.services import staff_user_create
@@ -118,10 +119,7 @@ def _approver() -> User:
 def _fields(post: Post, spec: dict, now: datetime) -> dict:
     fields = {key: value for key, value in spec.items() if key not in ("regions", "hours")}
     starts_in, lasts = spec["hours"]
-    today = timezone.localdate(now, timezone=post.zone)
-    starts = max(now, datetime.combine(today, time(0, 0), tzinfo=post.zone)) + timedelta(
-        hours=starts_in
-    )
+    starts = max(now, clock.midnight(post, clock.today(post, now))) + timedelta(hours=starts_in)
     return fields | {
         "assistance_en": assistance_initial(post, "en"),
         "assistance_es": assistance_initial(post, "es"),
