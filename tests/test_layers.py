@@ -249,17 +249,10 @@ def _private_imports() -> list[str]:
     return sorted(found)
 
 
-# views/public.py belongs to the views work of issue 11, on its own branch, which drops this
-# import (the date-of-birth context moves to core's form kit). Empty this once it is merged.
-PRIVATE_IMPORTS_PENDING = [
-    "acs.enrollment.views.public imports acs.enrollment.views.account._date_context"
-]
-
-
 def test_no_module_imports_another_modules_private_name():
     """A ``_name`` is its module's own business: another module that needs it needs a
     public function (with a docstring that says what it promises)."""
-    assert [found for found in _private_imports() if found not in PRIVATE_IMPORTS_PENDING] == []
+    assert _private_imports() == []
 
 
 def test_the_private_name_check_sees_one_taken_or_reached(tmp_path):

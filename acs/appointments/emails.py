@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from acs.appointments.calendar import booking_ics, one_line_address
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Closure
-from acs.appointments.services.booking import BOOKING_EMAIL
-from acs.appointments.services.closures import CLOSURE_EMAIL, priority_expires, priority_token
+from acs.appointments.services.closures import priority_expires, priority_token
+from acs.appointments.services.mail import BOOKING_EMAIL, CLOSURE_EMAIL
 from acs.core import clock
 from acs.core.mail.addresses import content_id, message_id, site_url
 from acs.core.mail.letters import letter_render

@@ -15,10 +15,6 @@ from acs.appointments.constants import (
 )
 from acs.appointments.models import Booking, BookingPerson, Closure, OpeningRule, Service
 from acs.core import clock
-
-# alerts/views/public.py still imports ``when_text`` from here (the views branch of issue 11
-# moves it to ``acs.core.clock``); its only home is clock.
-from acs.core.clock import when_text
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
 
@@ -196,8 +192,8 @@ def closure_notices(*, post: Post | None, now: datetime | None = None) -> list[C
         ClosureNotice(
             reason=closure.reason,
             service_name=closure.service.name if closure.service else "",
-            starts=when_text(post, closure.starts_at),
-            ends=when_text(post, closure.ends_at),
+            starts=clock.when_text(post, closure.starts_at),
+            ends=clock.when_text(post, closure.ends_at),
             current=closure.starts_at <= now,
         )
         for closure in closures.order_by("starts_at", "pk")
@@ -240,8 +236,8 @@ def closures_current_and_upcoming(*, post: Post, now: datetime | None = None) ->
         rows.append(
             ClosureRow(
                 closure=closure,
-                starts=when_text(post, closure.starts_at),
-                ends=when_text(post, closure.ends_at),
+                starts=clock.when_text(post, closure.starts_at),
+                ends=clock.when_text(post, closure.ends_at),
                 created_by=entry.actor_name if entry else "",
                 cancelled=cancelled,
                 current=closure.starts_at <= now,

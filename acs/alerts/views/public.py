@@ -17,7 +17,7 @@ from acs.alerts.constants import MessageType
 from acs.alerts.forms import MessageFilterForm
 from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
-from acs.appointments.selectors import when_text
+from acs.core.clock import when_text
 from acs.core.i18n import current_language
 from acs.core.pagecache import public_page
 from acs.posts.models import Post

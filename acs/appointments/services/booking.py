@@ -28,9 +28,6 @@ from acs.appointments.models import (
     Service,
     SlotLock,
 )
-
-# BOOKING_EMAIL is read here still (emails.py); its home is services.mail.
-from acs.appointments.services.mail import BOOKING_EMAIL as BOOKING_EMAIL
 from acs.appointments.services.mail import booking_email_queue
 from acs.core.clock import long_date
 from acs.core.forms.passport import normalize_passport

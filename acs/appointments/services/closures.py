@@ -35,9 +35,6 @@ from acs.appointments.constants import (
     BookingStatus,
 )
 from acs.appointments.models import Booking, BookingPerson, Closure, Service
-
-# CLOSURE_EMAIL is read here still (emails.py); its home is services.mail.
-from acs.appointments.services.mail import CLOSURE_EMAIL as CLOSURE_EMAIL
 from acs.appointments.services.mail import closure_emails_queue
 from acs.core.audit import audit_record, diff
 from acs.core.models import AuditEntry
