@@ -21,11 +21,8 @@ from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Closure
 from acs.appointments.services import booking_create
 from acs.appointments.services import closures as services
-from acs.appointments.services.closures import (
-    CLOSURE_EMAIL,
-    ClosureResult,
-    closure_create_and_cancel,
-)
+from acs.appointments.services.closures import ClosureResult, closure_create_and_cancel
+from acs.appointments.services.mail import CLOSURE_EMAIL
 from acs.core.models import OutgoingEmail
 from acs.staff.services import staff_user_create
 from tests.appointments.factories import make_service, person

@@ -23,7 +23,7 @@ def test_the_shipped_posts_include_the_demos_post():
     assert LIMA["time_zone"] == "America/Lima"
 
 
-def test_post_seed_writes_the_post_with_its_pages_and_services_and_keeps_staff_changes():
+def test_post_seed_writes_the_post_with_its_pages_and_services_and_keeps_staff_changes(no_post):
     first = post_seed(slug="lima")
     assert first.post.regions.count() == 26
     assert first.pages == 8
