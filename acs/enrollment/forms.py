@@ -271,6 +271,10 @@ class BasePhoneFormSet(_RemovableFormSet):
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         return {**super().get_form_kwargs(index), "country_code": self.country_code}
 
+    def phones(self) -> list[dict[str, Any]]:
+        """The kept rows as ``phones_set`` takes them: without the "remove" box."""
+        return [{k: v for k, v in row.items() if k != "DELETE"} for row in self.kept()]
+
     def clean(self) -> None:
         seen: set[str] = set()
         for form in self.forms:
