@@ -106,6 +106,11 @@ class SignUpForm(_NewPasswordMixin, _PersonForm):
         self._clean_new_password(cleaned, user=person)
         return cleaned
 
+    def account_fields(self) -> dict[str, Any]:
+        """What ``enrollee_sign_up`` takes, but the post."""
+        fields = ("email", "password", "full_name", "date_of_birth", "status", "language")
+        return {name: self.cleaned_data[name] for name in fields}
+
 
 class SignInForm(forms.Form):
     email = _email_field()
