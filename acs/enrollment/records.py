@@ -20,7 +20,7 @@ from acs.core import clock
 from acs.core.forms.errors import error_summary
 from acs.core.forms.phone import phone_hint
 from acs.enrollment.constants import Cadence, MessageKind
-from acs.enrollment.forms import PrivacyForm, ResidenceForm
+from acs.enrollment.forms import PhoneFormSet, PrivacyForm, ResidenceForm
 from acs.enrollment.models import EmergencyContact, Enrollee, PrivacyRelease, Residence, Trip
 from acs.enrollment.services import profile as profile_services
 from acs.enrollment.tripforms import region_choices
@@ -120,6 +120,13 @@ def phones_saved(enrollee: Enrollee) -> list[dict[str, Any]]:
         {"public_id": p.public_id, "number": p.number, "kind": p.kind, "sms_capable": p.sms_capable}
         for p in enrollee.phones.order_by("id")
     ]
+
+
+def phones_form(data: Any, *, enrollee: Enrollee) -> BaseFormSet:
+    """The phone rows: the saved numbers, and blank rows to add one."""
+    saved = phones_saved(enrollee)
+    country_code = enrollee.post.country_code
+    return PhoneFormSet(data, initial=saved, prefix="phones", country_code=country_code)
 
 
 def phones_page(formset: BaseFormSet, *, refusal: str, country: str) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from acs.core.forms.people import date_of_birth_context
 from acs.enrollment import identity, records
 from acs.enrollment.forms import (
     ContactForm,
-    PhoneFormSet,
     PreferencesForm,
     PrivacyForm,
     ProfileForm,
@@ -109,11 +108,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def phones(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    saved = records.phones_saved(enrollee)
-    country_code = enrollee.post.country_code
-    formset = PhoneFormSet(
-        request.POST or None, initial=saved, prefix="phones", country_code=country_code
-    )
+    formset = records.phones_form(request.POST or None, enrollee=enrollee)
     refusal = ""
     if request.method == "POST" and formset.is_valid():
         kept = [profile_services.PhoneData(**row) for row in formset.phones()]
