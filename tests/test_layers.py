@@ -82,9 +82,6 @@ def test_the_checks_catch_a_forbidden_import(tmp_path):
 # Lines of code in a function of a public view module, docstring, blank lines and comments
 # aside: about 15 for a view, a few more for a form with several outcomes.
 MOST_LINES = 20
-# Not yet thinned: the message progress page (alerts), 35 lines. Issue 11 item 6 covered the
-# booking and enrollment pages; this is the next one.
-NOT_YET_THIN = {"acs.alerts.views.progress.progress"}
 # What a view would call to query the database itself instead of asking a selector, a
 # service or a page-assembly module.
 QUERYSET_CALLS = {
@@ -156,7 +153,7 @@ def test_public_views_are_short():
         f"{module}.{name}": lines
         for module in _public_view_modules()
         for name, lines in _function_lengths(_module_path(module)).items()
-        if lines > MOST_LINES and f"{module}.{name}" not in NOT_YET_THIN
+        if lines > MOST_LINES
     }
     assert too_long == {}
 
