@@ -76,8 +76,8 @@ def test_the_checks_catch_a_forbidden_import(tmp_path):
 
 
 # Citizen-facing views are thin (issue 11): they parse the request into a form, call one
-# service or selector, and render or redirect. Found by walking the URLconf, so that a new
-# public page is checked without being listed here.
+# service or selector, and render or redirect. Found by walking the URLconf (all but staff/
+# and api/), so that a new public page is checked without being listed here.
 
 # Lines of code in a function of a public view module, docstring, blank lines and comments
 # aside: about 15 for a view, a few more for a form with several outcomes.
