@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from acs.appointments import selectors
 from acs.appointments.availability import Slot
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
@@ -49,6 +50,11 @@ def booking_summary(booking: Booking) -> dict[str, Any]:
         "changeable": changeable(booking),
         "cancelled": booking.status == BookingStatus.CANCELLED,
     }
+
+
+def cancel_page(booking: Booking) -> dict[str, Any]:
+    """The cancel page: the booking, and whether cancelling now counts as late."""
+    return {**booking_summary(booking), "late": selectors.cancellation_is_late(booking)}
 
 
 def draft_summary(draft: Draft) -> dict[str, Any]:

@@ -3,6 +3,7 @@ needed), and the times of one day as choices, on the post's wall clock with its 
 
 The times page and the reschedule page show the same list; only what they leave out differs
 (the booking's own time when rescheduling) and how far ahead they reach (a priority link).
+``when_page`` and ``reschedule_page`` put each page together around it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from acs.appointments import availability
+from django.urls import reverse
+
+from acs.appointments import availability, summary
 from acs.appointments.availability import Slot
-from acs.appointments.models import Service
+from acs.appointments.forms import PeopleCountForm, SlotForm, WhenForm
+from acs.appointments.models import Booking, Service
+from acs.appointments.wizard import Draft, steps
 from acs.core import clock
 from acs.posts.models import Post
 
@@ -100,4 +105,67 @@ def times_offered(
         "times": times,
         "zone": clock.zone_text(post, slots[0].starts_at) if slots else "",
         "horizon_days": horizon,
+    }
+
+
+def when_page(
+    draft: Draft, *, form: WhenForm | None, count_form: PeopleCountForm, day: str | None
+) -> dict[str, Any]:
+    """The times page: the number of people asked for (a refused POST's, a valid ?people=,
+    or the draft's), and the days and times with room for them."""
+    service = draft.service
+    people = draft.people_count
+    if form is not None and form.cleaned_data.get("people"):
+        people = form.cleaned_data["people"]
+    elif count_form.is_valid():
+        people = count_form.cleaned_data["people"]
+    chosen_key = form.data.get("slot") if form is not None else draft.data.get("slot")
+    url = reverse("appointments:when", kwargs={"service": service.slug})
+    return {
+        "service": service,
+        **steps(3),
+        "count_form": count_form,
+        "form": form,
+        "people": people,
+        "action": url,
+        **times_offered(
+            service,
+            people=people,
+            wanted_day=parse_day(day) or slot_day(service.post, chosen_key),
+            chosen_key=chosen_key,
+            base_url=url,
+            query={"people": people},
+            horizon_days=draft.priority_horizon,
+        ),
+        "priority_horizon": draft.priority_horizon,
+    }
+
+
+def reschedule_page(
+    booking: Booking,
+    *,
+    form: SlotForm | None,
+    day: str | None,
+    error_message: str = "",
+    nearest: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The booking, the refusal if there was one, and the other days and times with room
+    for its people (never its own time)."""
+    url = reverse("appointments:reschedule", kwargs={"token": booking.token})
+    chosen_key = form.data.get("slot") if form is not None else None
+    return {
+        **summary.booking_summary(booking),
+        "form": form,
+        "error_message": error_message,
+        "nearest": nearest or [],
+        "action": url,
+        **times_offered(
+            booking.service,
+            people=booking.people_count,
+            wanted_day=parse_day(day) or slot_day(booking.post, chosen_key),
+            chosen_key=chosen_key,
+            base_url=url,
+            query={},
+            skip=booking.starts_at,
+        ),
     }

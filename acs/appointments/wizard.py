@@ -130,6 +130,17 @@ class Draft:
             for person in self.people
         ]
 
+    def booking_arguments(self) -> dict[str, Any]:
+        """What ``booking_create`` takes from a complete draft (all but the language)."""
+        return {
+            "service": self.service,
+            "starts_at": self.starts_at,
+            "people": self.person_data(),
+            "email": self.contact["email"],
+            "phone": self.contact["phone"],
+            "horizon_days": self.priority_horizon,
+        }
+
     # Which step ----------------------------------------------------------------------------
 
     def missing_step(self) -> str | None:

@@ -106,6 +106,11 @@ class SignUpForm(_NewPasswordMixin, _PersonForm):
         self._clean_new_password(cleaned, user=person)
         return cleaned
 
+    def account_fields(self) -> dict[str, Any]:
+        """What ``enrollee_sign_up`` takes, but the post."""
+        fields = ("email", "password", "full_name", "date_of_birth", "status", "language")
+        return {name: self.cleaned_data[name] for name in fields}
+
 
 class SignInForm(forms.Form):
     email = _email_field()
@@ -270,6 +275,10 @@ class BasePhoneFormSet(_RemovableFormSet):
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         return {**super().get_form_kwargs(index), "country_code": self.country_code}
+
+    def phones(self) -> list[dict[str, Any]]:
+        """The kept rows as ``phones_set`` takes them: without the "remove" box."""
+        return [{k: v for k, v in row.items() if k != "DELETE"} for row in self.kept()]
 
     def clean(self) -> None:
         seen: set[str] = set()

@@ -15,7 +15,9 @@ from uuid import UUID
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
+from acs.core import clock
 from acs.core.forms.errors import error_summary
+from acs.core.forms.people import date_of_birth_context
 from acs.enrollment.forms import CompanionFormSet, TripForm, stop_formset
 from acs.enrollment.models import Trip
 from acs.posts.models import Post, Region
@@ -53,6 +55,7 @@ def _saved(trip: Trip | None) -> tuple[dict[str, Any], list[dict], list[dict]]:
 
 class TripForms:
     def __init__(self, data: QueryDict | None, *, post: Post, trip: Trip | None = None) -> None:
+        self.post = post
         self.country = post.country_name
         choices, self.regions = region_choices(post)
         initial, saved_stops, saved_people = _saved(trip)
@@ -92,7 +95,8 @@ class TripForms:
         ]
 
     def context(self) -> dict[str, Any]:
-        """The forms and the error summary, for the template."""
+        """The forms, the error summary, and what the date boxes need (the post's today for
+        the trip's dates, the month names for the companions' birthdays)."""
         groups = [(_("Place"), self.stops), (_("Person"), self.companions)]
         return {
             "form": self.form,
@@ -100,4 +104,6 @@ class TripForms:
             "companions": self.companions,
             "country": self.country,
             "errors": error_summary(self.form, groups) if self.form.is_bound else [],
+            "today": clock.today(self.post),
+            **date_of_birth_context(),
         }

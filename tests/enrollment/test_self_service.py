@@ -20,7 +20,7 @@ from acs.enrollment.models import (
     Residence,
     Trip,
 )
-from acs.enrollment.selectors import enrollees_to_reach
+from acs.enrollment.selectors import KindChoice, enrollees_to_reach
 from acs.enrollment.services import profile as profile_services
 from acs.enrollment.services.trips import residence_set, trip_add
 from tests.enrollment.factories import region, today, trip, verified_enrollee
@@ -685,7 +685,7 @@ def _fill(person) -> None:
     profile_services.privacy_set(enrollee=person, family=True)
     profile_services.preferences_set(
         enrollee=person,
-        choices={"weather": profile_services.KindChoice(email=True, delivery="digest")},
+        choices={"weather": KindChoice(email=True, delivery="digest")},
     )
 
 

@@ -9,9 +9,9 @@ are shown on the post's wall clock with its zone (``times``, ``summary``).
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,30 +21,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from acs.appointments import selectors, services, summary
+from acs.appointments import limits, selectors, services, summary, times
 from acs.appointments.calendar import booking_ics
 from acs.appointments.constants import BookingStatus
 from acs.appointments.forms import (
     AcknowledgementForm,
-    ContactForm,
     FindForm,
     PeopleCountForm,
     SlotForm,
     WhenForm,
-    person_formset,
 )
 from acs.appointments.models import Booking, Service
-from acs.appointments.times import parse_day, slot_day, times_offered
+from acs.appointments.peopleforms import PeopleForms
 from acs.appointments.wizard import Draft, steps
-from acs.core import clock, ratelimit
 from acs.core import pow as proof_of_work
 from acs.core.forms.people import date_of_birth_context
-from acs.posts.models import Post
 from acs.posts.selectors import post_or_404
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
-PERSON_PREFIX = "person"
-CONTACT_PREFIX = "contact"
 
 
 def _service_or_404(slug: str) -> Service:
@@ -56,6 +50,11 @@ def _service_or_404(slug: str) -> Service:
 
 def _too_many(request: HttpRequest) -> HttpResponse:
     return render(request, "appointments/too_many.html", status=429)
+
+
+def _manage_url(booking: Booking, just: str) -> str:
+    """The manage page, saying what just happened (``new``, ``cancelled``, ``rescheduled``)."""
+    return reverse("appointments:manage", kwargs={"token": booking.token}) + f"?{just}=1"
 
 
 # Step 1: the services ------------------------------------------------------------------------
@@ -123,97 +122,38 @@ def _priority_take(draft: Draft, token: str) -> HttpResponse:
 
 @GET_POST
 def when(request: HttpRequest, service: str) -> HttpResponse:
-    service_obj = _service_or_404(service)
-    draft = Draft(request, service_obj)
+    draft = Draft(request, _service_or_404(service))
     if refused := draft.guard("when"):
         return refused
-    post_form = None
+    form = None
     if request.method == "POST":
-        post_form = WhenForm(request.POST, service=service_obj, horizon_days=draft.priority_horizon)
-        if post_form.is_valid():
-            draft.time_take(
-                people=post_form.cleaned_data["people"], slot=post_form.cleaned_data["slot"]
-            )
-            # Back to the review when only the time changed; else on to the people.
-            next_step = "review" if draft.has_people else "people"
-            return redirect(f"appointments:{next_step}", service=service_obj.slug)
-    count_form = PeopleCountForm(
-        request.GET if "people" in request.GET else None,
-        service=service_obj,
-        initial={"people": draft.people_count},
-    )
-    return _when_page(request, draft, post_form, count_form)
-
-
-def _when_page(
-    request: HttpRequest, draft: Draft, post_form: WhenForm | None, count_form: PeopleCountForm
-) -> HttpResponse:
-    """The times page: the number of people asked for (a refused POST's, a valid ?people=,
-    or the draft's), and the days and times with room for them."""
-    service_obj = draft.service
-    people = draft.people_count
-    if post_form is not None and post_form.cleaned_data.get("people"):
-        people = post_form.cleaned_data["people"]
-    elif count_form.is_valid():
-        people = count_form.cleaned_data["people"]
-    chosen_key = request.POST.get("slot") if post_form is not None else draft.data.get("slot")
-    url = reverse("appointments:when", kwargs={"service": service_obj.slug})
-    context = {
-        "service": service_obj,
-        **steps(3),
-        "count_form": count_form,
-        "form": post_form,
-        "people": people,
-        "action": url,
-        **times_offered(
-            service_obj,
-            people=people,
-            wanted_day=parse_day(request.GET.get("day")) or slot_day(service_obj.post, chosen_key),
-            chosen_key=chosen_key,
-            base_url=url,
-            query={"people": people},
-            horizon_days=draft.priority_horizon,
-        ),
-        "priority_horizon": draft.priority_horizon,
-    }
-    invalid = (post_form is not None) or (count_form.is_bound and not count_form.is_valid())
-    return render(request, "appointments/when.html", context, status=400 if invalid else 200)
+        form = WhenForm(request.POST, service=draft.service, horizon_days=draft.priority_horizon)
+    if form is not None and form.is_valid():
+        draft.time_take(people=form.cleaned_data["people"], slot=form.cleaned_data["slot"])
+        # Back to the review when only the time changed; else on to the people.
+        next_step = "review" if draft.has_people else "people"
+        return redirect(f"appointments:{next_step}", service=draft.service.slug)
+    query = request.GET if "people" in request.GET else None
+    initial = {"people": draft.people_count}
+    count_form = PeopleCountForm(query, service=draft.service, initial=initial)
+    context = times.when_page(draft, form=form, count_form=count_form, day=request.GET.get("day"))
+    status = 400 if form is not None or count_form.errors else 200
+    return render(request, "appointments/when.html", context, status=status)
 
 
 # Step 4: people and contact ----------------------------------------------------------------
 
 
-def _country(post: Post) -> dict[str, str]:
-    return {"country_code": post.country_code, "country_name": post.country_name}
-
-
 @GET_POST
 def people(request: HttpRequest, service: str) -> HttpResponse:
-    service_obj = _service_or_404(service)
-    post = service_obj.post
-    draft = Draft(request, service_obj)
+    draft = Draft(request, _service_or_404(service))
     if refused := draft.guard("people"):
         return refused
-    formset_class = person_formset(people=draft.people_count)
-    today = clock.today(post)
-    if request.method == "POST":
-        formset = formset_class(request.POST, prefix=PERSON_PREFIX, today=today)
-        contact = ContactForm(request.POST, prefix=CONTACT_PREFIX, **_country(post))
-        if formset.is_valid() and contact.is_valid():
-            draft.people_take(formset, contact)
-            return redirect("appointments:review", service=service_obj.slug)
-    else:
-        initial = draft.people[: draft.people_count]
-        formset = formset_class(prefix=PERSON_PREFIX, today=today, initial=initial)
-        contact = ContactForm(prefix=CONTACT_PREFIX, initial=draft.contact, **_country(post))
-    context = {
-        "service": service_obj,
-        **steps(4),
-        "formset": formset,
-        "contact": contact,
-        "has_errors": request.method == "POST",
-        **date_of_birth_context(),
-    }
+    forms = PeopleForms(request.POST if request.method == "POST" else None, draft=draft)
+    if forms.is_valid():
+        draft.people_take(forms.formset, forms.contact)
+        return redirect("appointments:review", service=draft.service.slug)
+    context = {"service": draft.service, **steps(4), **forms.context(), **date_of_birth_context()}
     status = 400 if request.method == "POST" else 200
     return render(request, "appointments/people.html", context, status=status)
 
@@ -244,34 +184,21 @@ def _review_page(request: HttpRequest, draft: Draft, status: int = 200, **extra)
 
 def _confirm(request: HttpRequest, draft: Draft) -> HttpResponse:
     """The review's POST: rate limits, then the proof of work, then the booking."""
-    if ratelimit.over_limit(
-        request,
-        "booking",
-        per_address=settings.ACS_BOOKING_RATE_PER_ADDRESS,
-        email=draft.contact["email"],
-        per_email=settings.ACS_BOOKING_RATE_PER_EMAIL,
-    ):
+    if limits.booking_over_limit(request, draft.contact["email"]):
         return _too_many(request)
     try:
         proof_of_work.solution_consume(request.POST.get("altcha"))
+        booking = services.booking_create(
+            **draft.booking_arguments(), language=request.LANGUAGE_CODE
+        )
     except proof_of_work.ProofOfWorkError as error:
         return _review_page(request, draft, 400, error_message=error.message)
-    try:
-        booking = services.booking_create(
-            service=draft.service,
-            starts_at=draft.starts_at,
-            people=draft.person_data(),
-            email=draft.contact["email"],
-            phone=draft.contact["phone"],
-            language=request.LANGUAGE_CODE,
-            horizon_days=draft.priority_horizon,
-        )
     except services.BookingError as error:
         status = 409 if error.code == "taken" else 400
         nearest = summary.nearest(draft.service, error.nearest)
         return _review_page(request, draft, status, error_message=error.message, nearest=nearest)
     draft.clear()
-    return redirect(reverse("appointments:manage", kwargs={"token": booking.token}) + "?new=1")
+    return redirect(_manage_url(booking, "new"))
 
 
 # Manage: the page behind the emailed link ---------------------------------------------------
@@ -311,23 +238,19 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 def find(request: HttpRequest) -> HttpResponse:
     """Code and email together open the manage page; a wrong pair says the same whichever
     half is wrong, so the form cannot be used to learn whether a code exists."""
-    not_found = False
-    if request.method == "POST":
-        if ratelimit.over_limit(request, "find", per_address=20):
-            return _too_many(request)
-        form = FindForm(request.POST)
-        if form.is_valid():
-            booking = selectors.booking_by_code(
-                code=form.cleaned_data["code"], email=form.cleaned_data["email"]
-            )
-            if booking is not None:
-                return redirect("appointments:manage", token=booking.token)
-            not_found = True
-    else:
-        form = FindForm()
-    context = {"form": form, "not_found": not_found}
-    status = 400 if request.method == "POST" else 200
-    return render(request, "appointments/find.html", context, status=status)
+    if request.method != "POST":
+        return render(request, "appointments/find.html", {"form": FindForm(), "not_found": False})
+    if limits.find_over_limit(request):
+        return _too_many(request)
+    form = FindForm(request.POST)
+    booking = None
+    if form.is_valid():
+        data = form.cleaned_data
+        booking = selectors.booking_by_code(code=data["code"], email=data["email"])
+    if booking is not None:
+        return redirect("appointments:manage", token=booking.token)
+    context = {"form": form, "not_found": form.is_valid()}
+    return render(request, "appointments/find.html", context, status=400)
 
 
 @never_cache
@@ -336,23 +259,18 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     booking = _booking_or_invalid(request, token)
     if isinstance(booking, HttpResponse):
         return booking
-    manage_url = reverse("appointments:manage", kwargs={"token": booking.token})
-    if request.method == "POST":
-        if booking.status == BookingStatus.CANCELLED:  # a second click, a reload: harmless
-            return redirect(manage_url + "?cancelled=1")
-        if summary.changeable(booking):
-            try:
-                services.booking_cancel(booking=booking)
-            except services.BookingError as error:
-                context = {**summary.booking_summary(booking), "error_message": error.message}
-                return render(request, "appointments/cancel.html", context, status=400)
-            return redirect(manage_url + "?cancelled=1")
-    context = {
-        **summary.booking_summary(booking),
-        "late": selectors.cancellation_is_late(booking),
-    }
-    status = 400 if request.method == "POST" else 200
-    return render(request, "appointments/cancel.html", context, status=status)
+    posted = request.method == "POST"
+    if posted and booking.status == BookingStatus.CANCELLED:  # a second click, a reload
+        return redirect(_manage_url(booking, "cancelled"))
+    if not posted or not summary.changeable(booking):
+        context = summary.cancel_page(booking)
+        return render(request, "appointments/cancel.html", context, status=400 if posted else 200)
+    try:
+        services.booking_cancel(booking=booking)
+    except services.BookingError as error:
+        context = {**summary.booking_summary(booking), "error_message": error.message}
+        return render(request, "appointments/cancel.html", context, status=400)
+    return redirect(_manage_url(booking, "cancelled"))
 
 
 @never_cache
@@ -361,57 +279,26 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     booking = _booking_or_invalid(request, token)
     if isinstance(booking, HttpResponse):
         return booking
-    form = None
-    refusal: dict = {}
-    status = 200
-    if request.method == "POST" and summary.changeable(booking):
-        form = SlotForm(request.POST, service=booking.service)
-        if form.is_valid():
-            try:
-                services.booking_reschedule(booking=booking, starts_at=form.chosen.starts_at)
-            except services.BookingError as error:
-                nearest = summary.nearest(booking.service, error.nearest)
-                refusal = {"error_message": error.message, "nearest": nearest}
-                status = 409 if error.code == "taken" else 400
-            else:
-                url = reverse("appointments:manage", kwargs={"token": booking.token})
-                return redirect(url + "?rescheduled=1")
-        else:
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    return _reschedule_page(request, booking, form, status, **refusal)
+    if request.method != "POST":
+        return _reschedule_page(request, booking, None, 200)
+    form = SlotForm(request.POST, service=booking.service) if summary.changeable(booking) else None
+    if form is None or not form.is_valid():
+        return _reschedule_page(request, booking, form, 400)
+    try:
+        services.booking_reschedule(booking=booking, starts_at=form.chosen.starts_at)
+    except services.BookingError as error:
+        status = 409 if error.code == "taken" else 400
+        nearest = summary.nearest(booking.service, error.nearest)
+        refusal = {"error_message": error.message, "nearest": nearest}
+        return _reschedule_page(request, booking, form, status, **refusal)
+    return redirect(_manage_url(booking, "rescheduled"))
 
 
 def _reschedule_page(
-    request: HttpRequest,
-    booking: Booking,
-    form: SlotForm | None,
-    status: int,
-    *,
-    error_message: str = "",
-    nearest: list[dict[str, str]] | None = None,
+    request: HttpRequest, booking: Booking, form: SlotForm | None, status: int, **refusal: Any
 ) -> HttpResponse:
-    """The booking, the refusal if there was one, and the other days and times with room
-    for its people (never its own time)."""
-    url = reverse("appointments:reschedule", kwargs={"token": booking.token})
-    chosen_key = request.POST.get("slot") if form is not None else None
-    context = {
-        **summary.booking_summary(booking),
-        "form": form,
-        "error_message": error_message,
-        "nearest": nearest or [],
-        "action": url,
-        **times_offered(
-            booking.service,
-            people=booking.people_count,
-            wanted_day=parse_day(request.GET.get("day")) or slot_day(booking.post, chosen_key),
-            chosen_key=chosen_key,
-            base_url=url,
-            query={},
-            skip=booking.starts_at,
-        ),
-    }
+    """``refusal``: the service's message and the nearest free times, when it said no."""
+    context = times.reschedule_page(booking, form=form, day=request.GET.get("day"), **refusal)
     return render(request, "appointments/reschedule.html", context, status=status)
 
 

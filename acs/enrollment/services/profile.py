@@ -37,12 +37,6 @@ from acs.enrollment.models import (
     validate_e164,
 )
 from acs.enrollment.selectors import KindChoice
-
-# Reads, whose home is now ``selectors``: views/public.py (the views branch of issue 11) still
-# takes them from here. Remove these three names once it reads them from selectors.
-from acs.enrollment.selectors import enrollee_export as enrollee_export
-from acs.enrollment.selectors import enrollee_with_records as enrollee_with_records
-from acs.enrollment.selectors import preferences_of as preferences_of
 from acs.enrollment.services.accounts import account_email_queue, enrollee_touch
 
 # Profile -----------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ follow links do not spend them, only the person's click does.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,7 +17,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from acs.core import ratelimit
 from acs.core.forms.people import date_of_birth_context
 from acs.enrollment import identity
 from acs.enrollment.forms import (
@@ -29,22 +27,12 @@ from acs.enrollment.forms import (
     SignUpForm,
 )
 from acs.enrollment.identity import enrollee_required, tokens
+from acs.enrollment.limits import account_over_limit
 from acs.enrollment.services import accounts
 from acs.posts.selectors import post_or_404
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 HOME = "enrollment:home"
-
-
-def _rate_limited(request: HttpRequest, scope: str, email: str = "") -> bool:
-    """Attempts per address and per account an hour (``ACS_ACCOUNT_RATE_*``)."""
-    return ratelimit.over_limit(
-        request,
-        scope,
-        per_address=settings.ACS_ACCOUNT_RATE_PER_ADDRESS,
-        email=email,
-        per_email=settings.ACS_ACCOUNT_RATE_PER_EMAIL,
-    )
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -73,21 +61,13 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     post = post_or_404()
     form = SignUpForm(request.POST or None, initial={"language": request.LANGUAGE_CODE[:2]})
     if request.method == "POST" and form.is_valid():
-        if _rate_limited(request, "sign-up", form.cleaned_data["email"]):
+        email = form.cleaned_data["email"]
+        if account_over_limit(request, "sign-up", email):
             return _too_many(request)
-        data = form.cleaned_data
-        enrollee = accounts.enrollee_sign_up(
-            post=post,
-            email=data["email"],
-            password=data["password"],
-            full_name=data["full_name"],
-            date_of_birth=data["date_of_birth"],
-            status=data["status"],
-            language=data["language"],
-        )
+        enrollee = accounts.enrollee_sign_up(post=post, **form.account_fields())
         if enrollee is not None:
             identity.sign_in(request, enrollee)
-        request.session["enrollment.check_email"] = data["email"]
+        request.session["enrollment.check_email"] = email
         return redirect("enrollment:check-email")
     context = {"form": form, "post": post, **date_of_birth_context()}
     status = 400 if form.is_bound else 200
@@ -103,7 +83,7 @@ def check_email(request: HttpRequest) -> HttpResponse:
     if enrollee is not None and enrollee.email_verified_at is not None:
         return redirect(HOME)
     if request.method == "POST" and enrollee is not None:
-        if _rate_limited(request, "verify-resend", enrollee.email):
+        if account_over_limit(request, "verify-resend", enrollee.email):
             return _too_many(request)
         accounts.verification_resend(enrollee=enrollee)
         messages.success(request, _("We sent the link again."))
@@ -141,17 +121,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     failed = False
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"]
-        if _rate_limited(request, "sign-in", email):
+        email, password = form.cleaned_data["email"], form.cleaned_data["password"]
+        if account_over_limit(request, "sign-in", email):
             return _too_many(request)
-        enrollee = identity.PasswordProvider.authenticate(
-            post=post, email=email, password=form.cleaned_data["password"]
-        )
+        enrollee = identity.PasswordProvider.authenticate(post=post, email=email, password=password)
         if enrollee is not None:
             identity.sign_in(request, enrollee)
-            if enrollee.email_verified_at is None:
-                return redirect("enrollment:check-email")
-            return redirect(_next_url(request) or HOME)
+            unverified = enrollee.email_verified_at is None
+            return redirect("enrollment:check-email" if unverified else _next_url(request) or HOME)
         failed = True
     context = {"form": form, "failed": failed, "next": _next_url(request), "post": post}
     status = 400 if form.is_bound else 200
@@ -166,7 +143,7 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
     form = EmailOnlyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if _rate_limited(request, "sign-in-link", email):
+        if account_over_limit(request, "sign-in-link", email):
             return _too_many(request)
         accounts.sign_in_link_send(post=post, email=email)
         return render(request, "enrollment/account/link_sent.html", {"email": email})
@@ -196,7 +173,7 @@ def password_forgot(request: HttpRequest) -> HttpResponse:
     form = EmailOnlyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if _rate_limited(request, "password-reset", email):
+        if account_over_limit(request, "password-reset", email):
             return _too_many(request)
         accounts.password_reset_send(post=post, email=email)
         return render(request, "enrollment/account/link_sent.html", {"email": email})
@@ -247,7 +224,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
     form = PasswordChangeForm(request.POST or None, enrollee=enrollee)
     if request.method == "POST":
-        if _rate_limited(request, "password-change", enrollee.email):
+        if account_over_limit(request, "password-change", enrollee.email):
             return _too_many(request)
         if form.is_valid():
             accounts.password_set(enrollee=enrollee, password=form.cleaned_data["password"])

@@ -11,39 +11,33 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from acs.core import clock
-from acs.core.forms.errors import error_summary
 from acs.core.forms.people import date_of_birth_context
-from acs.core.forms.phone import phone_hint
-from acs.enrollment import identity
-from acs.enrollment.constants import Cadence, MessageKind
+from acs.enrollment import identity, records, selectors
 from acs.enrollment.forms import (
     ContactForm,
-    PhoneFormSet,
     PreferencesForm,
     PrivacyForm,
     ProfileForm,
-    ResidenceForm,
 )
 from acs.enrollment.identity import enrollee_required
-from acs.enrollment.models import EmergencyContact, Enrollee, PrivacyRelease, Trip
+from acs.enrollment.models import Enrollee, Trip
 from acs.enrollment.services import profile as profile_services
 from acs.enrollment.services import trips as trip_services
-from acs.enrollment.tripforms import TripForms, region_choices
+from acs.enrollment.tripforms import TripForms
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 GET_ONLY = require_http_methods(["GET", "HEAD"])
@@ -54,24 +48,6 @@ _DELETED_FLAG = "enrollment.deleted"
 
 
 # Helpers -----------------------------------------------------------------------------------
-
-
-def _own(queryset: QuerySet, public_id: uuid.UUID) -> Any:
-    """The record with ``public_id`` in ``queryset`` (already narrowed to the signed-in
-    person's records), or a 404."""
-    return get_object_or_404(queryset, public_id=public_id)
-
-
-def _own_trip(request: HttpRequest, public_id: uuid.UUID) -> Trip:
-    trip = _own(Trip.objects.filter(enrollee=request.enrollee), public_id)
-    trip.enrollee = request.enrollee  # the same object: no second query for its post
-    return trip
-
-
-def _own_contact(request: HttpRequest, public_id: uuid.UUID) -> EmergencyContact:
-    contact = _own(EmergencyContact.objects.filter(enrollee=request.enrollee), public_id)
-    contact.enrollee = request.enrollee
-    return contact
 
 
 def _refuse(form: Form, error: ValidationError, fields: dict[str, str]) -> None:
@@ -97,47 +73,7 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
 @enrollee_required
 def home(request: HttpRequest) -> HttpResponse:
     """Everything the person told us, each part with a link to change it."""
-    enrollee = profile_services.enrollee_with_records(request.enrollee)
-    today = clock.today(enrollee.post)
-    trips = [trip for trip in enrollee.trips.all() if not _trip_over(trip, today)]
-    try:
-        privacy = enrollee.privacy_release
-    except PrivacyRelease.DoesNotExist:
-        privacy = None
-    context = {
-        "enrollee": enrollee,
-        "residence": next((home for home in enrollee.residences.all() if home.active), None),
-        "current_trips": [trip for trip in trips if trip.arrival <= today],
-        "upcoming_trips": [trip for trip in trips if trip.arrival > today],
-        "privacy": _privacy_list(privacy),
-        "preferences": _preference_list(profile_services.preferences_of(enrollee)),
-        "today": today,
-    }
-    return render(request, "enrollment/home.html", context)
-
-
-def _trip_over(trip: Trip, today: date) -> bool:
-    return trip.ended_early_at is not None or trip.departure < today
-
-
-def _privacy_list(release: PrivacyRelease | None) -> list[tuple[str, bool]]:
-    form = PrivacyForm()
-    return [
-        (form.fields[name].label, bool(release and getattr(release, name)))
-        for name in profile_services.PRIVACY_FIELDS
-    ]
-
-
-def _preference_list(choices: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "label": MessageKind(kind).label,
-            "email": choice.email,
-            "sms": choice.sms,
-            "delivery": Cadence(choice.delivery).label,
-        }
-        for kind, choice in choices.items()
-    ]
+    return render(request, "enrollment/home.html", records.home_page(request.enrollee))
 
 
 # Profile and phones ------------------------------------------------------------------------
@@ -172,42 +108,18 @@ def profile(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def phones(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    post = enrollee.post
-    saved = [
-        {"public_id": p.public_id, "number": p.number, "kind": p.kind, "sms_capable": p.sms_capable}
-        for p in enrollee.phones.order_by("id")
-    ]
-    formset = PhoneFormSet(
-        request.POST or None, initial=saved, prefix="phones", country_code=post.country_code
-    )
+    formset = records.phones_form(request.POST or None, enrollee=enrollee)
     refusal = ""
     if request.method == "POST" and formset.is_valid():
+        kept = [profile_services.PhoneData(**row) for row in formset.phones()]
         try:
-            profile_services.phones_set(
-                enrollee=enrollee,
-                phones=[
-                    profile_services.PhoneData(
-                        public_id=row["public_id"],
-                        number=row["number"],
-                        kind=row["kind"],
-                        sms_capable=row["sms_capable"],
-                    )
-                    for row in formset.kept()
-                ],
-            )
+            profile_services.phones_set(enrollee=enrollee, phones=kept)
         except ValidationError as error:
             refusal = error.messages[0]
         else:
             messages.success(request, _("Your phone numbers are saved."))
             return redirect(HOME)
-    context = {
-        "formset": formset,
-        "refusal": refusal,
-        "errors": error_summary(groups=[(_("Phone"), formset)], refusal=refusal)
-        if formset.is_bound
-        else [],
-        "hint": phone_hint(post.country_name),
-    }
+    context = records.phones_page(formset, refusal=refusal, country=enrollee.post.country_name)
     return _page(request, "enrollment/phones.html", context)
 
 
@@ -218,16 +130,7 @@ def phones(request: HttpRequest) -> HttpResponse:
 @GET_ONLY
 @enrollee_required
 def trips(request: HttpRequest) -> HttpResponse:
-    enrollee = profile_services.enrollee_with_records(request.enrollee)
-    today = clock.today(enrollee.post)
-    every = list(enrollee.trips.all())
-    context = {
-        "current_trips": [t for t in every if not _trip_over(t, today) and t.arrival <= today],
-        "upcoming_trips": [t for t in every if not _trip_over(t, today) and t.arrival > today],
-        "past_trips": [t for t in every if _trip_over(t, today)],
-        "today": today,
-    }
-    return render(request, "enrollment/trips/list.html", context)
+    return render(request, "enrollment/trips/list.html", records.trips_page(request.enrollee))
 
 
 @never_cache
@@ -242,8 +145,8 @@ def trip_new(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def trip(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
     """A trip's page: its form while it can change; once over or ended, what it said."""
-    found = _own_trip(request, trip)
-    if _trip_over(found, clock.today(request.enrollee.post)):
+    found = records.trip_own(request.enrollee, trip)
+    if records.trip_over(found, clock.today(request.enrollee.post)):
         if request.method == "POST":
             refusal = _("This trip is over, so it cannot be changed. Add a new trip instead.")
             return _invalid(
@@ -256,8 +159,8 @@ def trip(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
 def _trip_page(request: HttpRequest, trip: Trip | None, success: str) -> HttpResponse:
     """The trip form, new or of a trip that can still change: every mistake at once, and a
     service's refusal beside the field it is about."""
-    post = request.enrollee.post
-    forms = TripForms(request.POST if request.method == "POST" else None, post=post, trip=trip)
+    data = request.POST if request.method == "POST" else None
+    forms = TripForms(data, post=request.enrollee.post, trip=trip)
     if request.method == "POST" and forms.is_valid():
         try:
             saved = _trip_save(request.enrollee, trip, forms)
@@ -266,13 +169,7 @@ def _trip_page(request: HttpRequest, trip: Trip | None, success: str) -> HttpRes
         else:
             messages.success(request, success)
             return redirect("enrollment:trip", trip=saved.public_id)
-    context = {
-        "trip": trip,
-        **forms.context(),
-        "today": clock.today(post),
-        **date_of_birth_context(),
-    }
-    return _page(request, "enrollment/trips/form.html", context)
+    return _page(request, "enrollment/trips/form.html", {"trip": trip, **forms.context()})
 
 
 def _trip_save(enrollee: Enrollee, trip: Trip | None, forms: TripForms) -> Trip:
@@ -303,7 +200,7 @@ def _confirm(
 @GET_POST
 @enrollee_required
 def trip_end(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
-    found = _own_trip(request, trip)
+    found = records.trip_own(request.enrollee, trip)
     return _confirm(
         request,
         found,
@@ -318,7 +215,7 @@ def trip_end(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
 @GET_POST
 @enrollee_required
 def trip_delete(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
-    found = _own_trip(request, trip)
+    found = records.trip_own(request.enrollee, trip)
     return _confirm(
         request,
         found,
@@ -337,31 +234,21 @@ def trip_delete(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
 @enrollee_required
 def residence(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    post = enrollee.post
-    current = enrollee.residences.filter(active=True).select_related("region").first()
-    choices, regions = region_choices(post)
-    initial = {"region": current.region_id, "place": current.place} if current else {}
-    form = ResidenceForm(
-        request.POST or None,
-        initial=initial,
-        region_choices=choices,
-        country=post.country_name,
-    )
+    country = enrollee.post.country_name
+    current = records.residence_current(enrollee)
+    form, regions = records.residence_form(request.POST or None, enrollee=enrollee, current=current)
     if request.method == "POST" and form.is_valid():
+        region, place = regions[form.cleaned_data["region"]], form.cleaned_data["place"]
         try:
-            trip_services.residence_set(
-                enrollee=enrollee,
-                region=regions[form.cleaned_data["region"]],
-                place=form.cleaned_data["place"],
-            )
+            trip_services.residence_set(enrollee=enrollee, region=region, place=place)
         except ValidationError as error:
             _refuse(form, error, {"foreign_region": "region"})
         else:
             messages.success(
-                request, _("Your home in %(country)s is saved.") % {"country": post.country_name}
+                request, _("Your home in %(country)s is saved.") % {"country": country}
             )
             return redirect(HOME)
-    context = {"form": form, "residence": current, "country": post.country_name}
+    context = {"form": form, "residence": current, "country": country}
     return _page(request, "enrollment/residence.html", context)
 
 
@@ -370,7 +257,7 @@ def residence(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def residence_end(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    current = enrollee.residences.filter(active=True).select_related("region").first()
+    current = records.residence_current(enrollee)
     if current is None and request.method != "POST":
         return redirect("enrollment:residence")
     return _confirm(
@@ -412,7 +299,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your emergency contact is saved."))
             return redirect("enrollment:contacts")
-    context = {"form": form, "contacts": list(enrollee.emergency_contacts.order_by("id"))}
+    context = {"form": form, "contacts": records.contacts_list(enrollee)}
     return _page(request, "enrollment/contacts/list.html", context)
 
 
@@ -420,7 +307,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
 @GET_POST
 @enrollee_required
 def contact(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
-    found = _own_contact(request, contact)
+    found = records.contact_own(request.enrollee, contact)
     initial = {k: getattr(found, k) for k in ("name", "relation", "phone", "email")}
     form = _contact_form(request, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -438,7 +325,7 @@ def contact(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
 @GET_POST
 @enrollee_required
 def contact_delete(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
-    found = _own_contact(request, contact)
+    found = records.contact_own(request.enrollee, contact)
     return _confirm(
         request,
         found,
@@ -457,13 +344,7 @@ def contact_delete(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
 @enrollee_required
 def privacy(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    release = PrivacyRelease.objects.filter(enrollee=enrollee).first()
-    initial = (
-        {name: getattr(release, name) for name in profile_services.PRIVACY_FIELDS}
-        if release
-        else {}
-    )
-    form = PrivacyForm(request.POST or None, initial=initial)
+    form = PrivacyForm(request.POST or None, initial=records.privacy_initial(enrollee))
     if request.method == "POST" and form.is_valid():
         profile_services.privacy_set(enrollee=enrollee, **form.cleaned_data)
         messages.success(request, _("Your choices are saved."))
@@ -476,25 +357,19 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def preferences(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    initial = PreferencesForm.initial_of(enrollee, profile_services.preferences_of(enrollee))
+    initial = PreferencesForm.initial_of(enrollee, selectors.preferences_of(enrollee))
     form = PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        choices = {kind: selectors.KindChoice(**c) for kind, c in form.choices().items()}
         try:
-            profile_services.preferences_set(
-                enrollee=enrollee,
-                language=form.cleaned_data["language"],
-                choices={
-                    kind: profile_services.KindChoice(**choice)
-                    for kind, choice in form.choices().items()
-                },
-            )
+            profile_services.preferences_set(enrollee=enrollee, language=language, choices=choices)
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, _("Your message choices are saved."))
             return redirect(HOME)
-    has_sms_phone = enrollee.phones.filter(sms_capable=True).exists()
-    context = {"form": form, "has_sms_phone": has_sms_phone}
+    context = {"form": form, "has_sms_phone": records.has_sms_phone(enrollee)}
     return _page(request, "enrollment/preferences.html", context)
 
 
@@ -506,7 +381,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def download(request: HttpRequest) -> HttpResponse:
     """Everything we hold about the person, as a JSON file."""
-    data = profile_services.enrollee_export(enrollee=request.enrollee)
+    data = selectors.enrollee_export(enrollee=request.enrollee)
     body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="my-enrollment-data.json"'
