@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# scripts/run-tests reads these two: workers, and a marker expression (README, "make test").
+export TEST_JOBS TEST_MARK
 
 .DEFAULT_GOAL := help
 
