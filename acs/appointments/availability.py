@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from acs.appointments.constants import ACTIVE
 from acs.appointments.models import Booking, Closure, Service
+from acs.core import clock
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def slot_offered(
 ) -> Slot | None:
     """The slot starting at ``starts_at`` if the service offers it (free seats or not;
     without ``count_seats`` its ``free`` is the full capacity)."""
-    local_day = starts_at.astimezone(service.post.zone).date()
+    local_day = clock.today(service.post, starts_at)
     days = slots_between(
         service,
         local_day,
@@ -184,7 +185,7 @@ def nearest_free(
     now: datetime | None = None,
 ) -> list[Slot]:
     """The free slots closest in time to ``around``, for "just taken: try these"."""
-    local_day = around.astimezone(service.post.zone).date()
+    local_day = clock.today(service.post, around)
     days = slots_between(
         service, local_day - timedelta(days=7), local_day + timedelta(days=14), now=now
     )

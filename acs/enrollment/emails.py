@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from acs.core import clock
 from acs.core.mail.addresses import message_id, site_url
 from acs.core.mail.letters import letter_render
 from acs.enrollment.identity import tokens
@@ -172,9 +173,8 @@ def _residence_reconfirm(enrollee: Enrollee) -> Note:
     residence = enrollee.residences.select_related("region").filter(active=True).first()
     if residence is None:
         raise ValueError(f"enrollee {enrollee.pk} has no active residence to ask about")
-    zone = enrollee.post.zone
     asked = residence.reconfirm_requested_at or timezone.now()
-    answer_by = asked.astimezone(zone).date() + timedelta(days=RECONFIRM_ANSWER_DAYS)
+    answer_by = clock.today(enrollee.post, asked) + timedelta(days=RECONFIRM_ANSWER_DAYS)
     where = residence.region.name
     if residence.place:
         where = f"{residence.place}, {where}"

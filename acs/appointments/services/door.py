@@ -98,7 +98,7 @@ def normalize_code(raw: str) -> str:
 
 
 def _hhmm(instant: datetime, post: Post) -> str:
-    return f"{instant.astimezone(post.zone):%H:%M}"
+    return clock.time_text(clock.local(post, instant))
 
 
 def queue_position(booking: Booking, *, now: datetime) -> int:

@@ -74,7 +74,7 @@ def _zone_hint(post: Post) -> str:
     return _("Times are in %(zone)s (%(name)s). It is %(time)s there now.") % {
         "zone": clock.zone_text(post, now),
         "name": post.time_zone,
-        "time": now.astimezone(post.zone).strftime("%H:%M"),
+        "time": clock.time_text(clock.local(post, now)),
     }
 
 
