@@ -30,6 +30,7 @@ from acs.alerts.models import Delivery, Message, WelfareResponse
 from acs.core import clock
 from acs.core.claims import backoff, rows_take
 from acs.core.queues import PUBLISH_ONCE, Queues, task_send
+from acs.core.sweeping import Swept, rows_sweep
 from acs.enrollment.constants import ON_BY_DEFAULT
 from acs.enrollment.constants import Cadence as When
 from acs.enrollment.models import Enrollee, MessagePreference, Phone
@@ -522,66 +523,36 @@ def _mark_in_doubt(stuck: QuerySet[Delivery]) -> int:
     return Delivery.objects.filter(pk__in=ids).update(in_doubt=True) if ids else 0
 
 
-@dataclass(frozen=True)
-class Swept:
-    """What one pass of the sweeper did: ids to hand to the workers again."""
-
-    stale: list[int]  # claims of workers that died, now QUEUED
-    due: list[int]  # retries whose pause is over, now QUEUED
-    lost: list[int]  # QUEUED rows no worker took for too long
-    abandoned: int  # claims of dead workers that were out of attempts: FAILED
-
-    @property
-    def ids(self) -> list[int]:
-        return [*self.stale, *self.due, *self.lost]
+def _lost(queued: QuerySet[Delivery], before: datetime) -> QuerySet[Delivery]:
+    """Handed to the broker before ``before``; a row written but never handed over counts
+    from when it was written."""
+    return queued.annotate(handed=Coalesce("enqueued_at", "created_at")).filter(handed__lt=before)
 
 
 def deliveries_sweep(*, now: datetime | None = None, limit: int = 50_000) -> Swept:
     """Hand back what got stuck; the caller enqueues ``Swept.ids``. Safe to run anywhere, any
-    number of times: each step is a conditional update of the rows it moves.
+    number of times: each step is a conditional update of the rows it moves (the steps are
+    ``core.sweeping.rows_sweep``, shared with the transactional emails' outbox).
 
     - SENDING claimed longer ago than ``ACS_DELIVERY_CLAIM_TIMEOUT``: the worker died (a
       live one finishes a batch well within it). Nothing of theirs reached a server without
       being marked SENT (see ``transport``), so they are QUEUED again; those already tried
-      ``ACS_DELIVERY_MAX_ATTEMPTS`` times FAIL instead (a message that kills workers).
+      ``ACS_DELIVERY_MAX_ATTEMPTS`` times FAIL instead (a message that kills workers). The
+      first row of each claim given back is marked in doubt first (``_mark_in_doubt``).
     - RETRYING whose ``next_attempt_at`` has come: QUEUED again.
     - QUEUED and handed to the broker longer ago than ``ACS_DELIVERY_REQUEUE_AFTER``: its
       Celery message was lost; handed over once more (a duplicate message finds the row
       claimed and does nothing).
     """
-    now = now or timezone.now()
-    stale_before = now - timedelta(seconds=knob("ACS_DELIVERY_CLAIM_TIMEOUT"))
-    stuck = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale_before)
-    abandoned = rows_take(
-        stuck.filter(attempts__gte=knob("ACS_DELIVERY_MAX_ATTEMPTS")),
-        limit,
-        status=DeliveryStatus.FAILED,
-        error=_("The worker sending it stopped, on every attempt."),
+    return rows_sweep(
+        rows=Delivery.objects.all(),
+        statuses=DeliveryStatus,
+        knobs="ACS_DELIVERY",
+        lost=_lost,
+        before_requeue=_mark_in_doubt,
+        now=now,
+        limit=limit,
     )
-    _mark_in_doubt(stuck)
-    stale = rows_take(
-        stuck,
-        limit,
-        status=DeliveryStatus.QUEUED,
-        claimed_by="",
-        enqueued_at=now,
-        error=_("The worker sending it stopped; sent again."),
-    )
-    due = rows_take(
-        Delivery.objects.filter(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now),
-        limit,
-        status=DeliveryStatus.QUEUED,
-        enqueued_at=now,
-    )
-    lost_before = now - timedelta(seconds=knob("ACS_DELIVERY_REQUEUE_AFTER"))
-    lost = rows_take(
-        Delivery.objects.filter(status=DeliveryStatus.QUEUED)
-        .annotate(handed=Coalesce("enqueued_at", "created_at"))
-        .filter(handed__lt=lost_before),
-        limit,
-        enqueued_at=now,
-    )
-    return Swept(stale=stale, due=due, lost=lost, abandoned=len(abandoned))
 
 
 # The daily digest -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from acs.core.claims import backoff, knob, rows_take
 from acs.core.constants import EMAIL_FINAL, EmailStatus
 from acs.core.mail.addresses import mail_domain, message_id
 from acs.core.models import OutgoingEmail
+from acs.core.sweeping import Swept, rows_sweep
 
 REASON_LENGTH = 500
 
@@ -144,23 +145,15 @@ def email_skipped(*, email_id: int, worker: str, reason: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Swept:
-    """What one pass of the sweeper did: ``ids`` go to the workers again."""
-
-    stale: list[int]  # claims of workers that died, now QUEUED
-    due: list[int]  # retries whose pause is over, now QUEUED
-    lost: list[int]  # QUEUED rows no worker took (or never handed to the broker)
-    abandoned: int  # claims of dead workers that were out of attempts: FAILED
-
-    @property
-    def ids(self) -> list[int]:
-        return [*self.stale, *self.due, *self.lost]
+def _lost(queued: QuerySet[OutgoingEmail], before: datetime) -> QuerySet[OutgoingEmail]:
+    """Never handed to the broker (``rows_not_handed_over``), or handed over before ``before``."""
+    return queued.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=before))
 
 
 def emails_sweep(*, now: datetime | None = None, limit: int = 10_000) -> Swept:
     """Hand back what got stuck; the caller hands ``Swept.ids`` to the broker. Safe to run
-    anywhere, any number of times: each step is a conditional update of the rows it moves.
+    anywhere, any number of times: each step is a conditional update of the rows it moves
+    (the steps are ``core.sweeping.rows_sweep``, shared with the messages' outbox).
 
     - SENDING claimed longer ago than ``ACS_MAIL_CLAIM_TIMEOUT``: its worker died, perhaps
       after the server accepted the email; QUEUED again (a resend carries the same
@@ -170,38 +163,14 @@ def emails_sweep(*, now: datetime | None = None, limit: int = 10_000) -> Swept:
       ``ACS_MAIL_REQUEUE_AFTER``: handed over (again). A duplicate Celery message finds the
       row claimed and does nothing.
     """
-    now = now or timezone.now()
-    stale_before = now - timedelta(seconds=knob("ACS_MAIL_CLAIM_TIMEOUT"))
-    stuck = OutgoingEmail.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=stale_before)
-    abandoned = rows_take(
-        stuck.filter(attempts__gte=knob("ACS_MAIL_MAX_ATTEMPTS")),
-        limit,
-        status=EmailStatus.FAILED,
-        error=_("The worker sending it stopped, on every attempt."),
+    return rows_sweep(
+        rows=OutgoingEmail.objects.all(),
+        statuses=EmailStatus,
+        knobs="ACS_MAIL",
+        lost=_lost,
+        now=now,
+        limit=limit,
     )
-    stale = rows_take(
-        stuck,
-        limit,
-        status=EmailStatus.QUEUED,
-        claimed_by="",
-        enqueued_at=now,
-        error=_("The worker sending it stopped; sent again."),
-    )
-    due = rows_take(
-        OutgoingEmail.objects.filter(status=EmailStatus.RETRYING, next_attempt_at__lte=now),
-        limit,
-        status=EmailStatus.QUEUED,
-        enqueued_at=now,
-    )
-    lost_before = now - timedelta(seconds=knob("ACS_MAIL_REQUEUE_AFTER"))
-    lost = rows_take(
-        OutgoingEmail.objects.filter(status=EmailStatus.QUEUED).filter(
-            Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost_before)
-        ),
-        limit,
-        enqueued_at=now,
-    )
-    return Swept(stale=stale, due=due, lost=lost, abandoned=len(abandoned))
 
 
 def emails_purge(*, now: datetime | None = None) -> int:
