@@ -28,7 +28,7 @@ from acs.alerts.constants import (
 )
 from acs.alerts.models import Delivery, Message, WelfareResponse
 from acs.core import clock
-from acs.core.claims import backoff, rows_take
+from acs.core.claims import REASON_LENGTH, retry_pause, row_failed, rows_take
 from acs.core.queues import PUBLISH_ONCE, Queues, task_send
 from acs.core.sweeping import Swept, rows_sweep
 from acs.enrollment.constants import ON_BY_DEFAULT
@@ -39,7 +39,6 @@ from acs.enrollment.selectors import enrollees_to_reach
 logger = logging.getLogger(__name__)
 
 INSERT_BATCH = 5000
-_REASON_LENGTH = 500
 _ACCOUNT_DELETED = _("The account was deleted before it was sent.")
 
 
@@ -446,9 +445,7 @@ class SentMarks:
 
 def retry_delay(attempts: int) -> timedelta:
     """The pause before the next try after ``attempts`` tries: exponential, capped."""
-    return backoff(
-        attempts, base=knob("ACS_DELIVERY_RETRY_BASE"), cap=knob("ACS_DELIVERY_RETRY_CAP")
-    )
+    return retry_pause(attempts, knobs="ACS_DELIVERY")
 
 
 def delivery_failed(
@@ -461,26 +458,19 @@ def delivery_failed(
     now: datetime | None = None,
 ) -> str:
     """Record a failed try of one row this claim holds: RETRYING after a pause, or FAILED
-    when permanent or out of attempts. ``doubt``: the whole message had gone out when the
-    error came, so it may have arrived (the row is marked in doubt; it goes out again with
-    the same Message-ID). Returns the status written ("" when the claim no longer held it)."""
-    now = now or timezone.now()
-    rows = Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING, claimed_by=claim.worker)
-    attempts = rows.values_list("attempts", flat=True).first()
-    if attempts is None:
-        return ""
-    if temporary and attempts < knob("ACS_DELIVERY_MAX_ATTEMPTS"):
-        status, changes = DeliveryStatus.RETRYING, {"next_attempt_at": now + retry_delay(attempts)}
-    else:
-        status, changes = DeliveryStatus.FAILED, {"next_attempt_at": None}
-        if temporary:
-            reason = _("Gave up after %(count)d attempts: %(reason)s") % {
-                "count": attempts,
-                "reason": reason,
-            }
-    if doubt:
-        changes["in_doubt"] = True
-    rows.update(status=status, error=reason[:_REASON_LENGTH], **changes)
+    when permanent or out of attempts (``core.claims.row_failed``, the rule both outboxes
+    keep). ``doubt``: the whole message had gone out when the error came, so it may have
+    arrived (the row is marked in doubt; it goes out again with the same Message-ID).
+    Returns the status written ("" when the claim no longer held it)."""
+    status, _changed = row_failed(
+        Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING, claimed_by=claim.worker),
+        statuses=DeliveryStatus,
+        knobs="ACS_DELIVERY",
+        reason=reason,
+        temporary=temporary,
+        now=now or timezone.now(),
+        **({"in_doubt": True} if doubt else {}),
+    )
     return status
 
 
@@ -628,11 +618,11 @@ def digest_failed(*, claim: Claim, reason: str, temporary: bool) -> int:
             claimed_by="",
             sent_at=None,
             provider_id="",
-            error=reason[:_REASON_LENGTH],
+            error=reason[:REASON_LENGTH],
         )
         # The rows given back no longer carry this claim: what is left is out of attempts.
-        return count + rows.update(status=DeliveryStatus.FAILED, error=reason[:_REASON_LENGTH])
-    return rows.update(status=DeliveryStatus.FAILED, error=reason[:_REASON_LENGTH])
+        return count + rows.update(status=DeliveryStatus.FAILED, error=reason[:REASON_LENGTH])
+    return rows.update(status=DeliveryStatus.FAILED, error=reason[:REASON_LENGTH])
 
 
 # The citizen's links: unsubscribe, welfare -----------------------------------------------

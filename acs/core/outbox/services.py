@@ -15,15 +15,12 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from acs.core.claims import backoff, knob, rows_take
+from acs.core.claims import REASON_LENGTH, knob, retry_pause, row_failed, rows_take
 from acs.core.constants import EMAIL_FINAL, EmailStatus
 from acs.core.mail.addresses import mail_domain, message_id
 from acs.core.models import OutgoingEmail
 from acs.core.sweeping import Swept, rows_sweep
-
-REASON_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -110,30 +107,22 @@ def email_sent(*, email_id: int, to: str, now: datetime | None = None) -> bool:
 
 def retry_delay(attempts: int) -> timedelta:
     """The pause before the next try after ``attempts`` tries: exponential, capped."""
-    return backoff(attempts, base=knob("ACS_MAIL_RETRY_BASE"), cap=knob("ACS_MAIL_RETRY_CAP"))
+    return retry_pause(attempts, knobs="ACS_MAIL")
 
 
 def email_failed(
     *, email_id: int, worker: str, reason: str, temporary: bool, now: datetime | None = None
 ) -> str:
     """Record a failed try of a row ``worker`` holds: RETRYING after a pause, or FAILED when
-    permanent or out of attempts. Returns the status written ("" if the claim was lost)."""
-    now = now or timezone.now()
-    rows = _held(email_id, worker)
-    attempts = rows.values_list("attempts", flat=True).first()
-    if attempts is None:
-        return ""
-    if temporary and attempts < knob("ACS_MAIL_MAX_ATTEMPTS"):
-        status, next_attempt_at = EmailStatus.RETRYING, now + retry_delay(attempts)
-    else:
-        status, next_attempt_at = EmailStatus.FAILED, None
-        if temporary:
-            reason = _("Gave up after %(count)d attempts: %(reason)s") % {
-                "count": attempts,
-                "reason": reason,
-            }
-    changed = rows.update(
-        status=status, next_attempt_at=next_attempt_at, error=reason[:REASON_LENGTH]
+    permanent or out of attempts (``core.claims.row_failed``, the rule both outboxes keep).
+    Returns the status written ("" if the claim was lost)."""
+    status, changed = row_failed(
+        _held(email_id, worker),
+        statuses=EmailStatus,
+        knobs="ACS_MAIL",
+        reason=reason,
+        temporary=temporary,
+        now=now or timezone.now(),
     )
     return str(status) if changed else ""
 
