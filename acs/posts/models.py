@@ -134,7 +134,11 @@ class Post(models.Model):
 
 
 class Region(models.Model):
-    """A first-level subdivision of the post's country (ISO 3166-2), used to target messages."""
+    """A first-level subdivision of a country (ISO 3166-2) in one post's consular district.
+
+    Each region belongs to exactly one post: a country with an embassy and consulates splits
+    its regions among them. Trips, residences and messages point at regions, so moving a
+    region to another post's district moves what that post's staff see with it."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="regions")
     code = models.CharField(_("ISO 3166-2 code"), max_length=10)
@@ -146,7 +150,7 @@ class Region(models.Model):
         verbose_name_plural = _("regions")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["post", "code"], name="region_unique_code_per_post"),
+            models.UniqueConstraint(fields=["code"], name="region_unique_code"),
         ]
 
     def __str__(self) -> str:
