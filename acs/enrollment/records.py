@@ -1,19 +1,16 @@
 """A person's own records as their account pages show them: the front page, the list of
 trips, the phones, the residence, the contacts, the privacy choices.
 
-Every read here starts from the signed-in enrollee, so a record named in a URL is found only
-among their own (another person's id is a 404, like one that does not exist). These reads
-belong in ``selectors``; they wait here until that module is free to edit.
+Page assembly only: each function puts together what one page shows from the reads in
+``selectors`` (every one of them starts from the signed-in enrollee) and the page's forms.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 from django.forms import BaseFormSet
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from acs.core import clock
@@ -22,31 +19,11 @@ from acs.core.forms.phone import phone_hint
 from acs.enrollment import selectors
 from acs.enrollment.constants import PRIVACY_FIELDS, Cadence, MessageKind
 from acs.enrollment.forms import PhoneFormSet, PrivacyForm, ResidenceForm
-from acs.enrollment.models import EmergencyContact, Enrollee, PrivacyRelease, Residence, Trip
+from acs.enrollment.models import Enrollee, PrivacyRelease, Residence, Trip
 from acs.enrollment.tripforms import region_choices
 from acs.posts.models import Region
 
 # One record of the person's, by the id in the URL ------------------------------------------
-
-
-def trip_own(enrollee: Enrollee, public_id: uuid.UUID) -> Trip:
-    """One of the person's trips, or a 404."""
-    trip = get_object_or_404(Trip.objects.filter(enrollee=enrollee), public_id=public_id)
-    trip.enrollee = enrollee  # the same object: no second query for its post
-    return trip
-
-
-def contact_own(enrollee: Enrollee, public_id: uuid.UUID) -> EmergencyContact:
-    """One of the person's emergency contacts, or a 404."""
-    contact = get_object_or_404(
-        EmergencyContact.objects.filter(enrollee=enrollee), public_id=public_id
-    )
-    contact.enrollee = enrollee
-    return contact
-
-
-def residence_current(enrollee: Enrollee) -> Residence | None:
-    return enrollee.residences.filter(active=True).select_related("region").first()
 
 
 # The front page and the list of trips ------------------------------------------------------
@@ -114,17 +91,9 @@ def trips_page(enrollee: Enrollee) -> dict[str, Any]:
 # The pages with a form ---------------------------------------------------------------------
 
 
-def phones_saved(enrollee: Enrollee) -> list[dict[str, Any]]:
-    """The person's phones as the phone form's rows."""
-    return [
-        {"public_id": p.public_id, "number": p.number, "kind": p.kind, "sms_capable": p.sms_capable}
-        for p in enrollee.phones.order_by("id")
-    ]
-
-
 def phones_form(data: Any, *, enrollee: Enrollee) -> BaseFormSet:
     """The phone rows: the saved numbers, and blank rows to add one."""
-    saved = phones_saved(enrollee)
+    saved = selectors.phones_saved(enrollee)
     country_code = enrollee.post.country_code
     return PhoneFormSet(data, initial=saved, prefix="phones", country_code=country_code)
 
@@ -152,20 +121,3 @@ def residence_form(
     initial = {"region": current.region_id, "place": current.place} if current else {}
     form = ResidenceForm(data, initial=initial, region_choices=choices, country=post.country_name)
     return form, regions
-
-
-def contacts_list(enrollee: Enrollee) -> list[EmergencyContact]:
-    return list(enrollee.emergency_contacts.order_by("id"))
-
-
-def privacy_initial(enrollee: Enrollee) -> dict[str, bool]:
-    """The person's privacy choices as the form's initial values (none saved: all no)."""
-    release = PrivacyRelease.objects.filter(enrollee=enrollee).first()
-    if release is None:
-        return {}
-    return {name: getattr(release, name) for name in PRIVACY_FIELDS}
-
-
-def has_sms_phone(enrollee: Enrollee) -> bool:
-    """Whether a text message could reach the person (the preferences page says if not)."""
-    return enrollee.phones.filter(sms_capable=True).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +25,7 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Lower, Replace
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from acs.core import clock
@@ -535,3 +537,53 @@ def enrollee_export(*, enrollee: Enrollee) -> dict[str, Any]:
             for kind, choice in preferences_of(person).items()
         },
     }
+
+
+# A person's own records, for their account pages ----------------------------------------
+# Every read starts from the signed-in enrollee, so a record named in a URL is found only among
+# their own (another person's id is a 404, like one that does not exist).
+
+
+def trip_own(enrollee: Enrollee, public_id: uuid.UUID) -> Trip:
+    """One of the person's trips, or a 404."""
+    trip = get_object_or_404(Trip.objects.filter(enrollee=enrollee), public_id=public_id)
+    trip.enrollee = enrollee  # the same object: no second query for its post
+    return trip
+
+
+def contact_own(enrollee: Enrollee, public_id: uuid.UUID) -> EmergencyContact:
+    """One of the person's emergency contacts, or a 404."""
+    contact = get_object_or_404(
+        EmergencyContact.objects.filter(enrollee=enrollee), public_id=public_id
+    )
+    contact.enrollee = enrollee
+    return contact
+
+
+def residence_current(enrollee: Enrollee) -> Residence | None:
+    return enrollee.residences.filter(active=True).select_related("region").first()
+
+
+def phones_saved(enrollee: Enrollee) -> list[dict[str, Any]]:
+    """The person's phones as the phone form's rows."""
+    return [
+        {"public_id": p.public_id, "number": p.number, "kind": p.kind, "sms_capable": p.sms_capable}
+        for p in enrollee.phones.order_by("id")
+    ]
+
+
+def contacts_list(enrollee: Enrollee) -> list[EmergencyContact]:
+    return list(enrollee.emergency_contacts.order_by("id"))
+
+
+def privacy_initial(enrollee: Enrollee) -> dict[str, bool]:
+    """The person's privacy choices as the form's initial values (none saved: all no)."""
+    release = PrivacyRelease.objects.filter(enrollee=enrollee).first()
+    if release is None:
+        return {}
+    return {name: getattr(release, name) for name in PRIVACY_FIELDS}
+
+
+def has_sms_phone(enrollee: Enrollee) -> bool:
+    """Whether a text message could reach the person (the preferences page says if not)."""
+    return enrollee.phones.filter(sms_capable=True).exists()

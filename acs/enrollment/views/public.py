@@ -145,7 +145,7 @@ def trip_new(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def trip(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
     """A trip's page: its form while it can change; once over or ended, what it said."""
-    found = records.trip_own(request.enrollee, trip)
+    found = selectors.trip_own(request.enrollee, trip)
     if records.trip_over(found, clock.today(request.enrollee.post)):
         if request.method == "POST":
             refusal = _("This trip is over, so it cannot be changed. Add a new trip instead.")
@@ -200,7 +200,7 @@ def _confirm(
 @GET_POST
 @enrollee_required
 def trip_end(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
-    found = records.trip_own(request.enrollee, trip)
+    found = selectors.trip_own(request.enrollee, trip)
     return _confirm(
         request,
         found,
@@ -215,7 +215,7 @@ def trip_end(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
 @GET_POST
 @enrollee_required
 def trip_delete(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
-    found = records.trip_own(request.enrollee, trip)
+    found = selectors.trip_own(request.enrollee, trip)
     return _confirm(
         request,
         found,
@@ -235,7 +235,7 @@ def trip_delete(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
 def residence(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
     country = enrollee.post.country_name
-    current = records.residence_current(enrollee)
+    current = selectors.residence_current(enrollee)
     form, regions = records.residence_form(request.POST or None, enrollee=enrollee, current=current)
     if request.method == "POST" and form.is_valid():
         region, place = regions[form.cleaned_data["region"]], form.cleaned_data["place"]
@@ -257,7 +257,7 @@ def residence(request: HttpRequest) -> HttpResponse:
 @enrollee_required
 def residence_end(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    current = records.residence_current(enrollee)
+    current = selectors.residence_current(enrollee)
     if current is None and request.method != "POST":
         return redirect("enrollment:residence")
     return _confirm(
@@ -299,7 +299,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your emergency contact is saved."))
             return redirect("enrollment:contacts")
-    context = {"form": form, "contacts": records.contacts_list(enrollee)}
+    context = {"form": form, "contacts": selectors.contacts_list(enrollee)}
     return _page(request, "enrollment/contacts/list.html", context)
 
 
@@ -307,7 +307,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
 @GET_POST
 @enrollee_required
 def contact(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
-    found = records.contact_own(request.enrollee, contact)
+    found = selectors.contact_own(request.enrollee, contact)
     initial = {k: getattr(found, k) for k in ("name", "relation", "phone", "email")}
     form = _contact_form(request, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -325,7 +325,7 @@ def contact(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
 @GET_POST
 @enrollee_required
 def contact_delete(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
-    found = records.contact_own(request.enrollee, contact)
+    found = selectors.contact_own(request.enrollee, contact)
     return _confirm(
         request,
         found,
@@ -344,7 +344,7 @@ def contact_delete(request: HttpRequest, contact: uuid.UUID) -> HttpResponse:
 @enrollee_required
 def privacy(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    form = PrivacyForm(request.POST or None, initial=records.privacy_initial(enrollee))
+    form = PrivacyForm(request.POST or None, initial=selectors.privacy_initial(enrollee))
     if request.method == "POST" and form.is_valid():
         profile_services.privacy_set(enrollee=enrollee, **form.cleaned_data)
         messages.success(request, _("Your choices are saved."))
@@ -369,7 +369,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your message choices are saved."))
             return redirect(HOME)
-    context = {"form": form, "has_sms_phone": records.has_sms_phone(enrollee)}
+    context = {"form": form, "has_sms_phone": selectors.has_sms_phone(enrollee)}
     return _page(request, "enrollment/preferences.html", context)
 
 
