@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import translation
 
 from acs.content.models import Page
+from acs.core.i18n import localized
 from acs.posts.models import Post
 
 SEED_DIR = Path(__file__).parent / "seed"
@@ -39,27 +42,42 @@ def page_upsert(
     return page
 
 
-def pages_seed(*, post: Post, overwrite: bool = False) -> int:
-    """Load the shipped pages for a post. Pages staff have already edited stay as they are
+def _filled(text: str, post: Post, language: str) -> str:
+    """A template's text for one post: ``{post:name}``, ``{post:city}`` and
+    ``{post:country}`` in the page's language."""
+    with translation.override(language):
+        values = {
+            "name": localized(post, "name", language),
+            "city": post.city,
+            "country": str(post.country_name),
+        }
+    return _POST_FACT.sub(lambda m: values[m.group(1)], text)
+
+
+_POST_FACT = re.compile(r"\{post:(name|city|country)\}")
+
+
+def pages_seed(*, post: Post, overwrite: bool = False, template: str = "") -> int:
+    """Load a set of shipped pages for a post: Lima's own (``seed/``), or a template of
+    pages any post can start from (``seed/<template>/``, whose text names the post, its
+    city and country through ``{post:…}``). Pages staff have already edited stay as they are
     unless ``overwrite`` is set. Returns how many pages were written."""
-    index = json.loads((SEED_DIR / "pages.json").read_text())
+    folder = SEED_DIR / template if template else SEED_DIR
+    index = json.loads((folder / "pages.json").read_text())
     written = 0
     with transaction.atomic():
         existing = set(Page.objects.filter(post=post).values_list("slug", flat=True))
         for entry in index:
             if entry["slug"] in existing and not overwrite:
                 continue
+            texts = {
+                part: {lang: _filled(text, post, lang) for lang, text in entry[part].items()}
+                for part in ("title", "summary")
+            }
             body = {
-                lang: (SEED_DIR / lang / f"{entry['slug']}.html").read_text()
+                lang: _filled((folder / lang / f"{entry['slug']}.html").read_text(), post, lang)
                 for lang in ("en", "es")
             }
-            page_upsert(
-                post=post,
-                slug=entry["slug"],
-                order=entry["order"],
-                title=entry["title"],
-                summary=entry["summary"],
-                body=body,
-            )
+            page_upsert(post=post, slug=entry["slug"], order=entry["order"], body=body, **texts)
             written += 1
     return written

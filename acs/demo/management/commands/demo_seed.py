@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from acs.demo.messages import demo_messages_seed
+from acs.demo.network import demo_network_seed
 from acs.demo.travellers import demo_travellers_seed
 from acs.posts.models import Post
 from acs.staff.services import staff_user_create
@@ -17,11 +18,15 @@ DEMO_STAFF = "demo-officer"
 
 
 class Command(BaseCommand):
-    help = "Create the Lima post, its public pages and a demo staff account (idempotent)."
+    help = (
+        "Create the Lima post with its pages, the demo's other posts, a demo staff account, "
+        "travellers and messages (idempotent)."
+    )
 
     def handle(self, *args, **options):
         call_command("post_seed", "lima", stdout=self.stdout)
         post = Post.objects.get(slug="lima")
+        network = demo_network_seed()
         call_command("roles_sync", stdout=self.stdout)
         creds = self._staff()
         travellers = demo_travellers_seed(post=post)
@@ -34,6 +39,8 @@ class Command(BaseCommand):
             "  or print the current code with: "
             f".venv/bin/python manage.py staff_totp {creds['username']}\n"
         )
+        others = ", ".join(f"{other.name} ({other.time_zone})" for other in network.posts)
+        self.stdout.write(f"Demo posts: {post.name} and {others}\n")
         self.stdout.write(f"Demo travellers enrolled: {travellers}\n")
         self.stdout.write(f"Demo messages: {published}\n")
 
