@@ -7,6 +7,7 @@ from acs.core import views as core_views
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("staff/admin/", admin.site.urls),
+    path("staff/posts/", include("acs.content.urls_staff")),
     path("staff/", include("acs.staff.urls")),
     path("api/v1/", include("acs.api.urls")),
     *i18n_patterns(

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pycountry
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from acs.content.taxcheck import Answers, FilingStatus
+from acs.posts.models import Post
 
 # One trillion dollars: beyond any real household, so a typo rather than a fortune.
 MAX_AMOUNT = Decimal("1000000000000")
@@ -112,3 +115,79 @@ class TaxpayerCheckerForm(forms.Form):
             other_assets_highest=data["other_assets_highest"],
             other_assets_year_end=data["other_assets_year_end"],
         )
+
+
+def _zone_choices() -> list[tuple[str, str]]:
+    return [(zone, zone) for zone in sorted(zoneinfo.available_timezones()) if "/" in zone]
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return [
+        ("", ""),
+        *sorted(
+            (
+                (country.alpha_2, f"{country.name} ({country.alpha_2})")
+                for country in pycountry.countries
+            ),
+            key=lambda choice: choice[1],
+        ),
+    ]
+
+
+class PostForm(forms.Form):
+    """A new post: where it is, how to reach it, and which regions it serves."""
+
+    slug = forms.SlugField(
+        label=_("Short name in addresses"),
+        max_length=50,
+        help_text=_("Lower-case letters, digits and hyphens, for example “quito”."),
+    )
+    name = forms.CharField(label=_("Name (English)"), max_length=120)
+    name_es = forms.CharField(label=_("Name (Spanish)"), max_length=120)
+    city = forms.CharField(label=_("City"), max_length=80)
+    country_code = forms.ChoiceField(label=_("Country"))
+    time_zone = forms.ChoiceField(label=_("Time zone"))
+    street_address = forms.CharField(
+        label=_("Street address"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    main_phone = forms.CharField(label=_("Main phone"), max_length=40)
+    emergency_phone = forms.CharField(
+        label=_("Emergency hotline"),
+        max_length=40,
+        help_text=_("In international form, for example +593 2 398 5000."),
+    )
+    public_email = forms.EmailField(label=_("Public email"), required=False)
+    opening_hours = forms.CharField(
+        label=_("Opening hours (English)"), max_length=200, required=False
+    )
+    opening_hours_es = forms.CharField(
+        label=_("Opening hours (Spanish)"), max_length=200, required=False
+    )
+    district = forms.CharField(
+        label=_("Consular district"),
+        required=False,
+        help_text=_(
+            "ISO 3166-2 codes of the regions it serves, separated by commas (for example "
+            "MX-JAL, MX-NAY). They move from the post that serves them now. Leave empty to "
+            "serve every region of the country that no other post serves."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country_code"].choices = _country_choices()
+        self.fields["time_zone"].choices = [("", ""), *_zone_choices()]
+        for field in self.fields.values():
+            css = {forms.Textarea: "usa-textarea", forms.Select: "usa-select"}
+            field.widget.attrs.setdefault("class", css.get(type(field.widget), "usa-input"))
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].lower()
+        if Post.objects.filter(slug=slug).exists():
+            raise ValidationError(_("Another post already has this short name."), code="taken")
+        return slug
+
+    def clean_district(self) -> list[str] | None:
+        codes = [code.strip().upper() for code in self.cleaned_data["district"].split(",")]
+        codes = [code for code in codes if code]
+        return codes or None

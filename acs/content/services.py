@@ -1,4 +1,4 @@
-"""Changes of state for public pages."""
+"""Changes of state for public pages, and opening a post with the pages it starts from."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import json
 import re
 from pathlib import Path
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import translation
 
 from acs.content.models import Page
+from acs.core.audit import audit_record
 from acs.core.i18n import localized
-from acs.posts.models import Post
+from acs.posts.models import Post, Region
+from acs.posts.services import post_create
 
 SEED_DIR = Path(__file__).parent / "seed"
 
@@ -81,3 +84,35 @@ def pages_seed(*, post: Post, overwrite: bool = False, template: str = "") -> in
             page_upsert(post=post, slug=entry["slug"], order=entry["order"], body=body, **texts)
             written += 1
     return written
+
+
+def post_open(
+    *, actor: AbstractBaseUser, details: dict, district: list[str] | None, address: str = ""
+) -> Post:
+    """Open a new post: the post itself (its zone, address and hotline checked as the seed's
+    are), its consular district (the regions listed, taken from the posts that served them,
+    or every region of its country no post serves yet), the neutral pages to start from, and
+    one audit entry naming the regions it took. All or nothing: a refused detail changes
+    nothing."""
+    with transaction.atomic():
+        before = dict(
+            Region.objects.filter(code__in=district or []).values_list("code", "post__slug")
+        )
+        post = post_create(**details, district=district)
+        pages = pages_seed(post=post, template="neutral")
+        codes = sorted(post.regions.values_list("code", flat=True))
+        audit_record(
+            actor=actor,
+            action="acs.post.opened",
+            target=post,
+            post=post,
+            summary=f"Opened {post.name} ({post.slug}): {len(codes)} regions, {pages} pages",
+            changes={
+                "time_zone": [None, post.time_zone],
+                "emergency_phone": [None, post.emergency_phone],
+                "district": [None, codes],
+                "taken_from": [None, before],
+            },
+            address=address,
+        )
+    return post

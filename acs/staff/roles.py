@@ -7,6 +7,7 @@ CONSULAR_OFFICER = "Consular officer"
 FRONT_DESK = "Front desk"
 COMMUNICATIONS = "Communications"
 APPROVER = "Approver"
+NETWORK_ADMINISTRATOR = "Network administrator"
 
 _DOOR = ["appointments.view_day", "appointments.perform_checkin", "appointments.view_booking"]
 _OFFICER = [
@@ -70,6 +71,7 @@ ROLES: dict[str, list[str]] = {
     FRONT_DESK: _DOOR,
     COMMUNICATIONS: [*_CONTENT, *_DRAFT_MESSAGES],
     APPROVER: ["content.view_page", *_APPROVE_MESSAGES],
+    NETWORK_ADMINISTRATOR: ["posts.view_post", "posts.add_post", "core.view_auditentry"],
 }
 
 DESCRIPTIONS = {
@@ -81,4 +83,5 @@ DESCRIPTIONS = {
     FRONT_DESK: _("The day and the door, without overrides."),
     COMMUNICATIONS: _("Public pages and drafting messages."),
     APPROVER: _("Approving other people's messages and sending them."),
+    NETWORK_ADMINISTRATOR: _("The network's posts: opening a new post, and the audit log."),
 }

@@ -12,6 +12,7 @@ from acs.staff.roles import (
     CONSULAR_OFFICER,
     DESCRIPTIONS,
     FRONT_DESK,
+    NETWORK_ADMINISTRATOR,
     POST_ADMINISTRATOR,
     ROLES,
 )
@@ -48,9 +49,17 @@ def refused(browser, path: str, method: str = "get") -> bool:
     return getattr(browser, method)(path).status_code == 403
 
 
-def test_roles_sync_creates_the_five_roles_with_their_permissions():
+def test_roles_sync_creates_the_six_roles_with_their_permissions():
     counts = roles_sync()
-    names = {POST_ADMINISTRATOR, CONSULAR_OFFICER, FRONT_DESK, COMMUNICATIONS, APPROVER}
+    names = {
+        NETWORK_ADMINISTRATOR,
+        POST_ADMINISTRATOR,
+        CONSULAR_OFFICER,
+        FRONT_DESK,
+        COMMUNICATIONS,
+        APPROVER,
+        NETWORK_ADMINISTRATOR,
+    }
     assert set(Group.objects.values_list("name", flat=True)) == names
     assert set(counts) == names == set(DESCRIPTIONS)
     for name, codes in ROLES.items():
