@@ -26,7 +26,7 @@ def _error(description: str) -> dict[str, Any]:
 
 ERROR_CODES = {
     "invalid_lang": "`lang` is not `en` or `es`.",
-    "invalid_country": "`country` is not a two-letter country code.",
+    "invalid_country": "`country` is not an assigned ISO 3166-1 alpha-2 country code.",
     "invalid_query": "`q` is longer than 100 characters.",
     "unknown_post": "No post has this slug; `post` repeats it.",
     "invalid_date": "`from` is not a date (YYYY-MM-DD).",
@@ -429,7 +429,8 @@ POSTS_LIST = {
             "name": "country",
             "in": "query",
             "required": False,
-            "description": "Only this country's posts (ISO 3166-1 alpha-2, any case).",
+            "description": "Only this country's posts (an assigned ISO 3166-1 alpha-2 "
+            "code, any case); a country with no post gives an empty list.",
             "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
         },
         {

@@ -23,6 +23,7 @@ from datetime import UTC, date, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+import pycountry
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -142,8 +143,10 @@ def _post_json(post: Post, language: str) -> dict:
 
 
 def _country(request: HttpRequest) -> str:
+    """An assigned ISO 3166-1 alpha-2 code, in any case: a typo such as "UK" is refused
+    rather than answered with an empty list that looks like "no post there"."""
     raw = request.GET.get("country", "").strip()
-    if raw and not (len(raw) == 2 and raw.isascii() and raw.isalpha()):
+    if raw and pycountry.countries.get(alpha_2=raw.upper()) is None:
         raise ApiError(
             400,
             "invalid_country",

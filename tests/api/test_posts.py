@@ -7,6 +7,8 @@ import re
 from datetime import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from acs.appointments.models import Booking
 from acs.posts.models import Post
@@ -104,6 +106,8 @@ def test_posts_are_filtered_by_country_and_search(client, lima, mexico, new_york
         ("country=M", "invalid_country"),
         ("country=1X", "invalid_country"),
         ("country=%C3%91A", "invalid_country"),
+        ("country=UK", "invalid_country"),  # not assigned: GB is the United Kingdom
+        ("country=ZZ", "invalid_country"),
         ("q=" + "x" * 101, "invalid_query"),
         ("lang=fr", "invalid_lang"),
     ],
@@ -190,6 +194,14 @@ def test_each_post_shows_its_own_availability(client, two_posts):
     lima = client.get(f"{LIMA}/services/passport-renewal/availability").json()
     assert lima["days"][1]["slots"][0]["start"].endswith("T13:00Z")  # 08:00 in Lima
     assert lima["days"][1]["slots"][0]["free"] == 2
+
+
+def test_a_posts_availability_costs_what_the_default_posts_did(client, two_posts):
+    """The post named in the path replaces the default post's lookup: still five queries."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"{MEXICO}/services/passport-renewal/availability?days=92")
+    assert response.status_code == 200
+    assert len(queries) <= 5  # post, service, rules, closures, seats taken
 
 
 def test_another_posts_service_under_this_post_is_not_found(client, two_posts):
