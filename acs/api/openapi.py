@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API, written by hand next to the views it describes.
 
-A test walks ``acs.api.urls`` and fails for any route missing here.
+A test walks ``acs.api.urls`` and fails for any route missing here. A post's resources are
+described once and listed twice: under ``posts/{post}/`` and, deprecated, at the older paths
+that answer for the default post.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ def _error(description: str) -> dict[str, Any]:
 
 ERROR_CODES = {
     "invalid_lang": "`lang` is not `en` or `es`.",
+    "invalid_country": "`country` is not an assigned ISO 3166-1 alpha-2 country code.",
+    "invalid_query": "`q` is longer than 100 characters.",
+    "unknown_post": "No post has this slug; `post` repeats it.",
     "invalid_date": "`from` is not a date (YYYY-MM-DD).",
     "invalid_days": "`days` is not a whole number from 1 to 92.",
     "unknown_service": "No bookable service has this slug.",
-    "not_found": "The site has no default post configured.",
+    "not_found": "The site has no default post configured (the older paths without a post).",
     "method_not_allowed": "The method is not allowed on this path.",
     "invalid_json": "The body is not a JSON object.",
     "invalid_fields": "One or more fields are wrong; see `fields`.",
@@ -87,6 +92,10 @@ SCHEMAS: dict[str, Any] = {
                             },
                         },
                     },
+                    "post": {
+                        "type": "string",
+                        "description": "With `unknown_post`: the slug that was not found.",
+                    },
                     "nearest": {
                         "type": "array",
                         "description": "With `taken`: the closest free start times.",
@@ -116,6 +125,58 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "Bookings must then send `benefits_ack: true`.",
             },
+        },
+    },
+    "Post": {
+        "type": "object",
+        "required": [
+            "slug",
+            "name",
+            "city",
+            "country_code",
+            "country",
+            "time_zone",
+            "emergency_phone",
+            "urls",
+        ],
+        "properties": {
+            "slug": {"type": "string", "examples": ["lima"]},
+            "name": {"type": "string", "description": "In the language asked for (`lang`)."},
+            "city": {"type": "string"},
+            "country_code": {
+                "type": "string",
+                "pattern": "^[A-Z]{2}$",
+                "description": "ISO 3166-1 alpha-2.",
+                "examples": ["PE"],
+            },
+            "country": {"type": "string", "description": "The country's name, in `lang`."},
+            "time_zone": {"type": "string", "examples": ["America/Lima"]},
+            "emergency_phone": {
+                "type": "string",
+                "description": "The after-hours emergency hotline for U.S. citizens, E.164.",
+                "examples": ["+5116182000"],
+            },
+            "urls": {
+                "type": "object",
+                "description": "Paths on this host of the post's resources.",
+                "required": ["self", "services", "bookings"],
+                "properties": {
+                    "self": {"type": "string"},
+                    "services": {"type": "string"},
+                    "bookings": {"type": "string"},
+                },
+            },
+        },
+    },
+    "PostList": {
+        "type": "object",
+        "required": ["posts"],
+        "properties": {
+            "posts": {
+                "type": "array",
+                "description": "By country code, then city.",
+                "items": _ref("Post"),
+            }
         },
     },
     "ServiceList": {
@@ -245,73 +306,171 @@ LANG = {
     "schema": {"type": "string", "enum": ["en", "es"], "default": "en"},
 }
 
+POST = {
+    "name": "post",
+    "in": "path",
+    "required": True,
+    "description": "A post's slug, as `GET /posts` lists them.",
+    "schema": {"type": "string"},
+}
+
+UNKNOWN_POST = _error("`unknown_post`, with `post`.")
+NO_DEFAULT_POST = _error("`not_found`: the site has no default post.")
+
+DEPRECATED = (
+    "Deprecated: the default post's (`ACS_DEFAULT_POST`), answered directly with no "
+    "redirect. Use the same path under `/posts/{post}`."
+)
+
+
+def _services_list() -> dict[str, Any]:
+    return {
+        "summary": "The bookable services of a post",
+        "parameters": [LANG],
+        "responses": {
+            "200": _json(_ref("ServiceList"), "The services, in display order."),
+            "400": _error("`invalid_lang`."),
+        },
+    }
+
+
+def _availability() -> dict[str, Any]:
+    return {
+        "summary": "Offered slots and their free seats, day by day",
+        "description": "The service is looked up within the post: another post's service "
+        "is `unknown_service`.",
+        "parameters": [
+            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+            {
+                "name": "from",
+                "in": "query",
+                "required": False,
+                "description": "First local day; defaults to today in the post's zone.",
+                "schema": {"type": "string", "format": "date"},
+            },
+            {
+                "name": "days",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 92, "default": 60},
+            },
+        ],
+        "responses": {
+            "200": _json(_ref("Availability"), "Slots within the service's horizon."),
+            "400": _error("`invalid_date` or `invalid_days`."),
+            "404": _error("`unknown_service`."),
+        },
+    }
+
+
+def _booking_create() -> dict[str, Any]:
+    return {
+        "summary": "Book a slot for one to `max_people` people",
+        "description": "Rate-limited per client address and per email. Fields are "
+        "checked first (a correctable mistake does not spend the proof of work), then "
+        "the proof of work, then the seat, under a lock. `service` is looked up within "
+        "the post: another post's service is the field error `unknown_service`.",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("BookingRequest")}},
+        },
+        "responses": {
+            "201": _json(_ref("Booking"), "Booked; a confirmation email is on its way."),
+            "400": _error(
+                "`invalid_json`, `invalid_fields`, `pow_missing`, `pow_invalid`, "
+                "`pow_replayed`, `not_offered`, `already_booked`, `duplicate_person`, "
+                "`people_count`."
+            ),
+            "409": _error("`taken`, with `nearest`."),
+            "429": _error("`rate_limited`; see the Retry-After header."),
+        },
+    }
+
+
+def _scoped(operation: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    """The operation under ``/posts/{post}``: the post is a path parameter and may be unknown."""
+    responses = {**operation["responses"], "404": _merge_404(operation, UNKNOWN_POST)}
+    return {
+        **operation,
+        "operationId": operation_id,
+        "parameters": [POST, *operation.get("parameters", [])],
+        "responses": responses,
+    }
+
+
+def _default(operation: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    """The operation at its older path, for the default post; deprecated."""
+    responses = {**operation["responses"], "404": _merge_404(operation, NO_DEFAULT_POST)}
+    description = " ".join(filter(None, [DEPRECATED, operation.get("description")]))
+    return {
+        **operation,
+        "operationId": operation_id,
+        "deprecated": True,
+        "description": description,
+        "responses": responses,
+    }
+
+
+def _merge_404(operation: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+    """One 404 response naming every code it may carry."""
+    existing = operation["responses"].get("404")
+    if existing is None:
+        return error
+    both = f"{existing['description'].rstrip('.')}, or {error['description']}"
+    return {**error, "description": both}
+
+
+POSTS_LIST = {
+    "operationId": "posts_list",
+    "summary": "Every post: embassies and consulates, by country code then city",
+    "parameters": [
+        LANG,
+        {
+            "name": "country",
+            "in": "query",
+            "required": False,
+            "description": "Only this country's posts (an assigned ISO 3166-1 alpha-2 "
+            "code, any case); a country with no post gives an empty list.",
+            "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+        },
+        {
+            "name": "q",
+            "in": "query",
+            "required": False,
+            "description": "Only posts whose name (English or Spanish) or city contains it.",
+            "schema": {"type": "string", "maxLength": 100},
+        },
+    ],
+    "responses": {
+        "200": _json(_ref("PostList"), "The posts; an empty list when none matches."),
+        "400": _error("`invalid_lang`, `invalid_country` or `invalid_query`."),
+    },
+}
+
+POST_GET = {
+    "operationId": "post_get",
+    "summary": "One post",
+    "parameters": [POST, LANG],
+    "responses": {
+        "200": _json(_ref("Post"), "The post."),
+        "400": _error("`invalid_lang`."),
+        "404": UNKNOWN_POST,
+    },
+}
+
 PATHS: dict[str, Any] = {
-    f"{PREFIX}/services": {
-        "get": {
-            "operationId": "services_list",
-            "summary": "The bookable services of this post",
-            "parameters": [LANG],
-            "responses": {
-                "200": _json(_ref("ServiceList"), "The services, in display order."),
-                "400": _error("`invalid_lang`."),
-            },
-        }
+    f"{PREFIX}/posts": {"get": POSTS_LIST},
+    f"{PREFIX}/posts/{{post}}": {"get": POST_GET},
+    f"{PREFIX}/posts/{{post}}/services": {"get": _scoped(_services_list(), "services_list")},
+    f"{PREFIX}/posts/{{post}}/services/{{slug}}/availability": {
+        "get": _scoped(_availability(), "availability_get")
     },
-    f"{PREFIX}/services/{{slug}}/availability": {
-        "get": {
-            "operationId": "availability_get",
-            "summary": "Offered slots and their free seats, day by day",
-            "parameters": [
-                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-                {
-                    "name": "from",
-                    "in": "query",
-                    "required": False,
-                    "description": "First local day; defaults to today in the post's zone.",
-                    "schema": {"type": "string", "format": "date"},
-                },
-                {
-                    "name": "days",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 92, "default": 60},
-                },
-            ],
-            "responses": {
-                "200": _json(_ref("Availability"), "Slots within the service's horizon."),
-                "400": _error("`invalid_date` or `invalid_days`."),
-                "404": _error("`unknown_service`."),
-            },
-        }
-    },
+    f"{PREFIX}/posts/{{post}}/bookings": {"post": _scoped(_booking_create(), "booking_create")},
     f"{PREFIX}/pow/challenge": {
         "get": {
             "operationId": "pow_challenge_get",
-            "summary": "A fresh proof-of-work challenge for one booking",
+            "summary": "A fresh proof-of-work challenge for one booking, at any post",
             "responses": {"200": _json(_ref("Challenge"), "Solve it within 20 minutes.")},
-        }
-    },
-    f"{PREFIX}/bookings": {
-        "post": {
-            "operationId": "booking_create",
-            "summary": "Book a slot for one to `max_people` people",
-            "description": "Rate-limited per client address and per email. Fields are "
-            "checked first (a correctable mistake does not spend the proof of work), then "
-            "the proof of work, then the seat, under a lock.",
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("BookingRequest")}},
-            },
-            "responses": {
-                "201": _json(_ref("Booking"), "Booked; a confirmation email is on its way."),
-                "400": _error(
-                    "`invalid_json`, `invalid_fields`, `pow_missing`, `pow_invalid`, "
-                    "`pow_replayed`, `not_offered`, `already_booked`, `duplicate_person`, "
-                    "`people_count`."
-                ),
-                "409": _error("`taken`, with `nearest`."),
-                "429": _error("`rate_limited`; see the Retry-After header."),
-            },
         }
     },
     f"{PREFIX}/openapi.json": {
@@ -321,6 +480,11 @@ PATHS: dict[str, Any] = {
             "responses": {"200": {"description": "OpenAPI 3.1 JSON."}},
         }
     },
+    f"{PREFIX}/services": {"get": _default(_services_list(), "services_list_default_post")},
+    f"{PREFIX}/services/{{slug}}/availability": {
+        "get": _default(_availability(), "availability_get_default_post")
+    },
+    f"{PREFIX}/bookings": {"post": _default(_booking_create(), "booking_create_default_post")},
 }
 
 
@@ -330,8 +494,11 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "ACS Portal API",
             "version": "1",
-            "description": "Appointments for American Citizen Services at this post. No "
-            "cookies, no sessions: every request stands on its own. Errors are "
+            "description": "Appointments for American Citizen Services at the posts "
+            "(embassies and consulates) this installation serves: list them at `/posts`, "
+            "then use a post's resources under `/posts/{post}`. The older paths without a "
+            "post answer for the default post and are deprecated. No cookies, no sessions: "
+            "every request stands on its own. Errors are "
             '`{"error": {"code", "message"}}` with a stable code.',
         },
         "paths": PATHS,

@@ -1,4 +1,9 @@
-"""The public JSON API: services, availability, proof-of-work challenges and booking.
+"""The public JSON API: posts, their services, availability, proof-of-work challenges and
+booking.
+
+Each post's resources live under ``posts/<post>/``. The older paths without a post
+(``services``, ``bookings``, …) answer directly, as the default post's (``ACS_DEFAULT_POST``),
+rather than redirect: a client that posts a booking need not follow a 308 with its body.
 
 These endpoints take no cookies and keep no session: a request carries everything in its URL
 or body, and nothing here reads ``request.session`` or ``request.user``. That is why booking
@@ -18,8 +23,10 @@ from datetime import UTC, date, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+import pycountry
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -34,8 +41,9 @@ from acs.appointments.services import BookingError, PersonData, booking_create
 from acs.core import clock, pow, ratelimit
 from acs.core.i18n import localized
 from acs.posts.models import Post
-from acs.posts.selectors import post_default
+from acs.posts.selectors import post_default, post_get, posts_listed
 
+MAX_SEARCH = 100  # characters of ``q``: longer than any post's name or city
 MAX_DAYS = 92
 DEFAULT_DAYS = 60
 RATE_WINDOW = 3600  # seconds; the same hourly window as the HTML booking pages
@@ -79,10 +87,18 @@ def api_view(*methods: str) -> Callable:
     return decorate
 
 
-def _post() -> Post:
-    post = post_default()
+def _post(slug: str | None = None) -> Post:
+    """The post the URL names, or for the older paths without one the default post."""
+    if slug is None:
+        post = post_default()
+        if post is None:
+            raise ApiError(404, "not_found", _("This site has no post configured."))
+        return post
+    post = post_get(slug=slug)
     if post is None:
-        raise ApiError(404, "not_found", _("This site has no post configured."))
+        raise ApiError(
+            404, "unknown_post", _("There is no post “%(post)s”.") % {"post": slug}, post=slug
+        )
     return post
 
 
@@ -105,10 +121,68 @@ def _service_json(service: Service, language: str) -> dict:
     }
 
 
+def _post_json(post: Post, language: str) -> dict:
+    """A post as a client picks one: its names, place, zone, hotline and where its API is."""
+    scoped = {"post": post.slug}
+    with translation.override(language):
+        country = post.country_name
+    return {
+        "slug": post.slug,
+        "name": localized(post, "name", language),
+        "city": post.city,
+        "country_code": post.country_code,
+        "country": country,
+        "time_zone": post.time_zone,
+        "emergency_phone": post.hotline.tel,
+        "urls": {
+            "self": reverse("api:post", kwargs=scoped),
+            "services": reverse("api:post-services", kwargs=scoped),
+            "bookings": reverse("api:post-bookings", kwargs=scoped),
+        },
+    }
+
+
+def _country(request: HttpRequest) -> str:
+    """An assigned ISO 3166-1 alpha-2 code, in any case: a typo such as "UK" is refused
+    rather than answered with an empty list that looks like "no post there"."""
+    raw = request.GET.get("country", "").strip()
+    if raw and pycountry.countries.get(alpha_2=raw.upper()) is None:
+        raise ApiError(
+            400,
+            "invalid_country",
+            _("“country” must be a two-letter country code (ISO 3166-1), such as MX."),
+        )
+    return raw.upper()
+
+
+def _search(request: HttpRequest) -> str:
+    raw = request.GET.get("q", "").strip()
+    if len(raw) > MAX_SEARCH:
+        raise ApiError(
+            400,
+            "invalid_query",
+            _("“q” must be at most %(count)d characters.") % {"count": MAX_SEARCH},
+        )
+    return raw
+
+
 @api_view("GET")
-def services(request: HttpRequest) -> JsonResponse:
+def posts(request: HttpRequest) -> JsonResponse:
+    """Every post, by country code then city; a country with no post gives an empty list."""
     language = _language(request)
-    post = _post()
+    found = posts_listed(country=_country(request), search=_search(request))
+    return JsonResponse({"posts": [_post_json(post, language) for post in found]})
+
+
+@api_view("GET")
+def post_detail(request: HttpRequest, post: str) -> JsonResponse:
+    return JsonResponse(_post_json(_post(post), _language(request)))
+
+
+@api_view("GET")
+def services(request: HttpRequest, post: str | None = None) -> JsonResponse:
+    language = _language(request)
+    post = _post(post)
     found = [_service_json(s, language) for s in selectors.services_bookable(post)]
     return JsonResponse({"post": post.slug, "time_zone": post.time_zone, "services": found})
 
@@ -135,9 +209,10 @@ def _days(request: HttpRequest) -> int:
 
 
 @api_view("GET")
-def availability(request: HttpRequest, slug: str) -> JsonResponse:
-    """Free seats per slot, day by day; the same five queries whatever the range."""
-    post = _post()
+def availability(request: HttpRequest, slug: str, post: str | None = None) -> JsonResponse:
+    """Free seats per slot, day by day; the same five queries whatever the range. A service
+    is looked up within the post only, so another post's service here is not found."""
+    post = _post(post)
     service = selectors.service_get(post=post, slug=slug)
     if service is None:
         raise ApiError(404, "unknown_service", _("There is no such service to book."))
@@ -225,8 +300,7 @@ def _booking_json(booking: Booking, people: list[PersonData], zone: ZoneInfo) ->
     }
 
 
-def _book(data: dict) -> JsonResponse:
-    post = _post()
+def _book(data: dict, post: Post) -> JsonResponse:
     try:
         wanted = booking_request_parse(data, post=post)
     except FieldErrors as error:
@@ -251,8 +325,9 @@ def _book(data: dict) -> JsonResponse:
 @csrf_exempt  # no cookie or session is read: see the module's docstring
 @never_cache
 @api_view("POST")
-def bookings(request: HttpRequest) -> JsonResponse:
-    """Book a slot: rate limits, then every field, then the proof of work, then the seat."""
+def bookings(request: HttpRequest, post: str | None = None) -> JsonResponse:
+    """Book a slot: rate limits, the post, then every field, then the proof of work, then
+    the seat. The service is looked up within the post, so a booking lands at that post."""
     _rate_limit(
         "booking-address",
         ratelimit.client_address(request),
@@ -264,7 +339,7 @@ def bookings(request: HttpRequest) -> JsonResponse:
         email = data.get("email")
         if isinstance(email, str) and email.strip():
             _rate_limit("booking-email", email, settings.ACS_BOOKING_RATE_PER_EMAIL)
-        return _book(data)
+        return _book(data, _post(post))
 
 
 @api_view("GET")

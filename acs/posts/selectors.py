@@ -4,7 +4,7 @@ import threading
 
 from django.conf import settings
 from django.core.signals import request_finished, request_started
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from acs.posts.models import Post, Region
@@ -45,6 +45,25 @@ def post_or_404() -> Post:
     if post is None:
         raise Http404("no post")
     return post
+
+
+def post_get(*, slug: str) -> Post | None:
+    """The post with this short name, for a URL that names it (the API's ``posts/<post>``)."""
+    return Post.objects.filter(slug=slug).first()
+
+
+def posts_listed(*, country: str = "", search: str = "") -> QuerySet[Post]:
+    """Every post, by country code then city, so that a country's posts sit together;
+    ``country`` keeps one country's (ISO 3166-1 alpha-2), ``search`` matches either name or
+    the city."""
+    posts = Post.objects.order_by("country_code", "city", "slug")
+    if country:
+        posts = posts.filter(country_code=country.upper())
+    if search:
+        posts = posts.filter(
+            Q(name__icontains=search) | Q(name_es__icontains=search) | Q(city__icontains=search)
+        )
+    return posts
 
 
 def regions_of(post: Post) -> QuerySet[Region]:

@@ -47,9 +47,10 @@ def service_create(
     return Service.objects.select_related("post").get(post=post, slug=slug)
 
 
-def slot_keys(client: Client, slug: str, *, day_index: int = 1) -> list[str]:
-    """The start keys of one offered day (by default the second, so none starts in a minute)."""
-    response = client.get(f"{API}/services/{slug}/availability")
+def slot_keys(client: Client, slug: str, *, day_index: int = 1, prefix: str = API) -> list[str]:
+    """The start keys of one offered day (by default the second, so none starts in a minute);
+    ``prefix`` names a post (``/api/v1/posts/<post>``) or not (the default post)."""
+    response = client.get(f"{prefix}/services/{slug}/availability")
     assert response.status_code == 200
     return [slot["start"] for slot in response.json()["days"][day_index]["slots"]]
 
