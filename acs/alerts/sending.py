@@ -85,11 +85,14 @@ class _Batch:
 
     def _claim_lost(self) -> None:
         # Accepted, but the sweeper had taken the batch back (its claim was older than the
-        # timeout): the rows go out again from another worker, with their Message-IDs. Every
-        # row of the batch went back together, so the rest is no longer ours either.
+        # timeout): the rows go out again from another worker, with their Message-IDs, and
+        # those the server accepted from this one are marked in doubt (they will arrive
+        # twice). Every row of the batch went back together, so the rest is no longer ours.
         logger.warning("claim %s was taken back while its batch was sent", self.claim.worker)
         self.counts["lost"] += 1
         self.lost = True
+        self.marks.settle()  # the mark on its way, if any, before the connection is used
+        services.deliveries_doubt(self.marks.refused)
 
     def _failed(self, row: Delivery, reason: str, *, temporary: bool, doubt: bool = False) -> None:
         self.settle()

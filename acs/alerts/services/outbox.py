@@ -379,14 +379,16 @@ class SentMarks:
     then two accepted emails are unconfirmed, and ``unconfirmed`` names both, so that the
     rows given back are marked in doubt (``deliveries_release``). A claim found lost is known
     one email later, so a slow worker whose claim the sweeper took back sends one more email
-    that the other worker sends again (with the same Message-ID). Elsewhere (SQLite) each
-    mark waits."""
+    that the other worker sends again (with the same Message-ID); ``refused`` names the rows
+    the server accepted whose marks found the claim gone, so that they are marked in doubt
+    (``deliveries_doubt``). Elsewhere (SQLite) each mark waits."""
 
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
         self.deferred = connection.vendor == "postgresql"
         self.accepted: int | None = None  # accepted by the server, its mark not yet sent
         self.waiting: int | None = None  # its mark sent, the answer not yet read
+        self.refused: list[int] = []  # accepted, but the claim no longer held them
 
     @property
     def unconfirmed(self) -> list[int]:
@@ -400,6 +402,8 @@ class SentMarks:
         if not self.deferred:
             held = delivery_sent(pk=pk, claim=self.claim, provider_id=provider_id)
             self.accepted = None
+            if not held:
+                self.refused.append(pk)
             return held
         held = self.settle()
         pgconn = self._pgconn()
@@ -427,8 +431,11 @@ class SentMarks:
         if result is None or result.status != _COMMAND_OK:
             message = result.error_message.decode(errors="replace") if result else "no answer"
             raise OperationalError(f"marking a delivery sent: {message}")
+        held = int(result.command_tuples or 0) == 1
+        if not held:
+            self.refused.append(self.waiting)
         self.waiting = None
-        return int(result.command_tuples or 0) == 1
+        return held
 
     def _pgconn(self):
         """The connection's libpq handle, with the mark's statement prepared on it once."""
@@ -493,6 +500,13 @@ def deliveries_release(
             enqueued_at=now,
             error=_("The database connection broke while it was being sent; sent again."),
         )
+
+
+def deliveries_doubt(pks: list[int]) -> int:
+    """Mark these rows in doubt, whoever holds them now: the server accepted them from a
+    worker whose claim had been taken back, so the worker that has them now sends them again
+    (a duplicate, with the same Message-ID), and the progress page counts them."""
+    return Delivery.objects.filter(pk__in=pks).update(in_doubt=True) if pks else 0
 
 
 def _mark_in_doubt(stuck: QuerySet[Delivery]) -> int:

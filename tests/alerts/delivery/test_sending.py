@@ -370,6 +370,12 @@ def test_a_worker_whose_claim_was_taken_back_stops_its_batch(publish, in_cusco):
     assert 1 <= len(messages_sent) <= 2
     assert set(Delivery.objects.values_list("claimed_by", flat=True)) == {"another:2:y"}
     assert not Delivery.objects.filter(status=DeliveryStatus.SENT).exists()
+    # What the server accepted from this worker will arrive twice: those rows, and only
+    # those, are marked in doubt, for the progress page to count.
+    accepted = {data.split(b"\r\nTo: ")[1].split(b"\r\n")[0].decode() for data in messages_sent}
+    assert set(Delivery.objects.filter(in_doubt=True).values_list("address", flat=True)) == (
+        accepted
+    )
 
 
 def test_reasons_name_the_code_and_hide_addresses():
