@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 import zoneinfo
 from functools import cache
 
@@ -18,6 +19,25 @@ from acs.posts.phones import DialForms, dial_forms, validate_phone
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("“%(zone)s” is not an IANA time zone."), params={"zone": value})
+
+
+# A DNS host name: labels of letters, digits and inner hyphens, at least one dot.
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def host_names_split(value: str) -> list[str]:
+    """The host names in a post's ``host_names`` text (commas or lines between them),
+    lower-cased, in order, without blanks."""
+    return [name.strip().lower() for name in re.split(r"[,\s]+", value or "") if name.strip()]
+
+
+def validate_host_names(value: str) -> None:
+    wrong = [name for name in host_names_split(value) if not _HOST_NAME.match(name)]
+    if wrong:
+        raise ValidationError(
+            _("“%(names)s” is not a host name, such as pe.usembassy.example."),
+            params={"names": ", ".join(wrong)},
+        )
 
 
 @cache
@@ -89,6 +109,17 @@ class Post(models.Model):
         default=30,
         help_text=_(
             "How long the warning email gives the enrollee to sign in and keep the account."
+        ),
+    )
+    # On a request to one of these hosts the short URLs (/<lang>/appointments/…) serve this
+    # post, so an embassy keeps its own address (acs/posts/routing.py).
+    host_names = models.TextField(
+        _("host names"),
+        blank=True,
+        validators=[validate_host_names],
+        help_text=_(
+            "Addresses that show this post's pages without its short name in the path, one "
+            "per line or separated by commas, such as pe.usembassy.example."
         ),
     )
     # The public pages' cache key and Last-Modified read it (acs/core/pagecache.py): a change
