@@ -61,6 +61,24 @@ def test_page_renders_cleanly(site, viewport, language, slug, axe_check, assert_
     axe_check(page)
 
 
+# The list of posts, where a traveler finds the post that serves them ------------------------
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_post_list_renders_cleanly(site, viewport, language, axe_check, assert_console_clean):
+    page = viewport
+    open_page(page, f"{site}/{language}/")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("h1")).to_be_visible()
+    axe_check(page)
+    # The search works without JavaScript's help: a GET form, its answer a page of its own.
+    page.get_by_role("searchbox").fill("Lima")
+    page.get_by_role("searchbox").press("Enter")
+    page.wait_for_url(re.compile(r"\?q=Lima$"))
+    page.locator(f'main a[href="/{language}/lima/"]').click()
+    page.wait_for_url(f"{site}/{language}/lima/")
+    assert_console_clean(page)
+    axe_check(page)
+
+
 # The pages of the portal's own parts that anyone may open -------------------------------------
 APP_PATHS = [
     "enroll/",
