@@ -134,6 +134,23 @@ class Post(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """A host name serves one post: refuse one that another post already lists."""
+        mine = set(host_names_split(self.host_names))
+        if not mine:
+            return
+        others = Post.objects.exclude(pk=self.pk).exclude(host_names="")
+        taken = sorted(
+            name for other in others for name in host_names_split(other.host_names) if name in mine
+        )
+        if taken:
+            raise ValidationError(
+                {
+                    "host_names": _("“%(names)s” already serves another post.")
+                    % {"names": ", ".join(taken)}
+                }
+            )
+
     @property
     def display_name(self) -> str:
         return localized(self, "name")

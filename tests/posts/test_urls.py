@@ -202,3 +202,10 @@ def test_post_override_names_the_post_in_links(lima, quito):
         assert reverse("appointments:start") == "/en/quito/appointments/"
         assert reverse("alerts:unsubscribe", args=[TOKEN]) == f"/en/quito/m/unsubscribe/{TOKEN}/"
     assert reverse("appointments:start") == "/en/lima/appointments/"
+
+
+def test_a_host_name_serves_one_post(quito_host, lima):
+    lima.host_names = "www.ec.usembassy.example"
+    with pytest.raises(ValidationError) as refused:
+        lima.full_clean()
+    assert "already serves another post" in str(refused.value)
