@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Which post the URL (or the host) names, and its URLconf: the page cache keys by post.
+    "acs.posts.routing.PostRoutingMiddleware",
     # Before the session, locale and CSRF work: a cached public page costs one cache read.
     "acs.core.pagecache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -405,8 +407,11 @@ LOGGING = {
 # ACS Portal -------------------------------------------------------------------------------
 # The public address of the site, for links in emails (a worker has no request to ask).
 ACS_SITE_URL = env.str("ACS_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
-# The post whose public site this deployment serves (its slug; see acs.posts).
+# The post that today's URLs without a post (/en/appointments/…, links already sent) redirect
+# to: the post of a one-post install (its slug; see acs/posts/routing.py).
 ACS_DEFAULT_POST = env.str("ACS_DEFAULT_POST", default="lima")
+# How long each process trusts its list of post slugs and host names (re-read after this).
+ACS_POST_ROUTES_SECONDS = env.float("ACS_POST_ROUTES_SECONDS", default=1.0)
 
 # Proof-of-work on public forms that cost the post capacity (ALTCHA, self-hosted). The
 # benchmark switches it off with ACS_POW_ENABLED=false; never do that in production.

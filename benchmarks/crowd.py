@@ -236,11 +236,11 @@ def build(answers: int) -> dict:
         "message": emergency,
         "tokens": tokens,
         "urls": {
-            "home": "/en/",
-            "messages list": "/en/messages/",
-            "message page": f"/en/messages/{emergency.public_id}/",
-            "Atom feed": "/en/messages/feed.atom",
-            "CAP index": "/en/messages/cap.atom",
+            "home": "/en/lima/",
+            "messages list": "/en/lima/messages/",
+            "message page": f"/en/lima/messages/{emergency.public_id}/",
+            "Atom feed": "/en/lima/messages/feed.atom",
+            "CAP index": "/en/lima/messages/cap.atom",
         },
     }
 
@@ -424,7 +424,7 @@ def ceiling(binary: str, script: Path, var_dir: Path, size: int, seconds: int) -
 def _csrf(server: Gunicorn, token: str) -> tuple[str, str]:
     """The cookie and form token a citizen's browser gets with the welfare page."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    connection.request("GET", f"/en/m/welfare/{token}/safe/")
+    connection.request("GET", f"/en/lima/m/welfare/{token}/safe/")
     response = connection.getresponse()
     html = response.read().decode()
     cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie") or "")
@@ -456,7 +456,7 @@ def _answer_main(port: int, jobs: list[tuple[str, str]], csrf: tuple[str, str], 
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 connection.request(
                     "POST",
-                    f"/en/m/welfare/{token}/{answer}/",
+                    f"/en/lima/m/welfare/{token}/{answer}/",
                     body=body,
                     headers={
                         "Content-Type": "application/x-www-form-urlencoded",

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import translation
 from pytest_django.plugin import blocking_manager_key
 
+from acs.appointments.services import services_seed
 from acs.content.services import pages_seed
 from acs.demo.shipped import LIMA
 from acs.posts.models import Post
@@ -57,6 +58,15 @@ def _page_cache_sees_changes_at_once(settings):
 
     settings.ACS_PAGE_CACHE_STAMP_SECONDS = 0
     pagecache.stamps_forget()
+
+
+@pytest.fixture(autouse=True)
+def _post_routes_afresh():
+    """Each test reads the posts' slugs and host names afresh: a post made by a test that
+    was rolled back must not route requests of the next one."""
+    from acs.posts.routing import routes_forget
+
+    routes_forget()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -166,6 +176,44 @@ def new_york(db) -> Post:
         main_phone="+1 202 501 4444",
         emergency_phone="+1 202 501 4444",
     )
+
+
+@pytest.fixture
+def quito(lima) -> Post:
+    """A second post, in another country, with the shipped pages and a service of its own
+    (issue 12: each post's pages, services and hotline are its own)."""
+    post = post_create(
+        slug="quito",
+        name="U.S. Embassy Quito",
+        name_es="Embajada de los EE. UU. en Quito",
+        city="Quito",
+        country_code="EC",
+        time_zone="America/Guayaquil",
+        street_address="Avenida Avigiras E12-170",
+        main_phone="+593 2 398 5000",
+        emergency_phone="+593 2 398 5000",
+    )
+    pages_seed(post=post)
+    services_seed(
+        post=post,
+        entries=[
+            {
+                "slug": "quito-notarial",
+                "order": 1,
+                "duration_minutes": 15,
+                "seats_per_slot": 2,
+                "max_people": 2,
+                "horizon_days": 30,
+                "min_notice_hours": 0,
+                "requires_benefits_ack": False,
+                "hours": [[day, "08:00", "12:00"] for day in range(5)],
+                "name": {"en": "Notarial services in Quito", "es": "Servicios notariales en Quito"},
+                "description": {"en": "", "es": ""},
+                "checklist": {"en": "", "es": ""},
+            }
+        ],
+    )
+    return post
 
 
 _SCRIPT = re.compile(r"<script\b[^>]*>", re.IGNORECASE)

@@ -23,6 +23,7 @@ from django.utils.xmlutils import SimplerXMLGenerator
 from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
 from acs.posts.models import Post
+from acs.posts.routing import post_override
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_CONTENT_TYPE = "application/cap+xml; charset=utf-8"
@@ -114,7 +115,7 @@ def _info(
 ) -> None:
     post = message.post
     parts = message_parts(message, language)
-    with override(language):
+    with override(language), post_override(post):
         page = absolute(reverse("alerts:message", kwargs={"public_id": message.public_id}))
     optional = (
         ("effective", cap_time(message.effective_from, post)),

@@ -35,6 +35,7 @@ from acs.core.clock import when_text
 from acs.core.mail import addresses
 from acs.core.mail.addresses import site_url
 from acs.core.mail.letters import Letter, letter_render
+from acs.posts.routing import post_override
 
 # The token links are made with, then replaced by each row's own. A UUID so that the URLs
 # reverse; fixed, not random, so that it can be found again in the rendered text.
@@ -52,7 +53,8 @@ def row_language(language: str) -> str:
 
 
 def links(token: str, *, language: str, emergency: bool) -> dict[str, str]:
-    """The personal links of a row (absolute URLs, in ``language``)."""
+    """The personal links of a row (absolute URLs, in ``language``, naming the post that
+    ``post_override`` names)."""
     with translation.override(language):
         made = {"unsubscribe": site_url(reverse("alerts:unsubscribe", args=[token]))}
         if emergency:
@@ -105,7 +107,7 @@ def letter(message: Message, language: str) -> MessageLetter:
     language = row_language(language)
     parts = message_parts(message, language)
     emergency = message.kind == MessageKind.EMERGENCY
-    with translation.override(language):
+    with translation.override(language), post_override(message.post):
         made = links(TOKEN_MARK, language=language, emergency=emergency)
         context = {
             "parts": parts,
@@ -235,7 +237,7 @@ def digest_email(
     every kind this email carries (``services.delivery_unsubscribe``)."""
     language = row_language(language)
     post = rows[0].message.post
-    with translation.override(language):
+    with translation.override(language), post_override(post):
         items = []
         for row in rows:
             parts = message_parts(row.message, language)
@@ -273,7 +275,7 @@ def sms_text(message: Message, *, token: str, language: str) -> str:
     language = row_language(language)
     parts = message_parts(message, language)
     emergency = message.kind == MessageKind.EMERGENCY
-    with translation.override(language):
+    with translation.override(language), post_override(message.post):
         page = site_url(reverse("alerts:message", kwargs={"public_id": message.public_id}))
         lines = [f"{parts['kind_title']}: {parts['title']}", page]
         if emergency:
@@ -285,7 +287,7 @@ def sms_text(message: Message, *, token: str, language: str) -> str:
 
 def sms_digest_text(rows: list[Delivery], *, language: str) -> str:
     language = row_language(language)
-    with translation.override(language):
+    with translation.override(language), post_override(rows[0].message.post):
         titles = [message_parts(row.message, language)["title"] for row in rows]
         head = ngettext("%(count)d new message:", "%(count)d new messages:", len(rows)) % {
             "count": len(rows)

@@ -30,6 +30,7 @@ from acs.appointments.services.mail import BOOKING_EMAIL, CLOSURE_EMAIL
 from acs.core import clock
 from acs.core.mail.addresses import content_id, message_id, site_url
 from acs.core.mail.letters import letter_render
+from acs.posts.routing import post_override
 
 KINDS = ("confirmation", "rescheduled", "cancelled", "reminder", "late_refused")
 # Kinds for a booking that is over: no QR code (it no longer opens the door).
@@ -73,7 +74,7 @@ class BookingEmail(EmailMultiAlternatives):
 
 def manage_url(booking: Booking) -> str:
     """The absolute link to manage the booking, in the booking's language."""
-    with translation.override(booking.language):
+    with translation.override(booking.language), post_override(booking.post):
         return site_url(reverse("appointments:manage", kwargs={"token": booking.token}))
 
 
@@ -175,7 +176,7 @@ def booking_message(booking: Booking, kind: str) -> EmailMultiAlternatives:
         raise ValueError(f"unknown booking email kind: {kind!r}")
     cancelled = kind == "cancelled"
     ended = kind in ENDED_KINDS
-    with translation.override(booking.language):
+    with translation.override(booking.language), post_override(booking.post):
         url = manage_url(booking)
         when = when_texts(booking)
         context = _context(booking, kind, when, url)
@@ -206,7 +207,7 @@ CLOSURE_KIND = "closure_cancelled"
 def priority_url(booking: Booking, token: str) -> str:
     """The booking pages of the cancelled booking's service, with the priority token, in the
     booking's language."""
-    with translation.override(booking.language):
+    with translation.override(booking.language), post_override(booking.post):
         path = reverse("appointments:service", kwargs={"service": booking.service.slug})
     return site_url(f"{path}?{urlencode({'priority': token})}")
 
@@ -231,7 +232,7 @@ def closure_cancelled_message(
     """
     first = bookings[0]
     post = first.post
-    with translation.override(first.language):
+    with translation.override(first.language), post_override(first.post):
         items = [
             {
                 "code": booking.code,

@@ -55,6 +55,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from acs.posts.models import Post
+from acs.posts.routing import post_named
 
 logger = logging.getLogger(__name__)
 
@@ -156,15 +157,16 @@ def _recent_put(key: str, entry: tuple) -> None:
 
 
 @lru_cache(maxsize=2048)
-def _is_public(path: str, languages: frozenset[str]) -> bool:
+def _is_public(path: str, languages: frozenset[str], urlconf: Any) -> bool:
     """Does ``path`` lead to a ``@public_page`` view? The URLs carry their language, and
-    Django matches the prefix against the active one, so resolve in the path's language."""
+    Django matches the prefix against the active one, so resolve in the path's language,
+    in the URLconf of the post the request is for (acs/posts/routing.py)."""
     language = path.split("/", 2)[1] if path.count("/") >= 2 else ""
     if language not in languages:
         return False
     with translation.override(language):
         try:
-            match = resolve(path)
+            match = resolve(path, urlconf=urlconf)
         except Resolver404:
             return False
     return bool(getattr(match.func, _MARK, False))
@@ -199,7 +201,7 @@ class PublicPageCacheMiddleware:
         if (
             seconds <= 0
             or request.method not in ("GET", "HEAD")
-            or not _is_public(request.path_info, self.languages)
+            or not _is_public(request.path_info, self.languages, getattr(request, "urlconf", None))
         ):
             return self.get_response(request)
         cookies = request.COOKIES
@@ -246,7 +248,8 @@ class PublicPageCacheMiddleware:
             host = request.get_host()
         except DisallowedHost:
             return None  # the view's own middleware answers it with a 400
-        slug = settings.ACS_DEFAULT_POST
+        # The post the URL or the host names (acs/posts/routing.py): each post's own stamp.
+        slug = post_named() or settings.ACS_DEFAULT_POST
         stamp = _stamp(slug)
         if stamp is None:
             return None

@@ -24,6 +24,7 @@ from acs.enrollment.identity import tokens
 from acs.enrollment.models import Enrollee, Residence
 from acs.enrollment.services.accounts import ACCOUNT_EMAIL
 from acs.enrollment.services.retention import IDLE_EMAIL, RESIDENCE_EMAIL
+from acs.posts.routing import post_override
 
 
 @dataclass
@@ -144,7 +145,7 @@ def enrollee_message(enrollee: Enrollee, kind: str) -> EmailMultiAlternatives:
     """Build (not send) the email of ``kind`` for ``enrollee``, in their language."""
     if kind not in KINDS:
         raise ValueError(f"unknown enrollment email kind: {kind!r}")
-    with translation.override(enrollee.language):
+    with translation.override(enrollee.language), post_override(enrollee.post):
         note = KINDS[kind](enrollee)
     letter = letter_render(
         post=enrollee.post,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 import zoneinfo
 from functools import cache
 
@@ -18,6 +19,25 @@ from acs.posts.phones import DialForms, dial_forms, validate_phone
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("“%(zone)s” is not an IANA time zone."), params={"zone": value})
+
+
+# A DNS host name: labels of letters, digits and inner hyphens, at least one dot.
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def host_names_split(value: str) -> list[str]:
+    """The host names in a post's ``host_names`` text (commas or lines between them),
+    lower-cased, in order, without blanks."""
+    return [name.strip().lower() for name in re.split(r"[,\s]+", value or "") if name.strip()]
+
+
+def validate_host_names(value: str) -> None:
+    wrong = [name for name in host_names_split(value) if not _HOST_NAME.match(name)]
+    if wrong:
+        raise ValidationError(
+            _("“%(names)s” is not a host name, such as pe.usembassy.example."),
+            params={"names": ", ".join(wrong)},
+        )
 
 
 @cache
@@ -91,6 +111,17 @@ class Post(models.Model):
             "How long the warning email gives the enrollee to sign in and keep the account."
         ),
     )
+    # On a request to one of these hosts the short URLs (/<lang>/appointments/…) serve this
+    # post, so an embassy keeps its own address (acs/posts/routing.py).
+    host_names = models.TextField(
+        _("host names"),
+        blank=True,
+        validators=[validate_host_names],
+        help_text=_(
+            "Addresses that show this post's pages without its short name in the path, one "
+            "per line or separated by commas, such as pe.usembassy.example."
+        ),
+    )
     # The public pages' cache key and Last-Modified read it (acs/core/pagecache.py): a change
     # to the post's name, address or phones shows on every page at once.
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
@@ -102,6 +133,23 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A host name serves one post: refuse one that another post already lists."""
+        mine = set(host_names_split(self.host_names))
+        if not mine:
+            return
+        others = Post.objects.exclude(pk=self.pk).exclude(host_names="")
+        taken = sorted(
+            name for other in others for name in host_names_split(other.host_names) if name in mine
+        )
+        if taken:
+            raise ValidationError(
+                {
+                    "host_names": _("“%(names)s” already serves another post.")
+                    % {"names": ", ".join(taken)}
+                }
+            )
 
     @property
     def display_name(self) -> str:

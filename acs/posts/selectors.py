@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from acs.posts.models import Post, Region
+from acs.posts.routing import post_named
 
 # One lookup of the deployment's post per request: the view, the page frame's context
 # processor and the forms all ask for it. Kept only between request_started and
@@ -31,16 +32,19 @@ request_finished.connect(_end, dispatch_uid="acs.posts.post_default.end")
 
 
 def post_default() -> Post | None:
-    """The post this deployment's public site speaks for (``ACS_DEFAULT_POST``)."""
+    """The post the page (or the email being built) is for: the one its URL names (set by
+    ``acs.posts.routing``, or ``post_override`` outside a request), else the default of a
+    one-post install (``ACS_DEFAULT_POST``)."""
+    slug = post_named() or settings.ACS_DEFAULT_POST
     if not getattr(_request, "active", False):
-        return Post.objects.filter(slug=settings.ACS_DEFAULT_POST).first()
-    if _request.post is _UNSET:
-        _request.post = Post.objects.filter(slug=settings.ACS_DEFAULT_POST).first()
-    return _request.post
+        return Post.objects.filter(slug=slug).first()
+    if _request.post is _UNSET or _request.post[0] != slug:
+        _request.post = (slug, Post.objects.filter(slug=slug).first())
+    return _request.post[1]
 
 
 def post_or_404() -> Post:
-    """The deployment's post for a page that cannot be shown without one."""
+    """The page's post (see ``post_default``) for a page that cannot be shown without one."""
     post = post_default()
     if post is None:
         raise Http404("no post")
@@ -68,3 +72,18 @@ def posts_listed(*, country: str = "", search: str = "") -> QuerySet[Post]:
 
 def regions_of(post: Post) -> QuerySet[Region]:
     return post.regions.order_by("name")
+
+
+def posts_by_country(query: str = "") -> list[tuple[str, list[Post]]]:
+    """Every post, or those whose name, city or country holds ``query`` (in either language,
+    ignoring case), grouped by country, countries and posts in alphabetical order of the
+    reader's language. Filtered in Python: country names come from pycountry, not a column."""
+    words = query.casefold().split()
+    groups: dict[str, list[Post]] = {}
+    for post in Post.objects.order_by("city"):
+        text = " ".join(
+            (post.name, post.name_es, post.city, post.country_name, post.country_code)
+        ).casefold()
+        if all(word in text for word in words):
+            groups.setdefault(post.country_name, []).append(post)
+    return sorted(groups.items())

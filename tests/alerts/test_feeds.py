@@ -27,7 +27,7 @@ def read(client, path: str):
 
 
 def cap_of(client, message, language: str = "en"):
-    response = client.get(f"/{language}/messages/{message.public_id}/cap.xml")
+    response = client.get(f"/{language}/lima/messages/{message.public_id}/cap.xml")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/cap+xml")
     SCHEMA.validate(response.content.decode())  # raises on any deviation from CAP 1.2
@@ -43,7 +43,7 @@ def text(element, path: str) -> str:
 def test_the_atom_feed_in_each_language(client, lima, published):
     first = published(title_en="First alert", title_es="Primera alerta")
     second = published(title_en="Second alert", title_es="Segunda alerta", kind="weather")
-    response, feed = read(client, "/en/messages/feed.atom")
+    response, feed = read(client, "/en/lima/messages/feed.atom")
     assert response["Content-Type"].startswith("application/atom+xml")
     assert not feed.bozo, feed.bozo_exception
     assert feed.version == "atom10"
@@ -51,37 +51,39 @@ def test_the_atom_feed_in_each_language(client, lima, published):
         "Weather Alert: Second alert",
         "Security Alert: First alert",
     ]
-    assert feed.entries[0].link == f"http://testserver/en/messages/{second.public_id}/"
+    assert feed.entries[0].link == f"http://testserver/en/lima/messages/{second.public_id}/"
     assert "<strong>blocking roads</strong>" in feed.entries[1].summary
     assert feed.entries[1].published_parsed is not None
-    _response, spanish = read(client, "/es/messages/feed.atom")
+    _response, spanish = read(client, "/es/lima/messages/feed.atom")
     assert not spanish.bozo
     assert spanish.entries[1].title.endswith("Primera alerta")
-    assert spanish.entries[1].link == f"http://testserver/es/messages/{first.public_id}/"
+    assert spanish.entries[1].link == f"http://testserver/es/lima/messages/{first.public_id}/"
     assert "<strong>bloquean carreteras</strong>" in spanish.entries[1].summary
     assert spanish.feed.get("language") == "es"
 
 
 def test_feeds_leave_out_drafts(client, lima, draft):
     draft()
-    for path in ("/en/messages/feed.atom", "/en/messages/cap.atom"):
+    for path in ("/en/lima/messages/feed.atom", "/en/lima/messages/cap.atom"):
         _response, feed = read(client, path)
         assert not feed.bozo and feed.entries == []
 
 
 def test_the_cap_index_links_each_entry_to_its_alert(client, lima, published):
     message = published()
-    _response, feed = read(client, "/en/messages/cap.atom")
+    _response, feed = read(client, "/en/lima/messages/cap.atom")
     assert not feed.bozo, feed.bozo_exception
     (entry,) = feed.entries
     assert entry.id == f"urn:uuid:{message.public_id}"
     (link,) = entry.links
     assert link.type == "application/cap+xml"
-    assert link.href == f"http://testserver/en/messages/{message.public_id}/cap.xml"
+    assert link.href == f"http://testserver/en/lima/messages/{message.public_id}/cap.xml"
     alert = cap_of(client, message)
     assert text(alert, "cap:identifier") == entry.id
-    _response, spanish = read(client, "/es/messages/cap.atom")
-    assert spanish.entries[0].links[0].href.endswith(f"/es/messages/{message.public_id}/cap.xml")
+    _response, spanish = read(client, "/es/lima/messages/cap.atom")
+    assert (
+        spanish.entries[0].links[0].href.endswith(f"/es/lima/messages/{message.public_id}/cap.xml")
+    )
 
 
 @override_settings(ACS_SITE_URL="https://pe.acs.example.gov")
@@ -110,8 +112,8 @@ def test_an_alert_as_cap(client, lima, published):
     assert "+51 1 618 2000" in text(english, "cap:contact")
     assert text(english, "cap:senderName") == "U.S. Embassy Lima"
     assert text(spanish, "cap:senderName") == "Embajada de los Estados Unidos en Lima"
-    assert text(english, "cap:web") == f"http://testserver/en/messages/{message.public_id}/"
-    assert text(spanish, "cap:web") == f"http://testserver/es/messages/{message.public_id}/"
+    assert text(english, "cap:web") == f"http://testserver/en/lima/messages/{message.public_id}/"
+    assert text(spanish, "cap:web") == f"http://testserver/es/lima/messages/{message.public_id}/"
     area = english.find(f"{CAP}area")
     assert text(area, "cap:areaDesc") == "Cusco"
     geocodes = [
@@ -159,7 +161,7 @@ def test_text_an_xml_document_cannot_hold_is_dropped(client, lima, published):
     message = published(event_en="Bell \x07 and form feed \x0c here.", title_en="Odd\x0b title")
     alert = cap_of(client, message)
     assert text(alert.find(f"{CAP}info"), "cap:headline") == "Odd title"
-    _response, feed = read(client, "/en/messages/feed.atom")
+    _response, feed = read(client, "/en/lima/messages/feed.atom")
     assert not feed.bozo
 
 

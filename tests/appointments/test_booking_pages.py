@@ -153,7 +153,7 @@ def test_whole_journey_for_two_people(client, service, settings, language):
     page = requirements.content.decode()
     assert requirements.status_code == 200
     assert ("Su pasaporte actual" if language == "es" else "Your current passport") in page
-    assert f'href="/{language}/access-policy/"' in page
+    assert f'href="/{language}/lima/access-policy/"' in page
     assert 'name="policy"' in page
     assert "usa-step-indicator" in page
 
@@ -237,7 +237,7 @@ def test_acknowledgement_required(client, service):
 def test_benefits_acknowledgement_required_when_the_service_asks(client, lima):
     benefits = seed_service(lima, slug="federal-benefits", benefits=True)
     page = client.get(url("service", service=benefits.slug)).content.decode()
-    assert 'href="/en/federal-benefits/"' in page
+    assert 'href="/en/lima/federal-benefits/"' in page
     assert "I have read the federal benefits information" in page
 
     response = client.post(url("service", service=benefits.slug), {"policy": "on"})

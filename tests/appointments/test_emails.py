@@ -131,7 +131,7 @@ def test_confirmation_in_english(book, service):
 
     text, html = text_and_html(message)
     when = "Tuesday, December 15, 2026 at 09:30, Lima time (UTC−05:00)"
-    url = f"{SITE}/en/appointments/manage/{booking.token}/"
+    url = f"{SITE}/en/lima/appointments/manage/{booking.token}/"
     for body in (text, html):
         assert booking.code in body
         assert "Adult passport renewal" in body
@@ -160,7 +160,7 @@ def test_confirmation_in_spanish(book, service):
     assert booking.code in message.subject
     assert "Renovación de pasaporte" in message.subject
     text, html = text_and_html(message)
-    url = f"{SITE}/es/appointments/manage/{booking.token}/"
+    url = f"{SITE}/es/lima/appointments/manage/{booking.token}/"
     for body in (text, html):
         assert "Renovación de pasaporte" in body
         assert "martes 15 de diciembre de 2026" in body
@@ -272,7 +272,7 @@ def test_cancelled_email(book, commit, service):
     for body in (text, html):
         assert booking.code in body
         assert "martes 15 de diciembre de 2026" in body
-        assert f"{SITE}/es/appointments/" in body
+        assert f"{SITE}/es/lima/appointments/" in body
         assert booking.token not in body  # the link is to book again, not to manage
     assert not [p for p in parts(message).walk() if p.get_content_type() == "image/png"]
     calendar = ics_of(message)

@@ -108,7 +108,7 @@ def test_manage_by_token_shows_the_appointment(client, booking):
     local = booking.starts_at.astimezone(booking.post.zone)
     assert local.strftime("%H:%M") in page
     assert "Your current passport" in page
-    assert 'href="/en/access-policy/"' in page
+    assert 'href="/en/lima/access-policy/"' in page
     assert "15 minutes late" in page
     assert f'src="{url("qr", token=booking.token)}"' in page
     assert f'alt="QR code for the door: {booking.code}"' in page

@@ -175,14 +175,14 @@ def test_book_for_two_then_reschedule_and_cancel_on_a_phone(
     earliest_day = datetime.now(LIMA).date() + timedelta(days=2)
 
     # Start: the services -----------------------------------------------------------------
-    response = page.goto(f"{site}/{language}/appointments/")
+    response = page.goto(f"{site}/{language}/lima/appointments/")
     assert response is not None and response.status == 200
     expect(page.locator("html")).to_have_attribute("lang", language)
     check_page(page, axe_check, assert_console_clean)
-    page.locator(f'a[href="/{language}/appointments/{SLUG}/"]').click()
+    page.locator(f'a[href="/{language}/lima/appointments/{SLUG}/"]').click()
 
     # Service: the requirements and the acknowledgement(s) ----------------------------------
-    page.wait_for_url(f"{site}/{language}/appointments/{SLUG}/")
+    page.wait_for_url(f"{site}/{language}/lima/appointments/{SLUG}/")
     expect(page.locator("h1")).to_have_text(texts["service"])
     check_page(page, axe_check, assert_console_clean)
     boxes = page.locator('input.usa-checkbox__input[type="checkbox"]')
@@ -192,7 +192,7 @@ def test_book_for_two_then_reschedule_and_cancel_on_a_phone(
     submit(page, page.locator("main form button[type=submit]"))
 
     # When: two people, a day, a time -----------------------------------------------------
-    assert page.url.startswith(f"{site}/{language}/appointments/{SLUG}/when/")
+    assert page.url.startswith(f"{site}/{language}/lima/appointments/{SLUG}/when/")
     check_page(page, axe_check, assert_console_clean)
     page.locator("#id_people").select_option("2")
     submit(page, page.locator('main form[method="get"] button[type=submit]'))
@@ -204,7 +204,7 @@ def test_book_for_two_then_reschedule_and_cancel_on_a_phone(
     submit(page, page.locator('main form[method="post"] button[type=submit]'))
 
     # People: two people and one way to reach them ---------------------------------------
-    assert page.url == f"{site}/{language}/appointments/{SLUG}/people/"
+    assert page.url == f"{site}/{language}/lima/appointments/{SLUG}/people/"
     check_page(page, axe_check, assert_console_clean)
     assert page.locator("fieldset.acs-person").count() == len(PEOPLE) + 1  # + contact
     for index, (name, (day_of_birth, month, year), passport) in enumerate(PEOPLE):
@@ -219,7 +219,7 @@ def test_book_for_two_then_reschedule_and_cancel_on_a_phone(
     submit(page, page.locator("main form button[type=submit]"))
 
     # Review: both names, the proof of work, confirm ------------------------------------
-    assert page.url == f"{site}/{language}/appointments/{SLUG}/review/"
+    assert page.url == f"{site}/{language}/lima/appointments/{SLUG}/review/"
     main = page.locator("main")
     for name, _born, passport in PEOPLE:
         expect(main).to_contain_text(name)
@@ -238,7 +238,7 @@ def test_book_for_two_then_reschedule_and_cancel_on_a_phone(
 
     # Manage: booked, with the code ------------------------------------------------------
     assert re.fullmatch(
-        rf"{re.escape(site)}/{language}/appointments/manage/[^/]+/\?new=1", page.url
+        rf"{re.escape(site)}/{language}/lima/appointments/manage/[^/]+/\?new=1", page.url
     ), page.url
     expect(page.locator(".usa-alert--success")).to_contain_text(texts["booked"])
     expect(page.locator(".usa-alert--success")).to_contain_text(EMAIL)
@@ -275,7 +275,7 @@ def test_book_for_two_then_reschedule_and_cancel_on_a_phone(
     manage_links = re.findall(rf"{re.escape(site)}/\S+/manage/\S+/", body)
     assert manage_links, f"no manage link in the email:\n{body}"
     manage_url = manage_links[0]
-    assert manage_url == f"{site}/{language}/appointments/manage/{booking.token}/"
+    assert manage_url == f"{site}/{language}/lima/appointments/manage/{booking.token}/"
     assert str(event["url"]) == manage_url
 
     # The link in the email opens the same appointment -----------------------------------

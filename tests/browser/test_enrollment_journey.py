@@ -109,16 +109,16 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
     assert page.viewport_size["width"] == 360
     today = datetime.now(LIMA).date()
     arrival, departure = today + timedelta(days=2), today + timedelta(days=9)
-    enroll = f"{site}/{language}/enroll"
+    enroll = f"{site}/{language}/lima/enroll"
     home_url = f"{enroll}/account/"
-    back_home = page.locator(f'main a[href="/{language}/enroll/account/"]').last
+    back_home = page.locator(f'main a[href="/{language}/lima/enroll/account/"]').last
 
     # Start: what enrollment is, then "create an account" -----------------------------------
     response = page.goto(f"{enroll}/")
     assert response is not None and response.status == 200
     expect(page.locator("html")).to_have_attribute("lang", language)
     check_page(page, axe_check, assert_console_clean)
-    page.locator(f'main a[href="/{language}/enroll/sign-up/"]').first.click()
+    page.locator(f'main a[href="/{language}/lima/enroll/sign-up/"]').first.click()
 
     # Sign up ---------------------------------------------------------------------------
     page.wait_for_url(f"{enroll}/sign-up/")
@@ -164,7 +164,7 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
     assert enrollee.email_verified_at is not None
 
     # A trip: first with the departure before the arrival -----------------------------------
-    page.locator(f'main a[href="/{language}/enroll/account/trips/new/"]').click()
+    page.locator(f'main a[href="/{language}/lima/enroll/account/trips/new/"]').click()
     page.wait_for_url(f"{enroll}/account/trips/new/")
     check_page(page, axe_check, assert_console_clean)
     cusco = Region.objects.get(post=enrollee.post, code=TRIP["region"])
@@ -218,7 +218,7 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
     check_page(page, axe_check, assert_console_clean)
 
     # An emergency contact ------------------------------------------------------------------
-    submit(page, page.locator(f'main a[href="/{language}/enroll/account/contacts/"]'))
+    submit(page, page.locator(f'main a[href="/{language}/lima/enroll/account/contacts/"]'))
     check_page(page, axe_check, assert_console_clean)
     page.locator("#id_name").fill(CONTACT["name"])
     page.locator("#id_relation").fill(CONTACT["relation"])
@@ -243,7 +243,7 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
     expect(page.locator("main")).to_contain_text(f"{CONTACT['name']} ({CONTACT['relation']})")
 
     # Messages: health by email, demonstrations in a daily digest, security off ---------------
-    submit(page, page.locator(f'main a[href="/{language}/enroll/account/messages/"]'))
+    submit(page, page.locator(f'main a[href="/{language}/lima/enroll/account/messages/"]'))
     check_page(page, axe_check, assert_console_clean)
     expect(page.locator("#id_security_email")).to_be_checked()  # on until the person says no
     tap_label(page, "id_health_email")
@@ -277,7 +277,7 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
         expect(messages.filter(has_text=line)).to_have_count(1)
 
     # The form shows the choices as saved.
-    submit(page, page.locator(f'main a[href="/{language}/enroll/account/messages/"]'))
+    submit(page, page.locator(f'main a[href="/{language}/lima/enroll/account/messages/"]'))
     expect(page.locator("#id_health_email")).to_be_checked()
     expect(page.locator("#id_security_email")).not_to_be_checked()
     expect(page.locator('input[name="demonstration_delivery"][value="digest"]')).to_be_checked()
@@ -285,7 +285,7 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
 
     # Download everything -----------------------------------------------------------------
     with page.expect_download() as download_info:
-        page.locator(f'main a[href="/{language}/enroll/account/my-data.json"]').first.click()
+        page.locator(f'main a[href="/{language}/lima/enroll/account/my-data.json"]').first.click()
     download = download_info.value
     assert download.failure() is None
     assert download.suggested_filename == "my-enrollment-data.json"
@@ -323,7 +323,7 @@ def test_enroll_add_a_trip_choose_messages_download_and_delete_on_a_phone(
     assert_console_clean(page)
 
     # Delete the account: the question, then yes --------------------------------------------
-    submit(page, page.locator(f'main a[href="/{language}/enroll/account/delete/"]'))
+    submit(page, page.locator(f'main a[href="/{language}/lima/enroll/account/delete/"]'))
     assert page.url == f"{enroll}/account/delete/"
     check_page(page, axe_check, assert_console_clean)
     submit(page, page.locator('main form[method="post"] button[type=submit]'))

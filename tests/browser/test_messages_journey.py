@@ -314,7 +314,7 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
         # A long header is folded onto a second line (Django's way: "Name:", line break,
         # space); unfolded, its value is the <URL>.
         unsubscribe = str(mail["List-Unsubscribe"]).strip()
-        assert unsubscribe.startswith(f"<{site}/{language}/m/unsubscribe/"), unsubscribe
+        assert unsubscribe.startswith(f"<{site}/{language}/lima/m/unsubscribe/"), unsubscribe
         assert unsubscribe.endswith(">"), unsubscribe
         assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert mail["Message-ID"] == provider_ids[mail["To"]]  # recorded on the row
@@ -322,13 +322,13 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     # 7. The public page on a phone, in the run's language ---------------------------------
     public = phone
     assert public.viewport_size["width"] == 360
-    response = public.goto(f"{site}/{language}/messages/")
+    response = public.goto(f"{site}/{language}/lima/messages/")
     assert response is not None and response.status == 200
     expect(public.locator("html")).to_have_attribute("lang", language)
     feeds = public.locator('head link[rel="alternate"][type="application/atom+xml"]')
     expect(feeds).to_have_count(2)
     for href in (feeds.nth(0).get_attribute("href"), feeds.nth(1).get_attribute("href")):
-        assert href and href.startswith(f"/{language}/messages/"), href
+        assert href and href.startswith(f"/{language}/lima/messages/"), href
         feed = public.request.get(f"{site}{href}")
         assert feed.status == 200, href
         assert "atom" in feed.headers["content-type"], feed.headers["content-type"]
@@ -342,11 +342,11 @@ def test_compose_approve_send_watch_and_read_a_demonstration_alert(
     check_page(public, axe_check, assert_console_clean, first_h1=True)
 
     submit(public, title_link)
-    assert public.url == f"{site}/{language}/messages/{message.public_id}/", public.url
+    assert public.url == f"{site}/{language}/lima/messages/{message.public_id}/", public.url
     expect(public.locator("h1")).to_have_text(TEXT[f"title_{language}"])
     expect(public.locator("article .usa-tag").first).to_have_text(kind_title(language))
     expect(public.locator("article")).to_contain_text(EVENT_WORDS[language])
     expect(public.locator("article")).to_contain_text(cusco.name)
     cap = public.locator('head link[rel="alternate"][type="application/cap+xml"]')
-    expect(cap).to_have_attribute("href", f"/{language}/messages/{message.public_id}/cap.xml")
+    expect(cap).to_have_attribute("href", f"/{language}/lima/messages/{message.public_id}/cap.xml")
     check_page(public, axe_check, assert_console_clean, first_h1=True)

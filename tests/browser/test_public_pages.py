@@ -19,7 +19,7 @@ HOTLINE = "+51 1 6182000"
 
 
 def path(language: str, slug: str) -> str:
-    return f"/{language}/" if slug == "home" else f"/{language}/{slug}/"
+    return f"/{language}/lima/" if slug == "home" else f"/{language}/lima/{slug}/"
 
 
 def open_page(page: Page, url: str, status: int = 200) -> Response:
@@ -61,6 +61,24 @@ def test_page_renders_cleanly(site, viewport, language, slug, axe_check, assert_
     axe_check(page)
 
 
+# The list of posts, where a traveler finds the post that serves them ------------------------
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_post_list_renders_cleanly(site, viewport, language, axe_check, assert_console_clean):
+    page = viewport
+    open_page(page, f"{site}/{language}/")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("h1")).to_be_visible()
+    axe_check(page)
+    # The search works without JavaScript's help: a GET form, its answer a page of its own.
+    page.get_by_role("searchbox").fill("Lima")
+    page.get_by_role("searchbox").press("Enter")
+    page.wait_for_url(re.compile(r"\?q=Lima$"))
+    page.locator(f'main a[href="/{language}/lima/"]').click()
+    page.wait_for_url(f"{site}/{language}/lima/")
+    assert_console_clean(page)
+    axe_check(page)
+
+
 # The pages of the portal's own parts that anyone may open -------------------------------------
 APP_PATHS = [
     "enroll/",
@@ -75,7 +93,7 @@ APP_PATHS = [
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_app_page_renders_cleanly(site, phone, language, app_path, axe_check, assert_console_clean):
     page = phone
-    open_page(page, f"{site}/{language}/{app_path}")
+    open_page(page, f"{site}/{language}/lima/{app_path}")
     expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.locator("h1")).to_be_visible()
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
@@ -122,21 +140,21 @@ def test_access_policy_names_the_prohibited_items(site, desktop, language, words
 
 # Languages ------------------------------------------------------------------------------------
 def test_language_switcher_goes_to_the_same_page_and_back(site, desktop):
-    open_page(desktop, site + "/en/emergency/")
+    open_page(desktop, site + "/en/lima/emergency/")
 
     desktop.locator('a[hreflang="es"]').click()
-    expect(desktop).to_have_url(site + "/es/emergency/")
+    expect(desktop).to_have_url(site + "/es/lima/emergency/")
     expect(desktop.locator("html")).to_have_attribute("lang", "es")
 
     desktop.locator('a[hreflang="en"]').click()
-    expect(desktop).to_have_url(site + "/en/emergency/")
+    expect(desktop).to_have_url(site + "/en/lima/emergency/")
     expect(desktop.locator("html")).to_have_attribute("lang", "en")
 
 
 def test_unknown_language_prefix_lands_on_the_english_page(site, desktop):
     open_page(desktop, site + "/fr/emergency/")
 
-    expect(desktop).to_have_url(site + "/en/emergency/")
+    expect(desktop).to_have_url(site + "/en/lima/emergency/")
     expect(desktop.locator("html")).to_have_attribute("lang", "en")
 
 
@@ -173,7 +191,7 @@ def submit_checker(page: Page, status: int) -> None:
 
 
 def test_taxpayer_checker_journey_on_a_phone(site, phone, axe_check, assert_console_clean):
-    open_page(phone, site + "/en/overseas-taxpayers/")
+    open_page(phone, site + "/en/lima/overseas-taxpayers/")
 
     fill_checker(phone)
     submit_checker(phone, 200)
@@ -201,7 +219,7 @@ def test_taxpayer_checker_journey_on_a_phone(site, phone, axe_check, assert_cons
 
 
 def test_taxpayer_checker_result_is_accessible(site, phone, axe_check):
-    open_page(phone, site + "/en/overseas-taxpayers/")
+    open_page(phone, site + "/en/lima/overseas-taxpayers/")
     fill_checker(phone)
     submit_checker(phone, 200)
     expect(phone.locator("#checker-result")).to_be_visible()
@@ -214,7 +232,7 @@ def test_taxpayer_checker_result_is_accessible(site, phone, axe_check):
 def test_not_found_page_is_styled_and_accessible(
     site, desktop, language, axe_check, assert_console_clean
 ):
-    open_page(desktop, site + f"/{language}/no-such-page/", status=404)
+    open_page(desktop, site + f"/{language}/lima/no-such-page/", status=404)
 
     expect(desktop.locator("html")).to_have_attribute("lang", language)
     expect(desktop.locator("section.usa-banner")).to_be_visible()

@@ -27,7 +27,7 @@ def test_page_shows_the_text_and_the_form(client, lima):
     assert response.status_code == 200
     assert "FinCEN Form 114" in html
     assert 'name="accounts_highest"' in html
-    assert 'action="/en/overseas-taxpayers/' in html
+    assert 'action="/en/lima/overseas-taxpayers/' in html
 
 
 def test_valid_answers_give_a_result_with_reasons_and_official_links(client, lima):

@@ -145,7 +145,7 @@ def test_links_and_message_ids_come_from_the_site_and_the_sender(post):
 
 
 def test_site_url_and_mail_domain(settings):
-    assert site_url("/en/appointments/") == f"{SITE}/en/appointments/"
+    assert site_url("/en/lima/appointments/") == f"{SITE}/en/lima/appointments/"
     assert mail_domain() == "mail.example.net"
     settings.DEFAULT_FROM_EMAIL = ""  # no address at all: still a valid Message-ID
     assert message_id().endswith("@acs-portal.invalid>")

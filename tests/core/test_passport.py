@@ -81,7 +81,7 @@ def test_the_service_counts_a_typed_number_as_the_stored_one():
 
 def _booked_through_the_pages(client, service, typed: str) -> str:
     slug = service.slug
-    base = f"/en/appointments/{slug}/"
+    base = f"/en/lima/appointments/{slug}/"
     assert client.post(base, {"policy": "on"}).status_code == 302
     start = slot_keys(client, slug)[0]
     assert client.post(base + "when/", {"people": 1, "slot": start}).status_code == 302

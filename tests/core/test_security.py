@@ -60,7 +60,7 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path):
 
 
 def test_public_pages_carry_the_security_headers(client, lima):
-    response = client.get("/en/")
+    response = client.get("/en/lima/")
     csp = response["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
@@ -74,7 +74,7 @@ def test_forms_are_csrf_protected(lima):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post("/en/overseas-taxpayers/", {"filing_status": "single"})
+    response = strict.post("/en/lima/overseas-taxpayers/", {"filing_status": "single"})
     assert response.status_code == 403
     html = response.content.decode()
     assert 'class="usa-banner"' in html  # the styled 403 page
@@ -84,7 +84,7 @@ def test_403_page_in_spanish(lima):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post("/es/overseas-taxpayers/", {})
+    response = strict.post("/es/lima/overseas-taxpayers/", {})
     html = response.content.decode()
     assert response.status_code == 403
     assert '<html lang="es">' in html

@@ -9,8 +9,8 @@ from acs.enrollment.models import Enrollee
 from tests.conftest import CheckingClient
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 — the factories' test password
-SIGN_IN = "/en/enroll/sign-in/"
-ACCOUNT = "/en/enroll/account/"
+SIGN_IN = "/en/lima/enroll/sign-in/"
+ACCOUNT = "/en/lima/enroll/account/"
 
 
 def signed_in(person: Enrollee) -> CheckingClient:

@@ -14,9 +14,9 @@ from acs.enrollment.models import Enrollee
 from tests.conftest import CheckingClient
 
 PASSWORD = "a long walk to Cusco at dawn"  # noqa: S105 - a test account's password
-SIGN_UP = "/en/enroll/sign-up/"
-SIGN_IN = "/en/enroll/sign-in/"
-HOME = "/en/enroll/account/"
+SIGN_UP = "/en/lima/enroll/sign-up/"
+SIGN_IN = "/en/lima/enroll/sign-in/"
+HOME = "/en/lima/enroll/account/"
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_sign_up_creates_an_unverified_account_and_emails_the_link_in_its_langua
 ):
     response = sign_up(client, commit)
     assert response.status_code == 302
-    assert response["Location"] == "/en/enroll/check-email/"
+    assert response["Location"] == "/en/lima/enroll/check-email/"
     person = Enrollee.objects.get()
     assert person.email == "ana.quispe@example.org"
     assert person.full_name == "Ana María Quispe"
@@ -67,25 +67,25 @@ def test_sign_up_creates_an_unverified_account_and_emails_the_link_in_its_langua
     # In the language chosen on the form (Spanish), whatever the page's language.
     assert message.subject == "Confirme su correo para terminar la inscripción"
     assert 'lang="es"' in message.alternatives[0][0]
-    page = client.get("/en/enroll/check-email/")
+    page = client.get("/en/lima/enroll/check-email/")
     assert "ana.quispe@example.org" in page.content.decode()
 
 
 def test_account_pages_wait_for_the_verified_email(lima, client, commit):
     sign_up(client, commit)
-    assert client.get(HOME)["Location"] == "/en/enroll/check-email/"
+    assert client.get(HOME)["Location"] == "/en/lima/enroll/check-email/"
     link = link_in(mail.outbox[0], "/verify/")
     response = client.get(link)
     assert response.status_code == 302
     assert Enrollee.objects.get().email_verified_at is not None
     assert client.get(link).status_code == 302  # opening it twice is harmless
-    assert client.get("/en/enroll/verify/not-a-token/").status_code == 404
+    assert client.get("/en/lima/enroll/verify/not-a-token/").status_code == 404
 
 
 def test_the_verification_email_can_be_sent_again(lima, client, commit):
     sign_up(client, commit)
     with commit():
-        client.post("/en/enroll/check-email/")
+        client.post("/en/lima/enroll/check-email/")
     assert len(mail.outbox) == 2
     assert link_in(mail.outbox[1], "/verify/")
 
@@ -101,7 +101,9 @@ def test_signing_up_twice_reveals_nothing_and_tells_the_owner(lima, client, comm
         password="another long one 123",
         password_again="another long one 123",
     )
-    assert response["Location"] == "/en/enroll/check-email/"  # the same answer as a new address
+    assert (
+        response["Location"] == "/en/lima/enroll/check-email/"
+    )  # the same answer as a new address
     assert Enrollee.objects.count() == 1
     assert Enrollee.objects.get().full_name == "Ana María Quispe"  # nothing changed
     [message] = mail.outbox
@@ -141,7 +143,7 @@ def test_bad_sign_up_answers_get_a_plain_message_and_save_nothing(
 def verified(lima, client, commit) -> Enrollee:
     sign_up(client, commit, language="en")
     client.get(link_in(mail.outbox[0], "/verify/"))
-    client.post("/en/enroll/sign-out/")
+    client.post("/en/lima/enroll/sign-out/")
     mail.outbox.clear()
     return Enrollee.objects.get()
 
@@ -164,12 +166,12 @@ def test_a_wrong_password_or_an_unknown_email_gets_the_same_answer(verified, cli
 
 def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(verified, client):
     page = client.get(HOME)
-    assert page["Location"] == f"{SIGN_IN}?next=/en/enroll/account/"
+    assert page["Location"] == f"{SIGN_IN}?next=/en/lima/enroll/account/"
     data = {"email": "ana.quispe@example.org", "password": PASSWORD}
-    assert client.post(f"{SIGN_IN}?next=/en/enroll/account/security/", data)["Location"] == (
-        "/en/enroll/account/security/"
+    assert client.post(f"{SIGN_IN}?next=/en/lima/enroll/account/security/", data)["Location"] == (
+        "/en/lima/enroll/account/security/"
     )
-    client.post("/en/enroll/sign-out/")
+    client.post("/en/lima/enroll/sign-out/")
     assert client.post(f"{SIGN_IN}?next=https://evil.example/", data)["Location"] == HOME
 
 
@@ -185,7 +187,7 @@ def test_sign_in_attempts_are_limited(verified, client, settings):
 
 def test_the_emailed_sign_in_link_works_once_and_only_by_its_button(verified, client, commit):
     with commit():
-        response = client.post("/en/enroll/sign-in/link/", {"email": "ana.quispe@example.org"})
+        response = client.post("/en/lima/enroll/sign-in/link/", {"email": "ana.quispe@example.org"})
     assert "If <strong>ana.quispe@example.org</strong> has an account" in response.content.decode()
     link = link_in(mail.outbox[0], "/sign-in/link/")
     page = client.get(link)  # what a mail scanner does: it must not sign in
@@ -202,7 +204,7 @@ def test_a_sign_in_link_for_an_unknown_address_sends_nothing_and_says_the_same(
     lima, client, commit
 ):
     with commit():
-        response = client.post("/en/enroll/sign-in/link/", {"email": "nobody@example.org"})
+        response = client.post("/en/lima/enroll/sign-in/link/", {"email": "nobody@example.org"})
     assert response.status_code == 200
     assert "has an account, we sent it a link" in response.content.decode()
     assert not mail.outbox
@@ -214,7 +216,7 @@ def test_password_reset_changes_the_password_and_ends_other_sessions(verified, c
     assert phone.get(HOME).status_code == 200
     laptop = CheckingClient()
     with commit():
-        laptop.post("/en/enroll/password/forgot/", {"email": "ana.quispe@example.org"})
+        laptop.post("/en/lima/enroll/password/forgot/", {"email": "ana.quispe@example.org"})
     link = link_in(mail.outbox[0], "/password/reset/")
     new = "a brand new passphrase for Lima"
     refused = laptop.post(link, {"password": new, "password_again": "different"})
@@ -226,7 +228,7 @@ def test_password_reset_changes_the_password_and_ends_other_sessions(verified, c
     assert phone.get(HOME).status_code == 302  # signed out by the change
     assert laptop.post(link, {"password": PASSWORD, "password_again": PASSWORD}).status_code == 404
     assert mail.outbox[-1].subject == "Your password was changed"
-    assert laptop.post("/en/enroll/sign-out/").status_code == 302
+    assert laptop.post("/en/lima/enroll/sign-out/").status_code == 302
     assert (
         laptop.post(SIGN_IN, {"email": "ana.quispe@example.org", "password": new})["Location"]
         == HOME
@@ -238,12 +240,12 @@ def test_sign_out_everywhere_ends_every_session(verified):
     for device in devices:
         device.post(SIGN_IN, {"email": "ana.quispe@example.org", "password": PASSWORD})
         assert device.get(HOME).status_code == 200
-    response = devices[0].post("/en/enroll/account/sign-out-everywhere/", {"keep_this": "1"})
-    assert response["Location"] == "/en/enroll/account/security/"
+    response = devices[0].post("/en/lima/enroll/account/sign-out-everywhere/", {"keep_this": "1"})
+    assert response["Location"] == "/en/lima/enroll/account/security/"
     assert devices[0].get(HOME).status_code == 200
     assert devices[1].get(HOME).status_code == 302
     devices[2].post(SIGN_IN, {"email": "ana.quispe@example.org", "password": PASSWORD})
-    devices[2].post("/en/enroll/account/sign-out-everywhere/")
+    devices[2].post("/en/lima/enroll/account/sign-out-everywhere/")
     assert devices[2].get(HOME).status_code == 302
     assert devices[0].get(HOME).status_code == 302
 
@@ -252,17 +254,17 @@ def test_changing_the_password_needs_the_current_one(verified, client, commit):
     client.post(SIGN_IN, {"email": "ana.quispe@example.org", "password": PASSWORD})
     new = "rain over the Andes tonight"
     wrong = client.post(
-        "/en/enroll/account/password/",
+        "/en/lima/enroll/account/password/",
         {"current_password": "guess guess guess", "password": new, "password_again": new},
     )
     assert wrong.status_code == 400
     assert "That is not your current password." in wrong.content.decode()
     with commit():
         ok = client.post(
-            "/en/enroll/account/password/",
+            "/en/lima/enroll/account/password/",
             {"current_password": PASSWORD, "password": new, "password_again": new},
         )
-    assert ok["Location"] == "/en/enroll/account/security/"
+    assert ok["Location"] == "/en/lima/enroll/account/security/"
     assert client.get(HOME).status_code == 200  # this session stays
     verified.refresh_from_db()
     assert identity.PasswordProvider.authenticate(
@@ -279,6 +281,6 @@ def test_a_staff_session_and_a_citizen_session_do_not_mix(verified, client):
 
 
 def test_sign_in_links_and_forms_work_in_spanish(lima, client, commit):
-    page = client.get("/es/enroll/sign-in/")
+    page = client.get("/es/lima/enroll/sign-in/")
     assert page.status_code == 200
     assert 'lang="es"' in page.content.decode()

@@ -248,9 +248,9 @@ def test_the_question_is_in_the_enrollees_language_with_one_keep_link(lima, run)
     answer_by = local_today(lima, now) + timedelta(days=60)
     assert f"{answer_by.day} de " in message.body  # "… 13 de enero de 2027", in Spanish
     assert f" de {answer_by.year}" in message.body
-    assert link_in(message).startswith("/es/enroll/account/residence/keep/")
+    assert link_in(message).startswith("/es/lima/enroll/account/residence/keep/")
     assert html.count("/residence/keep/") == 2  # the button, and the same link spelt out
-    assert f"{SITE}/es/enroll/sign-in/" in message.body  # where to change it
+    assert f"{SITE}/es/lima/enroll/sign-in/" in message.body  # where to change it
 
 
 def test_the_keep_link_works_once(lima, run, client):
@@ -293,12 +293,12 @@ def test_a_forged_or_expired_keep_link_is_not_found(lima, client, monkeypatch):
     monkeypatch.undo()
 
     for token in (forged, tampered, expired):
-        response = client.post(f"/en/enroll/account/residence/keep/{token}/")
+        response = client.post(f"/en/lima/enroll/account/residence/keep/{token}/")
         assert response.status_code == 404
     assert Residence.objects.get(pk=residence.pk).confirmed_at == residence.confirmed_at
     # A residence that already went inactive cannot be kept either.
     Residence.objects.filter(pk=residence.pk).update(active=False)
-    assert client.get(f"/en/enroll/account/residence/keep/{good}/").status_code == 404
+    assert client.get(f"/en/lima/enroll/account/residence/keep/{good}/").status_code == 404
 
 
 # Idle accounts -----------------------------------------------------------------------------
@@ -379,7 +379,7 @@ def test_the_warning_names_the_last_day_to_sign_in_in_the_enrollees_language(lim
     assert f"{last_day.day} de " in message.body
     assert f" de {last_day.year}" in message.body
     assert 'lang="es"' in message.alternatives[0][0]
-    assert link_in(message) == "/es/enroll/sign-in/"
+    assert link_in(message) == "/es/lima/enroll/sign-in/"
 
 
 @pytest.mark.parametrize(("warned", "deleted"), [(29, False), (30, False), (31, True)])

@@ -163,9 +163,9 @@ def test_the_front_page_shows_everything_with_a_link_to_change_it(
     assert "My family: yes" in html and "The media: no" in html
     for name in ("profile", "phones", "trips/new", "residence", "contacts", "privacy", "messages"):
         assert f'href="{ACCOUNT}{name}/"' in html
-    assert 'action="/en/enroll/sign-out/"' in html
-    assert 'href="/en/enroll/account/security/"' in html
-    assert 'href="/en/enroll/account/my-data.json"' in html
+    assert 'action="/en/lima/enroll/sign-out/"' in html
+    assert 'href="/en/lima/enroll/account/security/"' in html
+    assert 'href="/en/lima/enroll/account/my-data.json"' in html
 
 
 def test_the_front_page_costs_the_same_with_many_records(
@@ -187,7 +187,7 @@ def test_the_front_page_costs_the_same_with_many_records(
 def test_the_pages_need_a_signed_in_account(lima, me, client):
     response = client.get(ACCOUNT + "profile/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/en/enroll/sign-in/?next=")
+    assert response["Location"].startswith("/en/lima/enroll/sign-in/?next=")
 
 
 # Profile and phones ------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_a_new_email_must_be_confirmed_again(lima, me, browser, commit):
     data = form_data(browser.get(ACCOUNT + "profile/"), email="Ana.New@Example.org")
     with commit():
         response = browser.post(ACCOUNT + "profile/", data)
-    assert response["Location"] == "/en/enroll/check-email/"
+    assert response["Location"] == "/en/lima/enroll/check-email/"
     me.refresh_from_db()
     assert me.email == "ana.new@example.org"
     assert me.email_verified_at is None
@@ -220,7 +220,7 @@ def test_a_new_email_must_be_confirmed_again(lima, me, browser, commit):
     assert letter.to == ["ana.new@example.org"]
     assert "/verify/" in letter.body
     # Until the link is opened, the account pages wait.
-    assert browser.get(ACCOUNT)["Location"] == "/en/enroll/check-email/"
+    assert browser.get(ACCOUNT)["Location"] == "/en/lima/enroll/check-email/"
 
 
 def test_an_email_of_another_account_is_refused_plainly(lima, me, browser):
@@ -732,17 +732,17 @@ def test_delete_my_account(lima, me, browser):
     assert response.status_code == 200
     assert Enrollee.objects.filter(pk=me.pk).exists()  # GET changes nothing
     response = browser.post(ACCOUNT + "delete/")
-    assert response["Location"] == "/en/enroll/account/deleted/"
+    assert response["Location"] == "/en/lima/enroll/account/deleted/"
     assert not any(rows_of(me).values()), rows_of(me)
     assert rows_of(other) == others_before
     tally = DeletionTally.objects.get()
     assert (tally.post, tally.reason, tally.count) == (lima, DeletionTally.Reason.SELF, 1)
     assert tally.month == today(lima).replace(day=1)
-    html = page(browser.get("/en/enroll/account/deleted/"))
+    html = page(browser.get("/en/lima/enroll/account/deleted/"))
     assert "Your account is deleted" in html
     # Signed out; the page says it once.
     assert browser.get(ACCOUNT).status_code == 302
-    assert browser.get("/en/enroll/account/deleted/").status_code == 302
+    assert browser.get("/en/lima/enroll/account/deleted/").status_code == 302
     # The next deletion of the month adds to the same count.
     signed_in(other).post(ACCOUNT + "delete/")
     assert DeletionTally.objects.get().count == 2
@@ -751,7 +751,7 @@ def test_delete_my_account(lima, me, browser):
 
 def test_a_deleted_account_cannot_sign_in(lima, me, browser, client):
     browser.post(ACCOUNT + "delete/")
-    response = client.post("/en/enroll/sign-in/", {"email": me.email, "password": PASSWORD})
+    response = client.post("/en/lima/enroll/sign-in/", {"email": me.email, "password": PASSWORD})
     assert response.status_code == 400
 
 
@@ -776,9 +776,9 @@ def test_every_account_page_needs_the_signed_in_enrollee():
 def test_the_pages_work_in_spanish(lima, me, browser):
     trip(me, "PE-CUS", arrival=0, departure=5)
     for path in ("", "profile/", "phones/", "trips/", "trips/new/", "residence/", "contacts/"):
-        response = browser.get(f"/es/enroll/account/{path}")
+        response = browser.get(f"/es/lima/enroll/account/{path}")
         assert response.status_code == 200, path
-    html = page(browser.get("/es/enroll/account/trips/new/"))
+    html = page(browser.get("/es/lima/enroll/account/trips/new/"))
     # Day before month in Spanish dates of birth.
     assert html.index("companions-0-date_of_birth_day") < html.index(
         "companions-0-date_of_birth_month"

@@ -221,7 +221,7 @@ def test_each_person_is_emailed_once_for_all_their_bookings(
     assert world["inside_too"].code in body and world["notarial"].code in body
     assert REASON_EN in body
     assert "Closed from" in body and "UTC−05:00" in body
-    assert body.count(f"{SITE}/en/appointments/") == 2  # one priority link per booking
+    assert body.count(f"{SITE}/en/lima/appointments/") == 2  # one priority link per booking
     calendars = [a for a in message.attachments if "calendar" in str(a.get_content_type())]
     assert len(calendars) == 2
 
@@ -344,14 +344,14 @@ def close(post, starts_at: datetime, hours: int = 2, *, nonce: str = "n", servic
 def test_the_notice_shows_in_each_language_while_current_or_near(lima, day, client, staff_member):
     close(lima, at(lima, day, 9, 30), who=staff_member("officer").user)
 
-    english = client.get("/en/").content.decode()
+    english = client.get("/en/lima/").content.decode()
     assert REASON_EN in english and REASON_ES not in english
     assert "The consular section will be closed" in english
     assert "09:30, Lima time (UTC−05:00)" in english
-    spanish = client.get("/es/").content.decode()
+    spanish = client.get("/es/lima/").content.decode()
     assert REASON_ES in spanish and REASON_EN not in spanish
     assert "UTC−05:00" in spanish
-    start = client.get("/en/appointments/").content.decode()
+    start = client.get("/en/lima/appointments/").content.decode()
     assert REASON_EN in start
 
 
@@ -364,13 +364,13 @@ def test_no_notice_for_a_closure_far_ahead_or_over(lima, client, staff_member):
         ends_at=timezone.now() - timedelta(days=1),
         reason_en="Over already",
     )
-    page = client.get("/en/").content.decode()
+    page = client.get("/en/lima/").content.decode()
     assert REASON_EN not in page and "Over already" not in page
 
 
 def test_a_current_closure_says_closed_now(lima, client, staff_member):
     close(lima, timezone.now() - timedelta(hours=1), who=staff_member("officer").user)
-    assert "The consular section is closed" in client.get("/en/").content.decode()
+    assert "The consular section is closed" in client.get("/en/lima/").content.decode()
 
 
 # The priority link ------------------------------------------------------------------------
@@ -397,8 +397,10 @@ def far_day(service) -> tuple[date, availability.Slot]:
 
 
 def times_page(client, service, wanted: date) -> str:
-    client.post(f"/en/appointments/{service.slug}/", {"policy": "on"})
-    response = client.get(f"/en/appointments/{service.slug}/when/", {"day": wanted.isoformat()})
+    client.post(f"/en/lima/appointments/{service.slug}/", {"policy": "on"})
+    response = client.get(
+        f"/en/lima/appointments/{service.slug}/when/", {"day": wanted.isoformat()}
+    )
     assert response.status_code == 200
     return response.content.decode()
 
@@ -406,7 +408,7 @@ def times_page(client, service, wanted: date) -> str:
 def test_the_priority_link_opens_days_beyond_the_horizon(client, short):
     service = short["service"]
     wanted, slot = far_day(service)
-    assert short["link"].startswith(f"{SITE}/en/appointments/short/?priority=")
+    assert short["link"].startswith(f"{SITE}/en/lima/appointments/short/?priority=")
 
     path = urlsplit(short["link"])
     arrived = client.get(f"{path.path}?{path.query}", follow=True)
@@ -417,12 +419,12 @@ def test_the_priority_link_opens_days_beyond_the_horizon(client, short):
     assert "up to 35 days ahead" in page
 
     # And the booking goes through at that time.
-    client.post(f"/en/appointments/{service.slug}/when/", {"people": 1, "slot": slot.key})
+    client.post(f"/en/lima/appointments/{service.slug}/when/", {"people": 1, "slot": slot.key})
     client.post(
-        f"/en/appointments/{service.slug}/people/",
+        f"/en/lima/appointments/{service.slug}/people/",
         people_form([{"full_name": "Ana Torres", "born": "1980-05-01", "passport": ""}]),
     )
-    done = client.post(f"/en/appointments/{service.slug}/review/", {})
+    done = client.post(f"/en/lima/appointments/{service.slug}/review/", {})
     assert done.status_code == 302, done.content.decode()
     assert Booking.objects.filter(service=service, starts_at=slot.starts_at).exists()
 
@@ -433,7 +435,9 @@ def test_without_the_link_the_far_days_are_not_offered(client, short):
     page = times_page(client, service, wanted)
     assert f'value="{slot.key}"' not in page
     assert f"day={wanted.isoformat()}#times-heading" not in page  # not among the days
-    refused = client.post(f"/en/appointments/{service.slug}/when/", {"people": 1, "slot": slot.key})
+    refused = client.post(
+        f"/en/lima/appointments/{service.slug}/when/", {"people": 1, "slot": slot.key}
+    )
     assert refused.status_code == 400
 
 
@@ -449,7 +453,7 @@ def test_a_forged_or_expired_link_gets_the_normal_horizon(client, short, monkeyp
 
     for token in (expired, forged, tampered):
         assert priority_horizon(service=service, token=token) is None
-        response = client.get(f"/en/appointments/{service.slug}/", {"priority": token})
+        response = client.get(f"/en/lima/appointments/{service.slug}/", {"priority": token})
         followed = client.get(response["Location"]).content.decode()
         assert "This priority link is not valid or has expired." in followed
         assert f'value="{slot.key}"' not in times_page(client, service, wanted)

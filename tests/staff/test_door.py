@@ -244,7 +244,7 @@ def test_late_refusal_emails_a_link_to_book_again_exactly_once(
     (message,) = mail.outbox
     assert message.to == [booking.email]
     assert booking.code in message.subject
-    assert f"{SITE}/es/appointments/" in message.body
+    assert f"{SITE}/es/lima/appointments/" in message.body
     assert "appointment.ics" not in str(message.message())
     assert status_of(booking) == BookingStatus.LATE_REFUSED
     assert actions(booking) == ["acs.checkin.refused_late"]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.template.loader import select_template
 
@@ -56,3 +56,24 @@ def taxpayers(request: HttpRequest) -> HttpResponse:
         "tax_year": taxcheck.thresholds()["tax_year"],
     }
     return render(request, "content/taxpayers.html", context, status=status)
+
+
+# The first path segment of today's public URLs that are not pages: they all moved under a post.
+_SECTIONS = {"appointments", "enroll", "messages", "m"}
+
+
+def without_post(request: HttpRequest, rest: str) -> HttpResponse:
+    """A URL of before posts were named (``/en/appointments/…``, ``/es/m/unsubscribe/…``, a
+    link in an email already sent): the same path under the default post, permanently (308
+    for a form's post, so it is posted again). A first segment that is neither a section nor
+    a page of that post is an unknown post: 404."""
+    post = post_default()
+    first = rest.split("/", 1)[0]
+    known = first in _SECTIONS or (post and page_get(post=post, slug=first) is not None)
+    if post is None or not known:
+        raise Http404(rest)
+    language = request.path_info.split("/", 2)[1]
+    target = f"/{language}/{post.slug}{request.get_full_path()[len(language) + 1 :]}"
+    if request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(target)
+    return HttpResponsePermanentRedirect(target, status=308)

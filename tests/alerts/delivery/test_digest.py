@@ -62,7 +62,7 @@ def test_its_unsubscribe_link_turns_off_every_kind_it_carried(client, publish, r
     publish(kind="weather")
     tasks.send_digests()
     token = Delivery.objects.filter(enrollee=reader).order_by("pk").first().token
-    client.post(f"/es/m/unsubscribe/{token}/")
+    client.post(f"/es/lima/m/unsubscribe/{token}/")
     choices = set(reader.message_preferences.filter(channel="email").values_list("kind", "enabled"))
     assert choices == {("security", False), ("weather", False)}
 

@@ -39,10 +39,10 @@ def preference(row: Delivery, kind: str, channel: str = "email"):
 
 def test_opening_the_link_asks_first_and_changes_nothing(client, delivered):
     row = delivered()
-    response = client.get(f"/en/m/unsubscribe/{row.token}/")
+    response = client.get(f"/en/lima/m/unsubscribe/{row.token}/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Security Alert" in html and f'action="/en/m/unsubscribe/{row.token}/"' in html
+    assert "Security Alert" in html and f'action="/en/lima/m/unsubscribe/{row.token}/"' in html
     assert preference(row, "security") is None
 
 
@@ -50,7 +50,7 @@ def test_the_one_click_post_of_a_mail_program_unsubscribes_without_a_csrf_token(
     row = delivered(kind="security")
     mail_program = Client(enforce_csrf_checks=True)  # no cookie, no token: as RFC 8058 says
     response = mail_program.post(
-        f"/en/m/unsubscribe/{row.token}/",
+        f"/en/lima/m/unsubscribe/{row.token}/",
         data="List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded",
     )
@@ -60,7 +60,7 @@ def test_the_one_click_post_of_a_mail_program_unsubscribes_without_a_csrf_token(
     assert not publish(kind="security").deliveries.filter(enrollee=row.enrollee).exists()
     assert publish(kind="emergency").deliveries.filter(enrollee=row.enrollee).exists()
     # Twice is the same as once.
-    assert mail_program.post(f"/en/m/unsubscribe/{row.token}/").status_code == 200
+    assert mail_program.post(f"/en/lima/m/unsubscribe/{row.token}/").status_code == 200
     assert MessagePreference.objects.filter(enrollee=row.enrollee).count() == 1
 
 
@@ -68,7 +68,7 @@ def test_unsubscribing_keeps_the_digest_choice(publish, in_cusco):
     person = in_cusco()
     preferences_set(enrollee=person, choices={"weather": KindChoice(email=True, delivery="digest")})
     row = publish(kind="weather").deliveries.get(enrollee=person)
-    Client().post(f"/es/m/unsubscribe/{row.token}/")
+    Client().post(f"/es/lima/m/unsubscribe/{row.token}/")
     email_choice = preference(row, "weather")
     assert (email_choice.enabled, email_choice.delivery) == (False, "digest")
 
@@ -76,11 +76,11 @@ def test_unsubscribing_keeps_the_digest_choice(publish, in_cusco):
 def test_forged_tokens_get_a_plain_404(client, delivered):
     row = delivered()
     for path in (
-        f"/en/m/unsubscribe/{uuid.uuid4()}/",
-        f"/en/m/welfare/{uuid.uuid4()}/safe/",
-        f"/es/m/welfare/{uuid.uuid4()}/help/",
-        "/en/m/unsubscribe/not-a-token/",
-        f"/en/m/welfare/{row.token}/maybe/",
+        f"/en/lima/m/unsubscribe/{uuid.uuid4()}/",
+        f"/en/lima/m/welfare/{uuid.uuid4()}/safe/",
+        f"/es/lima/m/welfare/{uuid.uuid4()}/help/",
+        "/en/lima/m/unsubscribe/not-a-token/",
+        f"/en/lima/m/welfare/{row.token}/maybe/",
     ):
         for response in (client.get(path), client.post(path)):
             assert response.status_code == 404, path
@@ -92,7 +92,7 @@ def test_forged_tokens_get_a_plain_404(client, delivered):
 def test_a_deleted_account_has_nothing_left_to_unsubscribe(client, delivered):
     row = delivered()
     enrollee_delete(enrollee=row.enrollee)
-    assert client.post(f"/en/m/unsubscribe/{row.token}/").status_code == 404
+    assert client.post(f"/en/lima/m/unsubscribe/{row.token}/").status_code == 404
 
 
 # Welfare ---------------------------------------------------------------------------------
@@ -100,13 +100,13 @@ def test_a_deleted_account_has_nothing_left_to_unsubscribe(client, delivered):
 
 def test_a_welfare_link_asks_first_then_records_the_answer(client, delivered):
     row = delivered(kind="emergency")
-    page = client.get(f"/en/m/welfare/{row.token}/safe/")
+    page = client.get(f"/en/lima/m/welfare/{row.token}/safe/")
     assert page.status_code == 200 and b"I am safe" in page.content
     assert not WelfareResponse.objects.exists()  # a mail scanner's GET answers nothing
-    client.post(f"/en/m/welfare/{row.token}/safe/")
+    client.post(f"/en/lima/m/welfare/{row.token}/safe/")
     assert WelfareResponse.objects.get(delivery=row).answer == WelfareAnswer.SAFE
     # A later answer replaces the first.
-    done = client.post(f"/es/m/welfare/{row.token}/help/")
+    done = client.post(f"/es/lima/m/welfare/{row.token}/help/")
     assert done.status_code == 200
     [answer] = WelfareResponse.objects.filter(delivery=row)
     assert answer.answer == WelfareAnswer.NEED_HELP
@@ -114,13 +114,13 @@ def test_a_welfare_link_asks_first_then_records_the_answer(client, delivered):
 
 def test_the_welfare_form_is_protected_against_cross_site_posts(delivered):
     row = delivered(kind="emergency")
-    response = Client(enforce_csrf_checks=True).post(f"/en/m/welfare/{row.token}/help/")
+    response = Client(enforce_csrf_checks=True).post(f"/en/lima/m/welfare/{row.token}/help/")
     assert response.status_code == 403
     assert not WelfareResponse.objects.exists()
 
 
 def test_a_message_that_is_not_an_emergency_takes_no_welfare_answer(client, delivered):
     row = delivered(kind="security")
-    assert client.get(f"/en/m/welfare/{row.token}/safe/").status_code == 404
-    assert client.post(f"/en/m/welfare/{row.token}/safe/").status_code == 404
+    assert client.get(f"/en/lima/m/welfare/{row.token}/safe/").status_code == 404
+    assert client.post(f"/en/lima/m/welfare/{row.token}/safe/").status_code == 404
     assert not WelfareResponse.objects.exists()

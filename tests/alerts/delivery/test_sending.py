@@ -62,7 +62,7 @@ def test_the_email_is_in_the_row_language_with_text_html_and_one_click_unsubscri
     assert "Manifestantes bloquean carreteras." in sent.body
     [(html, mime)] = sent.alternatives
     assert mime == "text/html" and "<strong>bloquean carreteras</strong>" in html
-    unsubscribe = f"/es/m/unsubscribe/{row.token}/"
+    unsubscribe = f"/es/lima/m/unsubscribe/{row.token}/"
     assert sent.extra_headers["List-Unsubscribe"].endswith(f"{unsubscribe}>")
     assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert unsubscribe in sent.body and unsubscribe in html
@@ -76,7 +76,7 @@ def test_an_emergency_carries_the_two_personal_welfare_links(publish, in_cusco):
     [sent] = mail.outbox
     token = rows(message)[0].token
     for answer in ("safe", "help"):
-        link = f"/en/m/welfare/{token}/{answer}/"
+        link = f"/en/lima/m/welfare/{token}/{answer}/"
         assert link in sent.body and link in sent.alternatives[0][0]
 
 
@@ -145,7 +145,7 @@ def test_the_preview_has_links_that_act_for_nobody(publish):
     for language in ("en", "es"):
         preview = emails.message_preview(message=message, language=language)
         assert preview.to == []
-        assert f"/{language}/m/welfare/{emails.PREVIEW_TOKEN}/safe/" in preview.body
+        assert f"/{language}/lima/m/welfare/{emails.PREVIEW_TOKEN}/safe/" in preview.body
         assert not Delivery.objects.filter(token=emails.PREVIEW_TOKEN).exists()
 
 

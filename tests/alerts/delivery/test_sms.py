@@ -149,7 +149,7 @@ def test_text_rows_go_through_the_same_claim_send_and_outcome(publish, in_cusco,
     assert to == "+51987654321" and reference == str(row.token)
     kind = message_parts(message, "es")["kind_title"]  # as the catalogue translates it
     assert body.startswith(f"{kind}: Bloqueos en la ruta a Machu Picchu\n")
-    assert f"/es/m/welfare/{row.token}/safe/" in body
+    assert f"/es/lima/m/welfare/{row.token}/safe/" in body
     row.refresh_from_db()
     assert (row.status, row.provider_id, row.attempts) == (DeliveryStatus.SENT, "memory-1", 1)
     # Sent is sent: the batch again sends nothing.
