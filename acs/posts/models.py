@@ -47,6 +47,11 @@ def _country_names(language: str) -> gettext.NullTranslations:
     )
 
 
+# First path segments the site already answers under /<lang>/ (acs/urls.py): a post with one
+# of these short names would hide it.
+RESERVED_SLUGS = frozenset({"appointments", "enroll", "messages", "m", "staff", "api", "static"})
+
+
 class Post(models.Model):
     """An embassy or consulate. Every later record belongs to one."""
 
@@ -135,7 +140,16 @@ class Post(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """A host name serves one post: refuse one that another post already lists."""
+        """A short name must not hide a section's old address (``/en/appointments/`` sends
+        today's links to the default post), and a host name serves one post: refuse one that
+        another post already lists."""
+        if self.slug in RESERVED_SLUGS:
+            raise ValidationError(
+                {
+                    "slug": _("“%(slug)s” is a section of the site; choose another short name.")
+                    % {"slug": self.slug}
+                }
+            )
         mine = set(host_names_split(self.host_names))
         if not mine:
             return

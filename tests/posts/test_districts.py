@@ -73,3 +73,11 @@ def test_an_unknown_or_second_level_code_refuses_the_whole_change(lima, bad):
     assert bad.upper() in str(refused.value)
     assert not Region.objects.filter(code="MX-JAL").exists()
     assert len(codes(lima)) == 26
+
+
+@pytest.mark.parametrize("slug", ["appointments", "enroll", "messages", "m"])
+def test_a_short_name_that_would_hide_a_section_is_refused(slug):
+    with pytest.raises(ValidationError) as refused:
+        post_create(**(EMBASSY | {"slug": slug}))
+    assert "section of the site" in str(refused.value)
+    assert not Region.objects.filter(code__startswith="MX-").exists()

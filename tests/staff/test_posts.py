@@ -83,6 +83,7 @@ def test_a_listed_district_takes_its_regions_from_the_post_that_served_them(open
         ("emergency_phone", "call us", "phone"),
         ("district", "PE-CUS, XX-99", "XX-99"),
         ("slug", "lima", "already has this short name"),
+        ("slug", "appointments", "section of the site"),
         ("time_zone", "", "required"),
     ],
 )
