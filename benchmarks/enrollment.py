@@ -20,7 +20,6 @@ import math
 import os
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import timedelta
@@ -29,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import database_only_settings, heading, ms  # noqa: E402 — beside this script
 from _scratch_db import (  # noqa: E402 — beside this script
     bench_database,
     database_create,
@@ -48,25 +48,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 def configure() -> dict[str, str]:
     """Refuse anything but a PostgreSQL database whose name says it is for benchmarks."""
     config = bench_database(DEFAULT_DATABASE_URL)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "acs.settings",
-            "ACS_VAR_DIR": tempfile.mkdtemp(prefix="acs-bench-"),
-            "CACHE_URL": "locmemcache://",
-            "CELERY_BROKER_URL": "memory://",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    database_only_settings()
     return config
-
-
-def heading(text: str) -> None:
-    print(f"\n== {text}", flush=True)
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.1f} ms"
 
 
 # Build ---------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -40,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import appointments  # noqa: E402 — beside this script: the year of bookings for Lima
 import enrollment  # noqa: E402 — beside this script: Lima's enrollees, the targeting query
-from _common import heading  # noqa: E402
+from _common import database_only_settings, heading, ms  # noqa: E402
 from _scratch_db import bench_database, database_create, database_drop  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_network_bench"
@@ -54,21 +53,8 @@ ZONE_TABLE = Path("/usr/share/zoneinfo/zone.tab")
 
 def configure() -> dict[str, str]:
     config = bench_database(DEFAULT_DATABASE_URL)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "acs.settings",
-            "ACS_VAR_DIR": tempfile.mkdtemp(prefix="acs-bench-"),
-            "CACHE_URL": "locmemcache://",
-            "CELERY_BROKER_URL": "memory://",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    database_only_settings()
     return config
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.1f} ms"
 
 
 def timed(label: str, started: float) -> None:
