@@ -78,12 +78,6 @@ def manage_url(booking: Booking) -> str:
         return site_url(reverse("appointments:manage", kwargs={"token": booking.token}))
 
 
-def when_texts(booking: Booking) -> dict[str, str]:
-    """Date, time and zone of the appointment on the post's clock, in the active language
-    (``date``, ``time``, ``zone``, and all three in one line: ``full``)."""
-    return clock.when_texts(booking.post, booking.starts_at)
-
-
 def _subject(kind: str, booking: Booking, when: dict[str, str]) -> str:
     values = {"service": booking.service.name, "code": booking.code, "date": when["date"]}
     if kind == "confirmation":
@@ -178,7 +172,7 @@ def booking_message(booking: Booking, kind: str) -> EmailMultiAlternatives:
     ended = kind in ENDED_KINDS
     with translation.override(booking.language), post_override(booking.post):
         url = manage_url(booking)
-        when = when_texts(booking)
+        when = clock.when_texts(booking.post, booking.starts_at)
         context = _context(booking, kind, when, url)
         if not ended:
             context["qr_cid"] = content_id("qr")
@@ -237,7 +231,7 @@ def closure_cancelled_message(
             {
                 "code": booking.code,
                 "service_name": booking.service.name,
-                "when": when_texts(booking),
+                "when": clock.when_texts(booking.post, booking.starts_at),
                 "priority_url": priority_url(booking, tokens[booking.pk]),
             }
             for booking in bookings

@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from acs.appointments.emails import when_texts
 from acs.appointments.models import Booking
 from acs.appointments.services.door import (
     CheckinRefused,
@@ -28,6 +27,7 @@ from acs.appointments.services.door import (
     checkin_override,
     checkin_perform,
 )
+from acs.core import clock
 from acs.core.permissions import staff_view
 from acs.posts.selectors import post_or_404
 
@@ -59,7 +59,7 @@ def _answer(request: HttpRequest, result: CheckinResult, *, code: str) -> HttpRe
         "booking": booking,
         # Names only on the admit screen: its action is audited, a refusal's read is not.
         "people": [p.full_name for p in booking.people.all()] if result.admitted else [],
-        "when": when_texts(booking) if booking is not None else None,
+        "when": clock.when_texts(booking.post, booking.starts_at) if booking is not None else None,
         # Already on the post's wall clock; the template's ``time`` filter would show UTC.
         "come_back": f"{result.come_back_at:%H:%M}" if result.come_back_at else "",
         "override_form": OverrideForm(initial={"code": code}) if can_override else None,
