@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from acs.alerts import services
@@ -16,7 +16,7 @@ from acs.alerts.models import Message
 from acs.core import clock
 from acs.posts.models import Post
 from acs.staff.roles import APPROVER
-from acs.staff.services import staff_user_create
+from acs.staff.services import role_grant, staff_user_create
 
 DEMO_APPROVER = "demo-approver"
 
@@ -102,7 +102,7 @@ _HOLIDAYS = {
 DEMO_MESSAGES = [_HOLIDAYS, _WEATHER, _DEMONSTRATION]  # oldest first: the list shows newest
 
 
-def _approver() -> User:
+def _approver(post: Post) -> User:
     """A second staff account in the Approver role (its password is random and not kept:
     to try approving, give a real account the role)."""
     user = User.objects.filter(username=DEMO_APPROVER).first()
@@ -112,7 +112,7 @@ def _approver() -> User:
             email="approver@example.org",
             password=secrets.token_urlsafe(24),
         ).user
-        user.groups.add(Group.objects.get(name=APPROVER))
+    role_grant(user=user, role=APPROVER, post=post)
     return user
 
 
@@ -134,7 +134,7 @@ def demo_messages_seed(*, post: Post, author: User) -> int:
     Their deliveries go to the demo travellers in the area. Returns how many exist."""
     if Message.objects.filter(post=post).exists():
         return Message.objects.filter(post=post).count()
-    approver = _approver()
+    approver = _approver(post)
     now = timezone.now()
     for spec in DEMO_MESSAGES:
         draft = services.message_draft_create(post=post, actor=author, **_fields(post, spec, now))

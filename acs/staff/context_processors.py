@@ -5,9 +5,13 @@ from acs.staff.navigation import menu
 
 
 def staff(request: HttpRequest) -> dict:
-    """The back office frame: its menu and the post it works on (this deployment's post)."""
+    """The back office frame: its menu, the post it works on and the posts to switch to."""
     if not request.path.startswith("/staff/") or request.path.startswith("/staff/admin/"):
         return {}
     if not request.user.is_authenticated:
         return {}
-    return {"staff_nav": menu(request), "staff_post": post_default()}
+    return {
+        "staff_nav": menu(request),
+        "staff_post": getattr(request, "staff_post", None) or post_default(),
+        "staff_posts": getattr(request, "staff_posts", []),
+    }

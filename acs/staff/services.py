@@ -61,3 +61,13 @@ def roles_sync() -> dict[str, int]:
             group.permissions.set(permissions)
             counts[name] = len(permissions)
     return counts
+
+
+def role_grant(*, user: User, role: str, post=None) -> None:
+    """Give ``user`` the role named ``role`` at ``post`` (a ``Post``), or at every post when
+    ``post`` is None (a network role). Safe to repeat."""
+    from django.contrib.auth.models import Group
+
+    from acs.staff.models import StaffRole
+
+    StaffRole.objects.get_or_create(user=user, post=post, role=Group.objects.get(name=role))

@@ -12,6 +12,7 @@ app_name = "staff"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("post/", views.post_switch, name="post-switch"),
     # The day and each booking (issue: the door and the back office)
     path("day/", day.day, name="day"),
     path("day.csv", day.day_csv, name="day-csv"),

@@ -1,28 +1,59 @@
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from acs.core import clock
+from acs.core.audit import audit_record
 from acs.core.permissions import ANY_STAFF, staff_view
+from acs.core.ratelimit import client_address
 from acs.posts.models import Post
 from acs.posts.selectors import post_default
 from acs.staff import selectors
 from acs.staff.charts import Chart, Series
 from acs.staff.forms import AuditSearchForm
+from acs.staff.scope import post_choose
 
 
 @staff_view(ANY_STAFF)
 def home(request: HttpRequest) -> HttpResponse:
     """The staff landing page: what this role can open."""
     return render(request, "staff/home.html")
+
+
+@staff_view(ANY_STAFF)
+@require_POST
+def post_switch(request: HttpRequest) -> HttpResponse:
+    """Work on another post (the staff header's switcher). A post where the user holds no
+    role is refused in plain words and nothing changes."""
+    post = post_choose(request, request.POST.get("post", ""))
+    if post is None:
+        messages.error(request, _("You hold no role at that post, so you cannot work on it."))
+        return redirect("staff:home")
+    audit_record(
+        actor=request.user,
+        action="acs.staff.post_chosen",
+        post=post,
+        summary=f"Working on {post.name}",
+        address=client_address(request),
+    )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    # The page the user was on, unless it shows one record (of the post they left).
+    if not back.startswith("/staff/") or re.search(r"/\d+/", back):
+        back = "staff:home"
+    return redirect(back)
 
 
 @staff_view("appointments.view_figures")

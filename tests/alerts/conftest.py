@@ -13,7 +13,7 @@ from django.utils import timezone
 from acs.alerts import services
 from acs.alerts.models import Message
 from acs.posts.models import Post
-from tests.staff.conftest import permission_object
+from tests.staff.conftest import permissions_give
 
 DRAFTER = ["alerts.view_message", "alerts.draft_message"]
 APPROVER = ["alerts.view_message", "alerts.approve_message", "alerts.send_message"]
@@ -31,7 +31,7 @@ def person(db) -> Callable[..., User]:
 
     def make(username: str, permissions: list[str] = ()) -> User:
         user = User.objects.create_user(username=username, email=f"{username}@example.org")
-        user.user_permissions.set([permission_object(code) for code in permissions])
+        permissions_give(user, permissions)
         return User.objects.get(pk=user.pk)  # no permission cache from before the grant
 
     return make

@@ -4,7 +4,6 @@ JSON while rows are sent, with no reload and no inline script, and is accessible
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -16,6 +15,7 @@ from acs.staff.services import StaffCredentials, roles_sync, staff_user_create
 from tests.alerts.delivery.conftest import APPROVER, WRITER, _user, fields
 from tests.browser.test_door import current_code
 from tests.enrollment import factories
+from tests.staff.conftest import roles_give
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 def officer(site) -> StaffCredentials:
     roles_sync()
     creds = staff_user_create(username="delivery-officer", email="officer@example.org")
-    creds.user.groups.add(Group.objects.get(name=roles.CONSULAR_OFFICER))
+    roles_give(creds.user, [roles.CONSULAR_OFFICER])
     return creds
 
 

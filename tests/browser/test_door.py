@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import Group
 from django_otp.oath import totp
 from playwright.sync_api import Browser, Page, expect
 
@@ -21,6 +20,7 @@ from acs.staff import roles
 from acs.staff.services import StaffCredentials, roles_sync, staff_user_create
 from tests.appointments.factories import make_service
 from tests.browser.conftest import _page
+from tests.staff.conftest import roles_give
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +71,7 @@ def booking(site, monkeypatch) -> Booking:
 def officer(site) -> StaffCredentials:
     roles_sync()
     creds = staff_user_create(username="door-officer", email="door@example.org")
-    creds.user.groups.add(Group.objects.get(name=roles.CONSULAR_OFFICER))
+    roles_give(creds.user, [roles.CONSULAR_OFFICER])
     return creds
 
 

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import translation
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -43,6 +42,7 @@ from tests.browser.journey import (
 )
 from tests.browser.test_door import current_code
 from tests.enrollment import factories
+from tests.staff.conftest import roles_give
 
 pytestmark = pytest.mark.browser
 
@@ -97,7 +97,7 @@ def enrollees(post, language) -> dict[str, list[Enrollee]]:
 
 def _staff(username: str, role: str) -> StaffCredentials:
     creds = staff_user_create(username=username, email=f"{username}@example.org")
-    creds.user.groups.add(Group.objects.get(name=role))
+    roles_give(creds.user, [role])
     return creds
 
 

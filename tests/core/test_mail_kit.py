@@ -29,7 +29,7 @@ from acs.enrollment.emails import enrollee_message
 from tests.alerts.conftest import DRAFTER, message_fields
 from tests.appointments.factories import make_service, person
 from tests.enrollment import factories as enrollment
-from tests.staff.conftest import permission_object
+from tests.staff.conftest import permissions_give
 
 SITE = "https://consular.example.net"
 FROM = "ACS Lima <acs@mail.example.net>"
@@ -70,7 +70,7 @@ def _enrollee_email(post, language):
 
 def _message_email(post, language):
     writer = User.objects.create_user(username=f"writer-{language}")
-    writer.user_permissions.set([permission_object(code) for code in DRAFTER])
+    permissions_give(writer, DRAFTER)
     writer = User.objects.get(pk=writer.pk)
     message = message_draft_create(post=post, actor=writer, **message_fields(post))
     return message_preview(message=message, language=language)

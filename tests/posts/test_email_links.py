@@ -16,7 +16,7 @@ from acs.appointments.emails import booking_message, priority_url
 from acs.appointments.models import Service
 from acs.enrollment.emails import enrollee_message
 from tests.enrollment.factories import verified_enrollee
-from tests.staff.conftest import permission_object
+from tests.staff.conftest import permissions_give
 
 SITE = "https://acs.example.gov"
 TOKEN = "0f0e0d0c-0b0a-4909-8807-060504030201"  # noqa: S105 — a made-up link token
@@ -67,9 +67,7 @@ def test_account_emails_link_to_the_enrollees_post(quito, kind):
 
 def test_a_messages_email_and_text_link_to_its_post(quito):
     author = User.objects.create_user(username="drafter")
-    author.user_permissions.set(
-        [permission_object(code) for code in ("alerts.draft_message", "alerts.approve_message")]
-    )
+    permissions_give(author, ["alerts.draft_message", "alerts.approve_message"], quito)
     message = message_services.message_draft_create(
         post=quito,
         actor=User.objects.get(pk=author.pk),

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable, Iterable
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from acs.staff.services import StaffCredentials, staff_user_create
+from acs.posts.models import Post
+from acs.staff.services import StaffCredentials, role_grant, staff_user_create
 from tests.conftest import _SCRIPT, CheckingClient
 
 LOGIN = "/staff/admin/login/"
@@ -67,10 +69,29 @@ class StaffClient(CheckingClient):
         return response
 
 
+def roles_give(user: User, roles: Iterable[str], post: Post | str | None = "default") -> None:
+    """Give ``user`` the named roles at ``post``: the default post unless named; None for
+    network roles, held at every post."""
+    if post == "default":
+        post = Post.objects.get(slug=settings.ACS_DEFAULT_POST)
+    for name in roles:
+        role_grant(user=user, role=name, post=post)
+
+
+def permissions_give(user: User, codes: Iterable[str], post: Post | str | None = "default") -> None:
+    """Give ``user`` exactly these permissions at ``post`` (see ``roles_give``), through a
+    role of the account's own: only roles grant anything (acs.staff.backends)."""
+    own, _created = Group.objects.get_or_create(name=f"test role of {user.get_username()}")
+    own.permissions.set([permission_object(code) for code in codes])
+    roles_give(user, [own.name], post)
+
+
 @pytest.fixture
 def staff_member(db) -> Callable[..., StaffCredentials]:
     """``staff_member("name", permissions=["app.codename"], groups=["Front desk"])``: a staff
-    account with a TOTP device and exactly those permissions and roles."""
+    account with a TOTP device and exactly those permissions and roles, held at the default
+    post (or at ``post``; None for every post). Permissions are given through a role of the
+    account's own, since only roles grant anything (acs.staff.backends)."""
 
     def make(
         username: str = "staff",
@@ -78,12 +99,14 @@ def staff_member(db) -> Callable[..., StaffCredentials]:
         permissions: Iterable[str] = (),
         groups: Iterable[str] = (),
         superuser: bool = False,
+        post: Post | str | None = "default",
     ) -> StaffCredentials:
         creds = staff_user_create(
             username=username, email=f"{username}@example.org", superuser=superuser
         )
-        creds.user.user_permissions.set([permission_object(code) for code in permissions])
-        creds.user.groups.set([Group.objects.get(name=name) for name in groups])
+        roles_give(creds.user, groups, post)
+        if permissions:
+            permissions_give(creds.user, permissions, post)
         return creds
 
     return make

@@ -14,7 +14,6 @@ import io
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -30,6 +29,7 @@ from acs.core.models import AuditEntry
 from acs.staff import roles
 from acs.staff.services import roles_sync, staff_user_create
 from tests.appointments.factories import make_service, person
+from tests.staff.conftest import roles_give
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def sign_in(client, lima):
 
     def sign_in_as(role: str, username: str = "staffer"):
         creds = staff_user_create(username=username, email=f"{username}@example.org")
-        creds.user.groups.add(Group.objects.get(name=role))
+        roles_give(creds.user, [role])
         response = client.post(
             LOGIN,
             {
@@ -421,8 +421,9 @@ def test_the_day_on_a_daylight_saving_post(new_york):
     assert list(selectors.day_bookings(post=new_york, day=day - timedelta(days=1))) == []
 
 
-def test_rows_on_the_other_side_of_the_change_name_their_zone(officer, new_york, settings):
-    settings.ACS_DEFAULT_POST = new_york.slug
+def test_rows_on_the_other_side_of_the_change_name_their_zone(officer, new_york):
+    roles_give(officer.user, [roles.CONSULAR_OFFICER], new_york)
+    assert officer.post("/staff/post/", {"post": new_york.slug}).status_code == 302
     service = make_service(post=new_york, slug="night", opens=time(1), closes=time(4))
     booking_create(
         service=service,

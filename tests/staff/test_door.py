@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group
 from django.core import mail
 from django_otp.oath import totp
 
@@ -34,6 +33,7 @@ from acs.staff import roles
 from acs.staff.services import roles_sync, staff_user_create
 from tests.appointments.factories import make_service, person
 from tests.core.outbox import booking_emails, hold_emails
+from tests.staff.conftest import roles_give
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,7 @@ def desk(db):
 def officer(db):
     roles_sync()
     user = staff_user_create(username="officer", email="officer@example.org").user
-    user.groups.add(Group.objects.get(name=roles.CONSULAR_OFFICER))
+    roles_give(user, [roles.CONSULAR_OFFICER])
     return user
 
 
@@ -427,7 +427,7 @@ def sign_in(client, *, username: str, role: str | None):
     roles_sync()
     creds = staff_user_create(username=username, email=f"{username}@example.org")
     if role:
-        creds.user.groups.add(Group.objects.get(name=role))
+        roles_give(creds.user, [role])
     device = creds.user.totpdevice_set.get()
     code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
     response = client.post(

@@ -509,8 +509,11 @@ def test_an_unknown_region_shows_everyone_with_a_message(officer, lima):
     assert "Ana Home" in text
 
 
-def test_without_a_post_the_pages_are_not_found(officer, settings, lima):
-    person = verified_enrollee(lima)
-    settings.ACS_DEFAULT_POST = "nowhere"
-    for path in (COUNTS, LIST, CSV, detail(person)):
-        assert officer.get(path).status_code == 404, path
+def test_staff_of_another_post_do_not_find_this_posts_enrollee(
+    lima, quito, staff_member, verified_client
+):
+    person = verified_enrollee(lima, full_name="Ana Lima")
+    elsewhere = verified_client(staff_member("quito-officer", permissions=[PERMISSION], post=quito))
+    assert elsewhere.get(detail(person)).status_code == 404
+    assert "Ana Lima" not in elsewhere.get(LIST).content.decode()
+    assert b"Ana Lima" not in b"".join(elsewhere.get(CSV).streaming_content)

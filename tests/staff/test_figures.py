@@ -176,7 +176,8 @@ def test_the_page_takes_no_post(officer, verified_client):
 
 
 def test_the_page_without_a_post(no_post, staff_member, verified_client):
-    browser = verified_client(staff_member("early", permissions=["appointments.view_figures"]))
+    early = staff_member("early", permissions=["appointments.view_figures"], post=None)
+    browser = verified_client(early)
     response = browser.get(FIGURES)
     assert response.status_code == 200
     assert "No post is set up yet" in response.content.decode()

@@ -37,6 +37,7 @@ from acs.alerts.services.outbox import fanout_start
 from acs.core.audit import audit_record, diff
 from acs.core.models import AuditEntry
 from acs.posts.models import Post, Region
+from acs.posts.routing import post_override
 
 __all__ = [
     "ALONE_KINDS",
@@ -95,8 +96,14 @@ def _refuse(message: str, code: str) -> ValidationError:
     return ValidationError(message, code=code)
 
 
-def _require(actor: AbstractBaseUser, permission: str) -> None:
-    if not (actor.is_active and actor.has_perm(permission)):
+def _may(actor: AbstractBaseUser, permission: str, post: Post) -> bool:
+    """Whether ``actor`` holds ``permission`` at ``post`` (roles are held per post)."""
+    with post_override(post):
+        return actor.is_active and actor.has_perm(permission)
+
+
+def _require(actor: AbstractBaseUser, permission: str, post: Post) -> None:
+    if not _may(actor, permission, post):
         raise _refuse(_("You are not allowed to do this."), "permission")
 
 
@@ -168,7 +175,7 @@ def _locked(message: Message) -> Message:
 def message_draft_create(*, post: Post, actor: AbstractBaseUser, **fields: Any) -> Message:
     """Write a new draft. ``fields`` are the message's parts (``EDITABLE_FIELDS``), plus
     ``regions`` and, for an update or a cancellation, ``msg_type`` and ``references``."""
-    _require(actor, "alerts.draft_message")
+    _require(actor, "alerts.draft_message", post)
     regions_given = fields.pop("regions", None)
     msg_type = fields.pop("msg_type", MessageType.ALERT)
     references = fields.pop("references", None)
@@ -209,7 +216,7 @@ def message_draft_create(*, post: Post, actor: AbstractBaseUser, **fields: Any) 
 def message_draft_update(*, message: Message, actor: AbstractBaseUser, **fields: Any) -> Message:
     """Change a draft (or an approved message not yet published: the change sends it back to
     draft and withdraws the approval, since the approver approved other words)."""
-    _require(actor, "alerts.draft_message")
+    _require(actor, "alerts.draft_message", message.post)
     unknown = set(fields) - {*EDITABLE_FIELDS, "regions"}
     if unknown:
         raise TypeError(f"message_draft_update() got unexpected fields: {sorted(unknown)}")
@@ -279,7 +286,7 @@ def message_may_approve(*, message: Message, actor: AbstractBaseUser) -> bool:
     """For the message page: whether the approve button would be accepted."""
     return (
         message.status == MessageStatus.DRAFT
-        and actor.has_perm("alerts.approve_message")
+        and _may(actor, "alerts.approve_message", message.post)
         and not _wrote_part_of(message, actor)
     )
 
@@ -287,7 +294,7 @@ def message_may_approve(*, message: Message, actor: AbstractBaseUser) -> bool:
 def message_approve(*, message: Message, actor: AbstractBaseUser) -> Message:
     """A second person approves a draft. Nobody approves their own draft, nor one they
     changed."""
-    _require(actor, "alerts.approve_message")
+    _require(actor, "alerts.approve_message", message.post)
     with transaction.atomic(durable=True):
         message = _locked(message)
         if message.status != MessageStatus.DRAFT:
@@ -355,7 +362,7 @@ def message_publish(*, message: Message, actor: AbstractBaseUser) -> Published:
     """Publish an approved message: on the site and feeds, and one delivery row per
     recipient and channel, written in this transaction; the sending is queued when it
     commits. Publishing a published message again does nothing (``new`` is False)."""
-    _require(actor, "alerts.send_message")
+    _require(actor, "alerts.send_message", message.post)
     with transaction.atomic(durable=True):
         message = _locked(message)
         if message.status == MessageStatus.PUBLISHED:
@@ -391,7 +398,7 @@ def _check_reason(reason: str) -> str:
 def message_send_alone(*, message: Message, actor: AbstractBaseUser, reason: str) -> Published:
     """The emergency path: one officer approves and publishes in one step, with a written
     reason that the audit entry keeps. Only for ``ALONE_KINDS``."""
-    _require(actor, "alerts.send_emergency_alone")
+    _require(actor, "alerts.send_emergency_alone", message.post)
     reason = _check_reason(reason)
     with transaction.atomic(durable=True):
         message = _locked(message)

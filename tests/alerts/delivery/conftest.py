@@ -41,6 +41,7 @@ from acs.enrollment.models import Enrollee, Residence
 from tests.enrollment import factories
 from tests.staff.conftest import (  # noqa: F401 — the staff fixtures, for the staff pages
     permission_object,
+    permissions_give,
     staff_member,
     verified_client,
 )
@@ -51,7 +52,7 @@ APPROVER = ["alerts.view_message", "alerts.approve_message", "alerts.send_messag
 
 def _user(username: str, permissions: list[str]) -> User:
     user = User.objects.create_user(username=username, email=f"{username}@example.org")
-    user.user_permissions.set([permission_object(code) for code in permissions])
+    permissions_give(user, permissions)
     return User.objects.get(pk=user.pk)
 
 
