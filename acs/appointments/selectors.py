@@ -152,12 +152,13 @@ def day_services(post: Post) -> QuerySet[Service]:
     return Service.objects.filter(post=post).order_by("order", "slug")
 
 
-def booking_for_staff(pk: int) -> Booking | None:
-    """One booking with everything its staff page shows."""
+def booking_for_staff(*, post: Post, pk: int) -> Booking | None:
+    """One booking of ``post`` with everything its staff page shows; None for another
+    post's."""
     return (
         Booking.objects.select_related("post", "service")
         .prefetch_related(Prefetch("people", queryset=BookingPerson.objects.order_by("id")))
-        .filter(pk=pk)
+        .filter(pk=pk, post=post)
         .first()
     )
 

@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from acs.alerts.models import Message
 from acs.appointments import availability
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
@@ -51,18 +52,22 @@ class AuditQuery:
     until: date | None = None
 
 
-def _audit_of_post(post: Post | None) -> QuerySet[AuditEntry]:
-    """The post's entries and those that belong to no post (accounts, roles, the system)."""
+def _audit_of_post(post: Post | None, *, everywhere: bool = False) -> QuerySet[AuditEntry]:
+    """The post's entries; with ``everywhere`` (a network role), also those that belong to
+    no post (the system's, the network's). No post at all: every entry, for the network."""
     entries = AuditEntry.objects.all()
     if post is not None:
-        entries = entries.filter(Q(post=post) | Q(post__isnull=True))
+        ours = Q(post=post)
+        entries = entries.filter(ours | Q(post__isnull=True) if everywhere else ours)
     return entries
 
 
-def audit_search(*, post: Post | None, query: AuditQuery | None) -> QuerySet[AuditEntry]:
-    """The audit entries matching ``query``, newest first (none for no query: a search the
-    form refused)."""
-    entries = _audit_of_post(post)
+def audit_search(
+    *, post: Post | None, query: AuditQuery | None, everywhere: bool = False
+) -> QuerySet[AuditEntry]:
+    """The audit entries of ``post`` (see ``_audit_of_post``) matching ``query``, newest
+    first (none for no query: a search the form refused)."""
+    entries = _audit_of_post(post, everywhere=everywhere)
     if query is None:
         return entries.none()
     text = query.text.strip()
@@ -89,22 +94,29 @@ def audit_search(*, post: Post | None, query: AuditQuery | None) -> QuerySet[Aud
     return entries.order_by("-created_at", "-id")
 
 
-def audit_actions(*, post: Post | None) -> list[str]:
+def audit_actions(*, post: Post | None, everywhere: bool = False) -> list[str]:
     """The actions on record and their groups (``acs.booking`` for ``acs.booking.*``), sorted,
     for the search form's select. A scan of the action index, so kept for a few minutes."""
 
     def actions() -> list[str]:
-        found = set(_audit_of_post(post).order_by().values_list("action", flat=True).distinct())
+        entries = _audit_of_post(post, everywhere=everywhere).order_by()
+        found = set(entries.values_list("action", flat=True).distinct())
         groups = {action.rsplit(".", 1)[0] for action in found if action.count(".") >= 2}
         return sorted(found | groups)
 
-    return cache.get_or_set(f"staff:audit-actions:{post.pk if post else 0}", actions, 300)
+    key = f"staff:audit-actions:{post.pk if post else 0}:{int(everywhere)}"
+    return cache.get_or_set(key, actions, 300)
 
 
-def audit_actors() -> list[tuple[str, str]]:
-    """Who can have acted: the staff accounts (by id, so a renamed account keeps its
-    history) and the system (scheduled tasks, citizens' own actions)."""
-    staff = User.objects.filter(is_staff=True).order_by("username").values_list("pk", "username")
+def audit_actors(*, post: Post | None) -> list[tuple[str, str]]:
+    """Who can have acted at ``post``: the staff accounts holding a role there or at every
+    post (by id, so a renamed account keeps its history), and the system (scheduled tasks,
+    citizens' own actions)."""
+    staff = User.objects.filter(is_staff=True)
+    if post is not None:
+        held = Q(staff_roles__post=post) | Q(staff_roles__post__isnull=True)
+        staff = staff.filter(Q(is_superuser=True) | held).distinct()
+    staff = staff.order_by("username").values_list("pk", "username")
     return [(str(pk), username) for pk, username in staff] + [(SYSTEM_ACTOR, _("system"))]
 
 
@@ -323,3 +335,53 @@ def next_free_slots(*, post: Post, now: datetime | None = None) -> list[NextFree
 def figure_services(*, post: Post) -> list[Service]:
     """The services the figures speak of: every service of the post, open or not, in order."""
     return list(Service.objects.filter(post=post).order_by("order", "slug"))
+
+
+# Across the network (a network role's view of the figures) -------------------------------
+NETWORK_DAYS = 28
+
+
+@dataclass(frozen=True)
+class NetworkRow:
+    post: Post
+    bookings: int  # appointments in the period, cancelled ones left out
+    served: int
+    no_shows: int
+    messages: int  # published in the period
+
+
+def network_figures(*, now: datetime | None = None) -> list[NetworkRow]:
+    """Each post's figures for the last ``NETWORK_DAYS`` days (to now), by country and city:
+    one grouped query for bookings, one for messages, whatever the number of posts."""
+    now = now or timezone.now()
+    since = now - timedelta(days=NETWORK_DAYS)
+    bookings = {
+        row["post_id"]: row
+        for row in Booking.objects.filter(starts_at__gte=since, starts_at__lt=now)
+        .exclude(status=BookingStatus.CANCELLED)
+        .values("post_id")
+        .annotate(
+            total=Count("id"),
+            served=Count("id", filter=Q(status=BookingStatus.SERVED)),
+            no_shows=Count("id", filter=Q(status=BookingStatus.NO_SHOW)),
+        )
+        .order_by()
+    }
+    messages = dict(
+        Message.objects.filter(published_at__gte=since, published_at__lt=now)
+        .values("post_id")
+        .annotate(count=Count("id"))
+        .order_by()
+        .values_list("post_id", "count")
+    )
+    empty = {"total": 0, "served": 0, "no_shows": 0}
+    return [
+        NetworkRow(
+            post=post,
+            bookings=bookings.get(post.pk, empty)["total"],
+            served=bookings.get(post.pk, empty)["served"],
+            no_shows=bookings.get(post.pk, empty)["no_shows"],
+            messages=messages.get(post.pk, 0),
+        )
+        for post in Post.objects.order_by("country_code", "city", "slug")
+    ]

@@ -22,7 +22,7 @@ from acs.posts.selectors import post_default
 from acs.staff import selectors
 from acs.staff.charts import Chart, Series
 from acs.staff.forms import AuditSearchForm
-from acs.staff.scope import post_choose
+from acs.staff.scope import network_held, post_choose
 
 
 @staff_view(ANY_STAFF)
@@ -60,8 +60,11 @@ def post_switch(request: HttpRequest) -> HttpResponse:
 @require_safe
 def figures(request: HttpRequest) -> HttpResponse:
     """The post's figures for the last twelve weeks, as tables and SVG charts."""
-    post = post_default()
-    context = _figures(post=post, now=timezone.now()) if post else {}
+    post, now = post_default(), timezone.now()
+    context = _figures(post=post, now=now) if post else {}
+    if network_held(request.user):  # a network role sees every post side by side
+        context["network"] = selectors.network_figures(now=now)
+        context["network_days"] = selectors.NETWORK_DAYS
     return render(request, "staff/figures.html", {"post": post, **context})
 
 
@@ -75,13 +78,14 @@ def audit(request: HttpRequest) -> HttpResponse:
     already a record of who did what. Staff views of citizens' personal data are audited
     where that data is shown.
     """
-    post = post_default()
+    post, everywhere = post_default(), network_held(request.user)
     form = AuditSearchForm(
         request.GET,
-        actions=selectors.audit_actions(post=post),
-        actors=selectors.audit_actors(),
+        actions=selectors.audit_actions(post=post, everywhere=everywhere),
+        actors=selectors.audit_actors(post=post),
     )
-    entries = selectors.audit_search(post=post, query=form.query() if form.is_valid() else None)
+    query = form.query() if form.is_valid() else None
+    entries = selectors.audit_search(post=post, query=query, everywhere=everywhere)
     page = Paginator(entries, selectors.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     zone = selectors.post_zone(post)
     return render(

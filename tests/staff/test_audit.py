@@ -140,7 +140,11 @@ def test_search_by_text_action_group_and_actor(lima, administrator, staff_member
         actor=administrator.user, action="acs.booking.cancelled", post=lima, summary="Bo gone"
     )
     audit_record(
-        actor=None, action="acs.booking.no_show", target=Booking(pk=4321), summary="No one came"
+        actor=None,
+        action="acs.booking.no_show",
+        target=Booking(pk=4321),
+        post=lima,
+        summary="No one came",
     )
     browser = verified_client(administrator)
     everything = ("Ana Díaz in", "Street blocked", "Bo gone", "No one came")
@@ -234,3 +238,17 @@ def test_front_desk_cannot_read_the_log_here_or_in_the_admin(
     browser = verified_client(staff_member("desk-dora", groups=[FRONT_DESK]))
     assert browser.get(AUDIT).status_code == 403
     assert browser.get("/staff/admin/core/auditentry/").status_code == 403
+
+
+def test_entries_of_no_post_are_for_the_network_only(
+    lima, administrator, staff_member, verified_client
+):
+    """A post's staff read their post's entries; what belongs to no post (the network's own
+    acts) is read by a network role."""
+    audit_record(actor=None, action="acs.network.checked", summary="Network-wide entry")
+    audit_record(actor=None, action="acs.booking.no_show", post=lima, summary="Lima entry")
+    local = verified_client(administrator).get(AUDIT).content.decode()
+    assert "Lima entry" in local and "Network-wide entry" not in local
+    network = staff_member("network", permissions=["core.view_auditentry"], post=None)
+    everywhere = verified_client(network).get(AUDIT).content.decode()
+    assert "Lima entry" in everywhere and "Network-wide entry" in everywhere

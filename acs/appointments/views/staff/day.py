@@ -294,7 +294,7 @@ def _changes(changes: Any) -> list[dict[str, Any]]:
 @require_safe
 def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One booking: who, when, what, its life so far, and its audit history."""
-    booking = selectors.booking_for_staff(pk)
+    booking = selectors.booking_for_staff(post=post_or_404(), pk=pk)
     if booking is None:
         raise Http404(pk)
     audit.audit_record(
