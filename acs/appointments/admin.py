@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from acs.appointments.models import Booking, BookingPerson, Closure, OpeningRule, Service
+from acs.posts.admin_scope import PostScopedAdmin
 
 
 class OpeningRuleInline(admin.TabularInline):
@@ -9,7 +10,7 @@ class OpeningRuleInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(PostScopedAdmin):
     list_display = ("name_en", "post", "duration_minutes", "seats_per_slot", "max_people", "active")
     list_filter = ("post", "active")
     inlines = [OpeningRuleInline]
@@ -34,7 +35,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(PostScopedAdmin):
     list_display = ("starts_at", "ends_at", "post", "service", "reason_en")
     list_filter = ("post",)
 
@@ -52,7 +53,7 @@ class BookingPersonInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(PostScopedAdmin):
     list_display = ("code", "starts_at", "service", "people_count", "status", "email")
     list_filter = ("post", "service", "status")
     search_fields = ("code", "email", "people__full_name")

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from acs.content.models import Page
+from acs.posts.admin_scope import PostScopedAdmin
 
 
 @admin.register(Page)
-class PageAdmin(admin.ModelAdmin):
+class PageAdmin(PostScopedAdmin):
     list_display = ("title_en", "title_es", "slug", "post", "order", "updated_at")
     list_filter = ("post",)
     search_fields = ("title_en", "title_es", "body_en", "body_es")

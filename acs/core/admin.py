@@ -9,10 +9,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from acs.core.models import AuditEntry
+from acs.posts.admin_scope import PostScopedAdmin
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(PostScopedAdmin):
     list_display = ("created_at", "actor_name", "action", "object_type", "object_id", "summary")
     list_filter = ("action", "object_type")
     search_fields = ("summary", "actor_name", "action", "object_id")

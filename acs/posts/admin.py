@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from acs.posts.admin_scope import PostScopedAdmin
 from acs.posts.models import Post, Region
 from acs.posts.services import regions_sync
 
@@ -11,7 +12,8 @@ class RegionInline(admin.TabularInline):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(PostScopedAdmin):
+    post_path = "pk"  # a post is its own
     list_display = ("name", "city", "country_code", "time_zone", "emergency_phone")
     search_fields = ("name", "city")
     prepopulated_fields = {"slug": ("city",)}

@@ -197,3 +197,43 @@ def test_permissions_follow_the_post_a_service_checks(lima, quito, staff_member)
     permissions_give(user, ["alerts.view_message", "alerts.draft_message"], quito)
     with pytest.raises(Exception, match="not allowed"):
         message_services.message_draft_create(post=lima, actor=user, **message_fields(lima))
+
+
+ADMIN_PERMISSIONS = [
+    "appointments.view_booking",
+    "appointments.view_service",
+    "appointments.view_closure",
+    "content.view_page",
+    "content.change_page",
+    "core.view_auditentry",
+    "posts.view_post",
+    "auth.view_user",
+    "auth.change_user",
+]
+
+
+def test_the_admin_shows_a_post_only_its_own_records(
+    lima_world, lima, quito, staff_member, verified_client
+):
+    lima_page = lima.pages.first()
+    lima_page.title_en = "Marker page of Lima"
+    lima_page.save(update_fields=["title_en"])
+    quito_staff = verified_client(
+        staff_member("quito-admin", permissions=ADMIN_PERMISSIONS, post=quito)
+    )
+    lima_staff = verified_client(staff_member("lima-admin", permissions=ADMIN_PERMISSIONS))
+    lists = {
+        "/staff/admin/appointments/booking/": lima_world["booking"].code,
+        "/staff/admin/content/page/": lima_page.title_en,
+        "/staff/admin/posts/post/": lima.name,
+        "/staff/admin/auth/user/": "lima-admin",
+    }
+    for path, marker in lists.items():
+        assert marker in lima_staff.get(path).content.decode(), f"control: {path}"
+        assert marker not in quito_staff.get(path).content.decode(), path
+    for record in (lima_world["booking"], lima_page, lima):
+        path = (
+            f"/staff/admin/{record._meta.app_label}/{record._meta.model_name}/{record.pk}/change/"
+        )
+        response = quito_staff.get(path, follow=True)
+        assert "doesn’t exist" in response.content.decode(), path
