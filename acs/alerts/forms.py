@@ -157,6 +157,16 @@ class MessageForm(_Styled, forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    network_posts = forms.ModelMultipleChoiceField(
+        label=_("Also for these posts"),
+        help_text=_(
+            "A network message: also shown on these posts' pages and sent to everyone in "
+            "their whole districts. It needs “The whole country”."
+        ),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     from_date = forms.DateField(
         label=_("In effect from (date)"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -174,10 +184,17 @@ class MessageForm(_Styled, forms.Form):
     cap_severity = forms.ChoiceField(label=_("Severity"), choices=CapSeverity.choices)
     cap_certainty = forms.ChoiceField(label=_("Certainty"), choices=CapCertainty.choices)
 
-    def __init__(self, *args: Any, post: Post, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, post: Post, network: bool = False, **kwargs: Any) -> None:
+        """``network``: the writer holds a network role, and may address other posts."""
         super().__init__(*args, **kwargs)
         self.post = post
         self.fields["regions"].queryset = regions_of(post)
+        if network:
+            others = Post.objects.exclude(pk=post.pk).order_by("country_code", "city")
+            self.fields["network_posts"].queryset = others
+            self.fields["network_posts"].label_from_instance = lambda other: other.display_name
+        else:
+            del self.fields["network_posts"]
         self.fields["regions"].label_from_instance = lambda region: f"{region.name} ({region.code})"
         self._style()
 
@@ -204,6 +221,7 @@ class MessageForm(_Styled, forms.Form):
         }
         return fields | {
             "regions": list(message.regions.all()),
+            "network_posts": list(message.network_posts.all()),
             "from_date": starts.date(),
             "from_time": starts.time(),
             "until_date": ends.date(),
@@ -247,12 +265,22 @@ class MessageForm(_Styled, forms.Form):
         data["effective_from"], data["effective_until"] = starts, ends
         if not data.get("whole_country") and not data.get("regions") and "regions" in data:
             self.add_error("regions", _("Choose the affected regions, or the whole country."))
+        if data.get("network_posts") and not data.get("whole_country"):
+            self.add_error(
+                "network_posts",
+                _(
+                    "A message for several posts covers each post's whole district: choose "
+                    "“The whole country” instead of regions."
+                ),
+            )
         return data
 
     def service_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
         fields = {name: data[name].strip() for name in self._text_fields()}
         fields |= {name: data[name] for name in ("kind", "whole_country", *self._cap_fields())}
+        if "network_posts" in self.fields:
+            fields["network_posts"] = list(data["network_posts"])
         return fields | {
             "regions": list(data["regions"]),
             "effective_from": data["effective_from"],

@@ -65,6 +65,11 @@ class Message(models.Model):
     regions = models.ManyToManyField(
         Region, blank=True, related_name="+", verbose_name=_("affected regions")
     )
+    # A network message (a worldwide caution): also published on these posts' pages and sent
+    # to everyone in their whole districts, besides the post's own (acs/alerts/services).
+    network_posts = models.ManyToManyField(
+        Post, blank=True, related_name="network_messages", verbose_name=_("also for the posts")
+    )
     effective_from = models.DateTimeField(_("effective from"))
     effective_until = models.DateTimeField(_("effective until"))
 
@@ -118,6 +123,7 @@ class Message(models.Model):
             ("send_emergency_alone", _("Send an emergency message without a second person")),
             ("view_delivery", _("See how a message's delivery is going")),
             ("view_welfare", _("See welfare answers and who needs help")),
+            ("send_network_message", _("Address a message to several posts' enrollees")),
         ]
         constraints = [
             models.CheckConstraint(

@@ -29,9 +29,13 @@ def _with_related(queryset: QuerySet[Message]) -> QuerySet[Message]:
 
 
 def messages_published(*, post: Post, kind: str = "", region_code: str = "") -> QuerySet[Message]:
-    """The post's published messages, newest first; optionally of one kind, and about one
-    region (a message for the whole country is about every region)."""
-    queryset = Message.objects.filter(post=post, status=MessageStatus.PUBLISHED)
+    """The post's published messages, and the network messages addressed to it, newest
+    first; optionally of one kind, and about one region (a message for the whole country is
+    about every region)."""
+    addressed = Message.network_posts.through.objects.filter(post=post).values("message_id")
+    queryset = Message.objects.filter(
+        Q(post=post) | Q(pk__in=addressed), status=MessageStatus.PUBLISHED
+    )
     if kind:
         queryset = queryset.filter(kind=kind)
     if region_code:

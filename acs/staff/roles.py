@@ -8,6 +8,7 @@ FRONT_DESK = "Front desk"
 COMMUNICATIONS = "Communications"
 APPROVER = "Approver"
 NETWORK_ADMINISTRATOR = "Network administrator"
+NETWORK_DUTY_OFFICER = "Network duty officer"
 
 _DOOR = ["appointments.view_day", "appointments.perform_checkin", "appointments.view_booking"]
 _OFFICER = [
@@ -72,6 +73,16 @@ ROLES: dict[str, list[str]] = {
     COMMUNICATIONS: [*_CONTENT, *_DRAFT_MESSAGES],
     APPROVER: ["content.view_page", *_APPROVE_MESSAGES],
     NETWORK_ADMINISTRATOR: ["posts.view_post", "posts.add_post", "core.view_auditentry"],
+    # Held at every post (a role with no post): figures side by side, and messages to
+    # several posts' enrollees, drafted by one duty officer and approved by another.
+    NETWORK_DUTY_OFFICER: [
+        "appointments.view_figures",
+        *_DRAFT_MESSAGES,
+        "alerts.approve_message",
+        "alerts.send_message",
+        "alerts.send_network_message",
+        "alerts.view_delivery",
+    ],
 }
 
 DESCRIPTIONS = {
@@ -84,4 +95,8 @@ DESCRIPTIONS = {
     COMMUNICATIONS: _("Public pages and drafting messages."),
     APPROVER: _("Approving other people's messages and sending them."),
     NETWORK_ADMINISTRATOR: _("The network's posts: opening a new post, and the audit log."),
+    NETWORK_DUTY_OFFICER: _(
+        "Held at every post: every post's figures, and messages to several posts' enrollees "
+        "(a worldwide caution), approved by a second person."
+    ),
 }

@@ -13,6 +13,7 @@ from acs.staff.roles import (
     DESCRIPTIONS,
     FRONT_DESK,
     NETWORK_ADMINISTRATOR,
+    NETWORK_DUTY_OFFICER,
     POST_ADMINISTRATOR,
     ROLES,
 )
@@ -49,16 +50,16 @@ def refused(browser, path: str, method: str = "get") -> bool:
     return getattr(browser, method)(path).status_code == 403
 
 
-def test_roles_sync_creates_the_six_roles_with_their_permissions():
+def test_roles_sync_creates_the_seven_roles_with_their_permissions():
     counts = roles_sync()
     names = {
-        NETWORK_ADMINISTRATOR,
         POST_ADMINISTRATOR,
         CONSULAR_OFFICER,
         FRONT_DESK,
         COMMUNICATIONS,
         APPROVER,
         NETWORK_ADMINISTRATOR,
+        NETWORK_DUTY_OFFICER,
     }
     assert set(Group.objects.values_list("name", flat=True)) == names
     assert set(counts) == names == set(DESCRIPTIONS)

@@ -5,6 +5,7 @@ services are re-exported here, so that ``services.message_publish`` reads as it 
 from acs.alerts.services.messages import (
     ALONE_KINDS,
     EDITABLE_FIELDS,
+    NETWORK_PERMISSION,
     REASON_MIN_WORDS,
     Published,
     message_approve,
@@ -19,6 +20,7 @@ from acs.alerts.services.messages import (
 __all__ = [
     "ALONE_KINDS",
     "EDITABLE_FIELDS",
+    "NETWORK_PERMISSION",
     "REASON_MIN_WORDS",
     "Published",
     "message_approve",

@@ -41,6 +41,7 @@ from acs.posts.routing import post_override
 
 __all__ = [
     "ALONE_KINDS",
+    "NETWORK_PERMISSION",
     "REASON_MIN_WORDS",
     "Published",
     "message_approve",
@@ -68,7 +69,8 @@ EDITABLE_FIELDS = (
     "cap_severity",
     "cap_certainty",
 )
-_AUDITED = (*EDITABLE_FIELDS, "regions", "msg_type", "status")
+_AUDITED = (*EDITABLE_FIELDS, "regions", "network_posts", "msg_type", "status")
+NETWORK_PERMISSION = "alerts.send_network_message"
 
 # The kinds one officer may send without a second person: the two that every enrollee gets
 # unless they opted out (acs.enrollment.constants.ON_BY_DEFAULT), because they are about
@@ -149,15 +151,43 @@ def _check(post: Post, message: Message, regions: list[Region]) -> None:
         raise _refuse(f"{first[0]}: {' '.join(first[1])}", "invalid") from error
 
 
+def _check_network(message: Message, posts: list[Post], actor: AbstractBaseUser) -> None:
+    """A network message: only a network role writes, approves or sends one, and it covers
+    each post's whole district (a list of regions of several districts would say two things)."""
+    if not posts:
+        return
+    if not _may(actor, NETWORK_PERMISSION, message.post):
+        raise _refuse(
+            _("Only a network role may address a message to other posts."), "network_permission"
+        )
+    if not message.whole_country:
+        raise _refuse(
+            _(
+                "A message for several posts covers each post's whole district: choose "
+                "“The whole country” instead of regions."
+            ),
+            "network_area",
+        )
+
+
+def _network_list(post: Post, posts: Iterable[Post] | None) -> list[Post]:
+    return sorted({other for other in posts or [] if other.pk != post.pk}, key=lambda p: p.pk)
+
+
 def _regions_list(post: Post, whole_country: bool, regions: Iterable[Region] | None) -> list:
     # The whole country stands for every region; keeping a list besides would say two things.
     return [] if whole_country else list(regions or [])
 
 
-def _snapshot(message: Message, regions: list[Region] | None = None) -> dict[str, Any]:
-    state = {name: getattr(message, name) for name in _AUDITED if name != "regions"}
+def _snapshot(
+    message: Message, regions: list[Region] | None = None, posts: list[Post] | None = None
+) -> dict[str, Any]:
+    lists = ("regions", "network_posts")
+    state = {name: getattr(message, name) for name in _AUDITED if name not in lists}
     codes = regions if regions is not None else list(message.regions.all())
     state["regions"] = ", ".join(sorted(region.code for region in codes))
+    posts = posts if posts is not None else list(message.network_posts.all())
+    state["network_posts"] = ", ".join(sorted(other.slug for other in posts))
     for name in ("effective_from", "effective_until"):
         state[name] = state[name].isoformat() if state[name] else None
     return state
@@ -177,6 +207,7 @@ def message_draft_create(*, post: Post, actor: AbstractBaseUser, **fields: Any) 
     ``regions`` and, for an update or a cancellation, ``msg_type`` and ``references``."""
     _require(actor, "alerts.draft_message", post)
     regions_given = fields.pop("regions", None)
+    network = _network_list(post, fields.pop("network_posts", None))
     msg_type = fields.pop("msg_type", MessageType.ALERT)
     references = fields.pop("references", None)
     unknown = set(fields) - set(EDITABLE_FIELDS)
@@ -200,15 +231,17 @@ def message_draft_create(*, post: Post, actor: AbstractBaseUser, **fields: Any) 
     )
     regions = _regions_list(post, message.whole_country, regions_given)
     _check(post, message, regions)
+    _check_network(message, network, actor)
     with transaction.atomic(durable=True):
         message.save()
         message.regions.set(regions)
+        message.network_posts.set(network)
         audit_record(
             actor=actor,
             action="acs.message.drafted",
             target=message,
             summary=message.title_en,
-            changes=diff(None, _snapshot(message, regions), list(_AUDITED)),
+            changes=diff(None, _snapshot(message, regions, network), list(_AUDITED)),
         )
     return message
 
@@ -217,7 +250,7 @@ def message_draft_update(*, message: Message, actor: AbstractBaseUser, **fields:
     """Change a draft (or an approved message not yet published: the change sends it back to
     draft and withdraws the approval, since the approver approved other words)."""
     _require(actor, "alerts.draft_message", message.post)
-    unknown = set(fields) - {*EDITABLE_FIELDS, "regions"}
+    unknown = set(fields) - {*EDITABLE_FIELDS, "regions", "network_posts"}
     if unknown:
         raise TypeError(f"message_draft_update() got unexpected fields: {sorted(unknown)}")
     with transaction.atomic(durable=True):
@@ -228,13 +261,18 @@ def message_draft_update(*, message: Message, actor: AbstractBaseUser, **fields:
             )
         before = _snapshot(message)
         regions_given = fields.pop("regions", None)
+        network_given = fields.pop("network_posts", None)
         for name, value in fields.items():
             setattr(message, name, value)
         if regions_given is None:
             regions_given = message.regions.all()
+        if network_given is None:
+            network_given = message.network_posts.all()
         regions = _regions_list(message.post, message.whole_country, regions_given)
+        network = _network_list(message.post, network_given)
         _check(message.post, message, regions)
-        after = _snapshot(message, regions)
+        _check_network(message, network, actor)
+        after = _snapshot(message, regions, network)
         changes = diff(before, after, list(_AUDITED))
         if not changes:
             return message
@@ -253,6 +291,7 @@ def message_draft_update(*, message: Message, actor: AbstractBaseUser, **fields:
             ]
         )
         message.regions.set(regions)
+        message.network_posts.set(network)
         audit_record(
             actor=actor,
             action="acs.message.changed",
@@ -305,6 +344,7 @@ def message_approve(*, message: Message, actor: AbstractBaseUser) -> Message:
                 "own_draft",
             )
         _check(message.post, message, list(message.regions.all()))
+        _check_network(message, list(message.network_posts.all()), actor)
         message.status = MessageStatus.APPROVED
         message.approved_at, message.approved_by = timezone.now(), actor
         message.save(update_fields=["status", "approved_at", "approved_by", "updated_at"])
@@ -341,6 +381,9 @@ def _publish(message: Message, actor: AbstractBaseUser) -> None:
     message.status = MessageStatus.PUBLISHED
     message.published_at, message.published_by = now, actor
     message.fanout_cursor, message.fanout_at, message.fanout_done_at = 0, now, None
+    # The other posts' public pages are cached under a stamp of their own rows: move it on,
+    # so that they show the message within a second too (acs/core/pagecache.py).
+    Post.objects.filter(network_messages=message).update(updated_at=now)
     message.save(
         update_fields=[
             "status",
@@ -370,6 +413,7 @@ def message_publish(*, message: Message, actor: AbstractBaseUser) -> Published:
         if message.status != MessageStatus.APPROVED:
             raise _refuse(_("Only an approved message can be sent."), "not_approved")
         _check(message.post, message, list(message.regions.all()))
+        _check_network(message, list(message.network_posts.all()), actor)
         _still_in_effect(message)
         _publish(message, actor)
         audit_record(
@@ -408,6 +452,11 @@ def message_send_alone(*, message: Message, actor: AbstractBaseUser, reason: str
             raise _refuse(
                 _("Only an emergency or a security alert may be sent without approval."),
                 "not_emergency",
+            )
+        if message.network_posts.exists():
+            raise _refuse(
+                _("A message for several posts always needs a second person's approval."),
+                "network_alone",
             )
         _check(message.post, message, list(message.regions.all()))
         _still_in_effect(message)
@@ -470,5 +519,6 @@ def message_follow_up(*, original: Message, actor: AbstractBaseUser, msg_type: s
         msg_type=msg_type,
         references=original,
         regions=list(original.regions.all()),
+        network_posts=list(original.network_posts.all()),
         **fields,
     )

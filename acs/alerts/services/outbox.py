@@ -35,6 +35,7 @@ from acs.enrollment.constants import ON_BY_DEFAULT
 from acs.enrollment.constants import Cadence as When
 from acs.enrollment.models import Enrollee, MessagePreference, Phone
 from acs.enrollment.selectors import enrollees_to_reach
+from acs.posts.models import Region
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,11 @@ def message_dates(message: Message) -> tuple[date, date]:
 
 
 def message_region_ids(message: Message) -> list[int]:
+    """The regions the message is about: those chosen, or the post's whole district, and for
+    a network message the whole districts of its other posts too."""
     if message.whole_country:
-        return list(message.post.regions.values_list("pk", flat=True))
+        posts = [message.post_id, *message.network_posts.values_list("pk", flat=True)]
+        return list(Region.objects.filter(post__in=posts).values_list("pk", flat=True))
     return list(message.regions.values_list("pk", flat=True))
 
 

@@ -49,6 +49,11 @@ def _message(pk: int) -> Message:
     return message
 
 
+def _network(request: HttpRequest) -> bool:
+    """Whether the writer may address other posts too (a network role)."""
+    return request.user.has_perm(services.NETWORK_PERMISSION)
+
+
 def _refusal_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -90,8 +95,10 @@ def message_new(request: HttpRequest) -> HttpResponse:
     post = post_or_404()
     if request.method != "POST":
         initial = MessageForm.initial_for_new(post, request.GET.get("kind"))
-        return _form_page(request, MessageForm(initial=initial, post=post), None)
-    form = MessageForm(request.POST, post=post)
+        return _form_page(
+            request, MessageForm(initial=initial, post=post, network=_network(request)), None
+        )
+    form = MessageForm(request.POST, post=post, network=_network(request))
     if not form.is_valid():
         return _form_page(request, form, None, status=400)
     try:
@@ -114,9 +121,11 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         notices.error(request, _("A published message cannot be changed: write an update."))
         return redirect("staff:message", pk=message.pk)
     if request.method != "POST":
-        form = MessageForm(initial=MessageForm.initial_from(message), post=message.post)
+        form = MessageForm(
+            initial=MessageForm.initial_from(message), post=message.post, network=_network(request)
+        )
         return _form_page(request, form, message)
-    form = MessageForm(request.POST, post=message.post)
+    form = MessageForm(request.POST, post=message.post, network=_network(request))
     if not form.is_valid():
         return _form_page(request, form, message, status=400)
     was_approved = message.status == MessageStatus.APPROVED
