@@ -196,6 +196,10 @@ class MessageForm(_Styled, forms.Form):
         else:
             del self.fields["network_posts"]
         self.fields["regions"].label_from_instance = lambda region: f"{region.name} ({region.code})"
+        # Only this post's district is offered; anything else sent back is refused plainly.
+        self.fields["regions"].error_messages["invalid_choice"] = _(
+            "A region you chose is served by another post. Choose regions of this post only."
+        )
         self._style()
 
     @classmethod

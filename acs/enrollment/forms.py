@@ -330,10 +330,43 @@ class TripForm(forms.Form):
         return cleaned
 
 
+class _GroupedBoundField(forms.BoundField):
+    @property
+    def option_groups(self) -> list[dict[str, Any]]:
+        """The choices as the select template draws them: each group (an <optgroup>, or
+        ``label`` None for options outside any group) with its options and which is chosen.
+        Read by ``enrollment/self/_select.html``, which loops over choices itself."""
+        chosen = str(self.value())
+        groups: list[dict[str, Any]] = []
+        for value, label in self.field.choices:
+            grouped = isinstance(label, list | tuple)
+            options = label if grouped else [(value, label)]
+            marked = [(str(v), text, str(v) == chosen) for v, text in options]
+            groups.append({"label": value if grouped else None, "options": marked})
+        return groups
+
+
+class RegionField(forms.TypedChoiceField):
+    """A choice of region, grouped by country (an <optgroup> each): a plain select that
+    works without JavaScript."""
+
+    def get_bound_field(self, form: forms.BaseForm, field_name: str) -> forms.BoundField:
+        return _GroupedBoundField(form, self, field_name)
+
+
+def _region_choices(field: forms.Field, choices: list[tuple[Any, Any]]) -> None:
+    """Regions grouped by country (``tripforms.region_choices``). Anything else sent back (an
+    id that is no region, a code, a second-level subdivision) is refused in plain words."""
+    field.choices = [("", _("- Select -")), *choices]
+    field.error_messages["invalid_choice"] = _(
+        "We do not know that region. Choose one from the list, under its country."
+    )
+
+
 class StopForm(forms.Form):
     """One region of the trip, with an optional city or place. A blank row is ignored."""
 
-    region = forms.TypedChoiceField(label=_("Region"), coerce=int, required=False)
+    region = RegionField(label=_("Region"), coerce=int, required=False)
     place = forms.CharField(
         label=_("City or place (optional)"),
         required=False,
@@ -341,15 +374,9 @@ class StopForm(forms.Form):
         widget=forms.TextInput(attrs={"maxlength": "150"}),
     )
 
-    def __init__(
-        self, *args: Any, region_choices: list[tuple[Any, str]], country: str, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, region_choices: list[tuple[Any, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        region = self.fields["region"]
-        region.choices = [("", _("- Select -")), *region_choices]
-        region.error_messages["invalid_choice"] = _(
-            "Choose a region of %(country)s from the list."
-        ) % {"country": country}
+        _region_choices(self.fields["region"], region_choices)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -359,16 +386,12 @@ class StopForm(forms.Form):
 
 
 class BaseStopFormSet(forms.BaseFormSet):
-    def __init__(
-        self, *args: Any, region_choices: list[tuple[Any, str]], country: str, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, region_choices: list[tuple[Any, Any]], **kwargs: Any) -> None:
         self.region_choices = region_choices
-        self.country = country
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        extra = {"region_choices": self.region_choices, "country": self.country}
-        return {**super().get_form_kwargs(index), **extra}
+        return {**super().get_form_kwargs(index), "region_choices": self.region_choices}
 
     def clean(self) -> None:
         seen: set[int] = set()
@@ -430,7 +453,7 @@ CompanionFormSet = forms.formset_factory(
 
 
 class ResidenceForm(forms.Form):
-    region = forms.TypedChoiceField(
+    region = RegionField(
         label=_("Region"),
         coerce=int,
         error_messages={"required": _("Choose the region where you live.")},
@@ -442,15 +465,9 @@ class ResidenceForm(forms.Form):
         widget=forms.TextInput(attrs={"maxlength": "150", "autocomplete": "address-level2"}),
     )
 
-    def __init__(
-        self, *args: Any, region_choices: list[tuple[Any, str]], country: str, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, region_choices: list[tuple[Any, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        region = self.fields["region"]
-        region.choices = [("", _("- Select -")), *region_choices]
-        region.error_messages["invalid_choice"] = _(
-            "Choose a region of %(country)s from the list."
-        ) % {"country": country}
+        _region_choices(self.fields["region"], region_choices)
 
 
 class ContactForm(forms.Form):

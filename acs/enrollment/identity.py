@@ -3,7 +3,8 @@
 Pages never read the session or look up an ``Enrollee`` for the signed-in person themselves;
 they ask this module:
 
-- ``current(request)`` — the signed-in, verified enrollee of this post, or ``None``;
+- ``current(request)`` — the signed-in enrollee, or ``None`` (one account serves every post,
+  so a session begun on one post's pages holds on every other's);
 - ``enrollee_required`` — a view decorator: signed in (and email verified), or off to sign-in;
 - ``sign_in(request, enrollee)`` / ``sign_out(request)``.
 
@@ -32,7 +33,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from acs.enrollment.models import Enrollee
-from acs.posts.models import Post
 
 SESSION_KEY = "enrollment.enrollee"
 _CACHE_ATTRIBUTE = "_acs_enrollee"
@@ -112,10 +112,8 @@ class PasswordProvider:
     name = "password"
 
     @staticmethod
-    def authenticate(*, post: Post, email: str, password: str) -> Enrollee | None:
-        enrollee = Enrollee.objects.filter(
-            post=post, email=email.strip().lower(), active=True
-        ).first()
+    def authenticate(*, email: str, password: str) -> Enrollee | None:
+        enrollee = Enrollee.objects.filter(email=email.strip().lower(), active=True).first()
         if enrollee is None:
             check_password(password, _DUMMY_HASH)  # the same work as a real check
             return None
@@ -166,25 +164,27 @@ class tokens:  # a namespace, read as ``tokens.verify_email(...)``
         return value if isinstance(value, list) and len(value) == 2 else None
 
     @classmethod
-    def _enrollee(cls, pk: Any, post: Post) -> Enrollee | None:
+    def _enrollee(cls, pk: Any) -> Enrollee | None:
+        """The account a token names. Any post's URL opens it: links sent before accounts
+        served every post named the post that opened the account, and still work."""
         if not isinstance(pk, int):
             return None
-        return Enrollee.objects.filter(pk=pk, post=post, active=True).first()
+        return Enrollee.objects.filter(pk=pk, active=True).first()
 
     @classmethod
-    def check_verify_email(cls, token: str, *, post: Post) -> Enrollee | None:
+    def check_verify_email(cls, token: str) -> Enrollee | None:
         value = cls._load(token, salt=cls.VERIFY_SALT, max_age=cls.VERIFY_AGE)
-        enrollee = value and cls._enrollee(value[0], post)
+        enrollee = value and cls._enrollee(value[0])
         return enrollee if enrollee and enrollee.email == value[1] else None
 
     @classmethod
-    def check_sign_in_link(cls, token: str, *, post: Post) -> Enrollee | None:
+    def check_sign_in_link(cls, token: str) -> Enrollee | None:
         value = cls._load(token, salt=cls.SIGN_IN_SALT, max_age=cls.SIGN_IN_AGE)
-        enrollee = value and cls._enrollee(value[0], post)
+        enrollee = value and cls._enrollee(value[0])
         return enrollee if enrollee and cls._stamp(enrollee) == value[1] else None
 
     @classmethod
-    def check_password_reset(cls, token: str, *, post: Post) -> Enrollee | None:
+    def check_password_reset(cls, token: str) -> Enrollee | None:
         value = cls._load(token, salt=cls.RESET_SALT, max_age=cls.RESET_AGE)
-        enrollee = value and cls._enrollee(value[0], post)
+        enrollee = value and cls._enrollee(value[0])
         return enrollee if enrollee and cls._password_digest(enrollee) == value[1] else None

@@ -1,6 +1,8 @@
 """Traveler enrollment: citizens' accounts, their trips and residence, and whom to tell what.
 
-Every record hangs off an ``Enrollee``, and every enrollee belongs to one post. Invariants the
+Every record hangs off an ``Enrollee``: one account per email address for the whole
+installation, seen from every post's pages. What a post's staff see of it is what falls in
+their district (the regions of its trips and residence, ``selectors``). Invariants the
 database can enforce live in ``Meta.constraints``; the rules that need "today" or another
 table (a trip wholly in the past, a region of another country) live in ``services``.
 """
@@ -30,9 +32,25 @@ validate_e164 = RegexValidator(
 
 
 class Enrollee(models.Model):
-    """A citizen's account: separate from staff (``auth.User``), scoped to one post."""
+    """A citizen's account: separate from staff (``auth.User``), one for every post.
 
-    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="enrollees")
+    ``post`` is where the account was opened. It decides only account-level things: the
+    clock, layout and retention settings of account emails, idle-account deletion and the
+    deletion tally. It does not decide who sees the account: a post's staff see the people
+    whose trips or residence fall in its district."""
+
+    post = models.ForeignKey(
+        Post,
+        on_delete=models.PROTECT,
+        related_name="enrollees",
+        verbose_name=_("post where the account was opened"),
+        help_text=_(
+            "Sets the time zone of the account's emails and the rules for idle accounts. "
+            "Staff of every post whose district holds one of the person's trips or their "
+            "home see the account, whichever post opened it."
+        ),
+    )
+    # Stored lower-cased (services.accounts), so one address is one account everywhere.
     email = models.EmailField(_("email"))
     # A hash from django.contrib.auth.hashers.make_password; never the password itself.
     password = models.CharField(_("password"), max_length=255)
@@ -63,16 +81,13 @@ class Enrollee(models.Model):
         ordering = ["full_name", "id"]
         permissions = [("view_enrollees", _("See enrollees and their contact details"))]
         constraints = [
-            models.UniqueConstraint(
-                fields=["post", "email"], name="enrollee_unique_email_per_post"
-            ),
+            models.UniqueConstraint(fields=["email"], name="enrollee_unique_email"),
         ]
         indexes = [
             # selectors.enrollees_to_reach: one probe per person there answers "active and
-            # verified, and of which post?" from the index alone, without reading the row.
+            # verified?" from the index alone, without reading the row.
             models.Index(
                 fields=["id"],
-                include=["post"],
                 condition=Q(active=True, email_verified_at__isnull=False),
                 name="enrollee_reachable",
             ),

@@ -22,6 +22,7 @@ from acs.enrollment.forms import PhoneFormSet, PrivacyForm, ResidenceForm
 from acs.enrollment.models import Enrollee, PrivacyRelease, Residence, Trip
 from acs.enrollment.tripforms import region_choices
 from acs.posts.models import Region
+from acs.posts.selectors import post_default
 
 # One record of the person's, by the id in the URL ------------------------------------------
 
@@ -114,10 +115,9 @@ def phones_page(formset: BaseFormSet, *, refusal: str, country: str) -> dict[str
 def residence_form(
     data: Any, *, enrollee: Enrollee, current: Residence | None
 ) -> tuple[ResidenceForm, dict[int, Region]]:
-    """The residence form, filled from the current residence, and the post's regions by id
-    (what the form's choice names)."""
-    post = enrollee.post
-    choices, regions = region_choices(post)
+    """The residence form, filled from the current residence, and every region by id (what
+    the form's choice names): a home may be in any country a post serves."""
+    choices, regions = region_choices(post_default() or enrollee.post)
     initial = {"region": current.region_id, "place": current.place} if current else {}
-    form = ResidenceForm(data, initial=initial, region_choices=choices, country=post.country_name)
+    form = ResidenceForm(data, initial=initial, region_choices=choices)
     return form, regions

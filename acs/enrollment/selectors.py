@@ -74,9 +74,14 @@ class _AmongIds(Lookup):
 def enrollees_to_reach(
     *, post: Post, region_ids: Iterable[int], starts: date, ends: date, kind: str
 ) -> QuerySet[Enrollee]:
-    """Every active enrollee of ``post`` with a verified email who is, or may be, in one of
+    """Every active enrollee with a verified email who is, or may be, in one of
     ``region_ids`` on some day of [``starts``, ``ends``] (both included) and who takes
     messages of ``kind``.
+
+    *Whose*: the regions decide, not the post that opened the account (one account serves
+    every post). The caller passes regions of ``post``'s district (``alerts`` checks a
+    message's regions against its post), so a post's message reaches the trips' stops and
+    the homes in its district and nobody else; ``post`` gives the clock of ``starts``.
 
     *Verified*: ``email_verified_at`` is set. An unverified address may not be the
     enrollee's, so nothing is sent to it (nor, by this query, to their phone).
@@ -97,8 +102,8 @@ def enrollees_to_reach(
     the people there are found from the region indexes (trip stops joined to their trips, and
     residences), each part keeping only those who take the kind (a hashed anti-join on the
     opted out, or a semi-join on the opted in: no probe per person); that list of ids is
-    then checked against the index ``enrollee_reachable`` (active, verified; with the post),
-    one probe per person without reading the table (see ``_AmongIds``). Nobody else is read.
+    then checked against the index ``enrollee_reachable`` (active, verified), one probe per
+    person without reading the table (see ``_AmongIds``). Nobody else is read.
 
     One row per person whatever the number of matching trips and stops (the ids are a list
     the enrollees are looked up in, never a join), in id order, with no ``DISTINCT``.
@@ -143,13 +148,16 @@ def enrollees_to_reach(
     there = on_trip.union(resident, all=True)
     return Enrollee.objects.filter(
         _AmongIds(F("pk"), there),
-        post=post,
         active=True,
         email_verified_at__isnull=False,
     ).order_by("pk")
 
 
 # The staff pages: who is in each region on a day, the list with contact details, one record.
+#
+# "Of a post": one account serves every post, so a post's staff see the people with a trip
+# stop or an active residence in its district (its regions), and of each only the trips that
+# stop there (with those stops) and the homes there; identity and contact details whole.
 #
 # "Present in a region on a day": a trip whose [arrival, departure] includes the day (both
 # ends included) with a stop in the region, unless it was ended early before the day began on
@@ -234,19 +242,40 @@ def _trip_covers(post: Post, day: date, prefix: str = "") -> Q:
     )
 
 
-def _listed(post: Post, prefix: str = "") -> Q:
+def _listed(prefix: str = "") -> Q:
     """The enrollee (``prefix`` leads to it) is one the staff pages show."""
-    return Q(
-        **{
-            f"{prefix}post": post,
-            f"{prefix}active": True,
-            f"{prefix}email_verified_at__isnull": False,
-        }
+    return Q(**{f"{prefix}active": True, f"{prefix}email_verified_at__isnull": False})
+
+
+def _district(post: Post) -> QuerySet[Region]:
+    return Region.objects.filter(post=post).values("pk")
+
+
+def _of_district(post: Post) -> Q:
+    """The enrollee has a trip stop, or an active residence, in ``post``'s district."""
+    stop = TripStop.objects.filter(trip__enrollee_id=OuterRef("pk"), region__in=_district(post))
+    home = Residence.objects.filter(
+        enrollee_id=OuterRef("pk"), region__in=_district(post), active=True
+    )
+    return Q(Exists(stop)) | Q(Exists(home))
+
+
+def _stops_in(post: Post) -> Prefetch:
+    """A trip's stops in ``post``'s district only, with their regions."""
+    stops = TripStop.objects.filter(region__in=_district(post)).select_related("region")
+    return Prefetch("stops", queryset=stops.order_by("id"))
+
+
+def _stopping_in(post: Post, trips: QuerySet[Trip]) -> QuerySet[Trip]:
+    """``trips`` that stop in ``post``'s district, with only those stops and companions."""
+    there = TripStop.objects.filter(trip_id=OuterRef("pk"), region__in=_district(post))
+    return trips.filter(Exists(there)).prefetch_related(
+        _stops_in(post), Prefetch("companions", queryset=Companion.objects.order_by("id"))
     )
 
 
 def _residents(post: Post) -> QuerySet[Residence]:
-    return Residence.objects.filter(_listed(post, "enrollee__"), active=True)
+    return Residence.objects.filter(_listed("enrollee__"), active=True, region__in=_district(post))
 
 
 def enrollee_counts_by_region(*, post: Post, day: date) -> RegionCounts:
@@ -258,7 +287,9 @@ def enrollee_counts_by_region(*, post: Post, day: date) -> RegionCounts:
     each counted by the database, so the cost does not grow with the number of people.
     """
     stops = TripStop.objects.filter(
-        _trip_covers(post, day, "trip__"), _listed(post, "trip__enrollee__")
+        _trip_covers(post, day, "trip__"),
+        _listed("trip__enrollee__"),
+        region__in=_district(post),
     )
     per_region = (
         stops.order_by()
@@ -312,30 +343,29 @@ def _present_in(post: Post, region: Region, day: date) -> QuerySet:
 
 
 def _trips_from(post: Post, day: date) -> QuerySet[Trip]:
-    """Trips not over on ``day`` (current or upcoming), with their stops and companions."""
-    return (
+    """Trips not over on ``day`` (current or upcoming) that stop in ``post``'s district,
+    with those stops and their companions."""
+    trips = (
         Trip.objects.filter(departure__gte=day)
         .filter(Q(ended_early_at__isnull=True) | Q(ended_early_at__gte=_day_began(post, day)))
-        .prefetch_related(
-            Prefetch("stops", queryset=TripStop.objects.select_related("region").order_by("id")),
-            Prefetch("companions", queryset=Companion.objects.order_by("id")),
-        )
         .order_by("arrival", "id")
     )
+    return _stopping_in(post, trips)
 
 
 def enrollees_for_staff(
     *, post: Post, day: date, region: Region | None = None, text: str = ""
 ) -> QuerySet[Enrollee]:
-    """The enrollees of ``post`` the staff list shows, by name: all of them, or those present
-    in ``region`` on ``day``; narrowed to names containing every word of ``text`` (case and
-    accents ignored).
+    """The enrollees of ``post`` the staff list shows, by name: everyone with a trip stop or
+    an active residence in its district, or those present in ``region`` (one of its) on
+    ``day``; narrowed to names containing every word of ``text`` (case and accents ignored).
 
     Each comes with ``phones``, ``emergency_contacts``, ``residences_active`` (a list of at
-    most one, with its region) and ``trips_shown`` (not over on ``day``, with stops and
-    companions): seven queries for a page however many rows (the rows, then six prefetches).
+    most one, with its region, if it is in the district) and ``trips_shown`` (not over on
+    ``day``, stopping in the district, with those stops and companions): seven queries for a
+    page however many rows (the rows, then six prefetches).
     """
-    queryset = Enrollee.objects.filter(_listed(post))
+    queryset = Enrollee.objects.filter(_listed(), _of_district(post))
     if region is not None:
         queryset = queryset.filter(pk__in=_present_in(post, region, day))
     # Both sides folded by the database, so that they are folded alike on each backend.
@@ -348,7 +378,9 @@ def enrollees_for_staff(
         Prefetch("phones", queryset=Phone.objects.order_by("id")),
         Prefetch(
             "residences",
-            queryset=Residence.objects.filter(active=True).select_related("region"),
+            queryset=Residence.objects.filter(
+                active=True, region__in=_district(post)
+            ).select_related("region"),
             to_attr="residences_active",
         ),
         Prefetch("trips", queryset=_trips_from(post, day), to_attr="trips_shown"),
@@ -357,17 +389,19 @@ def enrollees_for_staff(
 
 
 def enrollee_for_staff(*, post: Post, pk: int) -> Enrollee | None:
-    """One enrollee of ``post`` (active or not) with everything their staff page shows: every
-    trip with its stops and companions, every residence (the active one first), phones,
-    emergency contacts, privacy release and message preferences. ``None`` for an enrollee
-    of another post."""
-    trips = Trip.objects.prefetch_related(
-        Prefetch("stops", queryset=TripStop.objects.select_related("region").order_by("id")),
-        Prefetch("companions", queryset=Companion.objects.order_by("id")),
-    ).order_by("arrival", "id")
-    residences = Residence.objects.select_related("region").order_by("-active", "-confirmed_at")
+    """One enrollee of ``post`` (active or not; one with a trip stop or an active residence
+    in its district) with what their staff page shows: their trips that stop in the district
+    (only those stops) with companions, their residences in the district (the active one
+    first), and, whole, phones, emergency contacts, privacy release and message preferences.
+    ``None`` for anyone else."""
+    trips = _stopping_in(post, Trip.objects.order_by("arrival", "id"))
+    residences = (
+        Residence.objects.filter(region__in=_district(post))
+        .select_related("region")
+        .order_by("-active", "-confirmed_at")
+    )
     return (
-        Enrollee.objects.filter(post=post, pk=pk)
+        Enrollee.objects.filter(_of_district(post), pk=pk)
         .select_related("post", "privacy_release")
         .prefetch_related(
             Prefetch("phones", queryset=Phone.objects.order_by("id")),
@@ -466,7 +500,12 @@ def _trip_export(trip: Trip) -> dict[str, Any]:
         "purpose": trip.purpose,
         "lodging_or_local_contact": trip.lodging,
         "regions": [
-            {"code": stop.region.code, "name": stop.region.name, "place": stop.place}
+            {
+                "code": stop.region.code,
+                "name": stop.region.name,
+                "country": stop.region.country_code,
+                "place": stop.place,
+            }
             for stop in trip.stops.all()
         ],
         "companions": [
@@ -482,8 +521,10 @@ def _trip_export(trip: Trip) -> dict[str, Any]:
 
 
 def enrollee_export(*, enrollee: Enrollee) -> dict[str, Any]:
-    """Everything the post holds about the enrollee, for them to download as JSON: dates in
-    ISO 8601, the public ids of their records, never a database key or the password hash."""
+    """Everything held about the enrollee, for them to download as JSON: every trip and
+    home whichever post's district they are in (one account serves every post), dates in
+    ISO 8601, the public ids of their records, never a database key or the password hash.
+    ``post`` names the post where the account was opened."""
     person = enrollee_with_records(enrollee)
     return {
         "exported_at": _iso(timezone.now()),
@@ -513,7 +554,11 @@ def enrollee_export(*, enrollee: Enrollee) -> dict[str, Any]:
         ],
         "residences": [
             {
-                "region": {"code": home.region.code, "name": home.region.name},
+                "region": {
+                    "code": home.region.code,
+                    "name": home.region.name,
+                    "country": home.region.country_code,
+                },
                 "place": home.place,
                 "last_confirmed_at": _iso(home.confirmed_at),
                 "active": home.active,

@@ -21,16 +21,27 @@ from acs.core.forms.people import date_of_birth_context
 from acs.enrollment.forms import CompanionFormSet, TripForm, stop_formset
 from acs.enrollment.models import Trip
 from acs.posts.models import Post, Region
-from acs.posts.selectors import regions_of
+from acs.posts.selectors import post_default, regions_by_country
 
 # Rows of region and place on a new trip: enough for most trips.
 STOP_ROWS = 4
 
 
-def region_choices(post: Post) -> tuple[list[tuple[int, str]], dict[int, Region]]:
-    """The post's regions as choices, and by id."""
-    regions = list(regions_of(post))
-    return [(region.pk, region.name) for region in regions], {r.pk: r for r in regions}
+# Choices grouped by country: Django draws each group as an <optgroup>.
+GroupedChoices = list[tuple[str, list[tuple[int, str]]]]
+
+
+def region_choices(post: Post) -> tuple[GroupedChoices, dict[int, Region]]:
+    """Every region of every country a post serves, as choices grouped by country (the
+    post's own first), and by id. A plain <select>: it works without JavaScript. Each
+    option names its country too, since a closed select shows only the option."""
+    groups = regions_by_country(first=post.country_code)
+    label = _("%(region)s (%(country)s)")
+    choices = [
+        (country, [(r.pk, label % {"region": r.name, "country": country}) for r in regions])
+        for country, regions in groups
+    ]
+    return choices, {region.pk: region for _country, regions in groups for region in regions}
 
 
 def _saved(trip: Trip | None) -> tuple[dict[str, Any], list[dict], list[dict]]:
@@ -56,8 +67,8 @@ def _saved(trip: Trip | None) -> tuple[dict[str, Any], list[dict], list[dict]]:
 class TripForms:
     def __init__(self, data: QueryDict | None, *, post: Post, trip: Trip | None = None) -> None:
         self.post = post
-        self.country = post.country_name
-        choices, self.regions = region_choices(post)
+        # The page's post's country leads the list; every country's regions are there.
+        choices, self.regions = region_choices(post_default() or post)
         initial, saved_stops, saved_people = _saved(trip)
         self.form = TripForm(data, initial=initial)
         rows = max(STOP_ROWS, len(saved_stops) + 2)
@@ -66,7 +77,6 @@ class TripForms:
             prefix="stops",
             initial=saved_stops,
             region_choices=choices,
-            country=self.country,
         )
         self.companions = CompanionFormSet(data, prefix="companions", initial=saved_people)
 
@@ -102,7 +112,6 @@ class TripForms:
             "form": self.form,
             "stops": self.stops,
             "companions": self.companions,
-            "country": self.country,
             "errors": error_summary(self.form, groups) if self.form.is_bound else [],
             "today": clock.today(self.post),
             **date_of_birth_context(),

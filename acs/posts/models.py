@@ -47,6 +47,16 @@ def _country_names(language: str) -> gettext.NullTranslations:
     )
 
 
+def country_name(code: str) -> str:
+    """The common name of the country with this ISO 3166-1 alpha-2 code in the reader's
+    language (pycountry's lists), or the code itself when it names none."""
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    name = getattr(country, "common_name", country.name)
+    return _country_names(current_language()).gettext(name)
+
+
 # First path segments the site already answers under /<lang>/ (acs/urls.py): a post with one
 # of these short names would hide it.
 RESERVED_SLUGS = frozenset({"appointments", "enroll", "messages", "m", "staff", "api", "static"})
@@ -172,11 +182,7 @@ class Post(models.Model):
     @property
     def country_name(self) -> str:
         """The country's common name in the reader's language (from pycountry's ISO lists)."""
-        country = pycountry.countries.get(alpha_2=self.country_code)
-        if country is None:
-            return self.country_code
-        name = getattr(country, "common_name", country.name)
-        return _country_names(current_language()).gettext(name)
+        return country_name(self.country_code)
 
     @property
     def display_hours(self) -> str:
@@ -217,3 +223,12 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def country_code(self) -> str:
+        """ISO 3166-1 alpha-2: an ISO 3166-2 code begins with its country's."""
+        return self.code.split("-", 1)[0]
+
+    @property
+    def country_name(self) -> str:
+        return country_name(self.country_code)

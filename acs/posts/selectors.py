@@ -7,7 +7,7 @@ from django.core.signals import request_finished, request_started
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from acs.posts.models import Post, Region
+from acs.posts.models import Post, Region, country_name
 from acs.posts.routing import post_named
 
 # One lookup of the deployment's post per request: the view, the page frame's context
@@ -72,6 +72,19 @@ def posts_listed(*, country: str = "", search: str = "") -> QuerySet[Post]:
 
 def regions_of(post: Post) -> QuerySet[Region]:
     return post.regions.order_by("name")
+
+
+def regions_by_country(*, first: str = "") -> list[tuple[str, list[Region]]]:
+    """Every region the installation knows, whichever post serves it, grouped by country:
+    (country name in the reader's language, its regions by name). The country ``first``
+    (ISO 3166-1 alpha-2, the page's post's) leads, then the others in alphabetical order;
+    a trip may cross borders, and a home may be in any country a post serves."""
+    groups: dict[str, list[Region]] = {}
+    for region in Region.objects.order_by("name", "code"):
+        groups.setdefault(region.country_code, []).append(region)
+    named = [(country_name(code), code, regions) for code, regions in groups.items()]
+    named.sort(key=lambda group: (group[1] != first, group[0]))
+    return [(name, regions) for name, _code, regions in named]
 
 
 def posts_by_country(query: str = "") -> list[tuple[str, list[Post]]]:

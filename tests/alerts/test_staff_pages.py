@@ -90,7 +90,7 @@ def test_composing_saves_a_draft(role, lima):
         ({"event_es": ""}, "This field is required."),
         ({"until_date": "2020-01-01"}, "“Until” must be later than “from”."),
         ({"regions": []}, "Choose the affected regions, or the whole country."),
-        ({"regions": ["999999"]}, "Select a valid choice."),
+        ({"regions": ["999999"]}, "A region you chose is served by another post."),
         ({"actions_es": ""}, "Write this part in Spanish too, or leave both out."),
         ({"from_date": "not a date"}, "Enter a valid date."),
     ],

@@ -267,9 +267,7 @@ def test_changing_the_password_needs_the_current_one(verified, client, commit):
     assert ok["Location"] == "/en/lima/enroll/account/security/"
     assert client.get(HOME).status_code == 200  # this session stays
     verified.refresh_from_db()
-    assert identity.PasswordProvider.authenticate(
-        post=verified.post, email=verified.email, password=new
-    )
+    assert identity.PasswordProvider.authenticate(email=verified.email, password=new)
 
 
 def test_a_staff_session_and_a_citizen_session_do_not_mix(verified, client):

@@ -24,8 +24,9 @@ from tests.enrollment.factories import today, verified_enrollee
 from tests.enrollment.selfservice import signed_in
 
 # The token each token route reads, by route name. A route's own kind of token for another
-# account of the same post is left out on purpose: such a link is a bearer credential (it
-# works for whoever holds it), which is what it is for; isolation is about everything else.
+# account is left out on purpose: such a link is a bearer credential (it works for whoever
+# holds it, under any post's address, since one account serves every post), which is what
+# it is for; isolation is about everything else.
 TOKEN_KIND = {
     "verify": "verify",
     "sign-in-link-use": "sign-in",
@@ -101,7 +102,8 @@ def _values(name: str, parameter: str, converter, ids, same_post_tokens, far_tok
     assert isinstance(converter, StringConverter), f"{name}: a new kind of parameter"
     own_kind = TOKEN_KIND.get(name)
     values = [token for kind, token in same_post_tokens.items() if kind != own_kind]
-    return [*values, *far_tokens.values(), "not-a-token", ids["trip"].hex]
+    far = [token for kind, token in far_tokens.items() if kind != own_kind]
+    return [*values, *far, "not-a-token", ids["trip"].hex]
 
 
 @pytest.fixture
@@ -109,7 +111,7 @@ def setting(lima, new_york):
     me = verified_enrollee(lima)
     _records(me)
     other = verified_enrollee(lima)
-    far = verified_enrollee(new_york)  # the same person may enroll at another post
+    far = verified_enrollee(new_york)  # an account opened at another post
     ids = _records(other)
     return {
         "browser": signed_in(me),

@@ -17,12 +17,14 @@ def test_the_password_is_stored_hashed(lima):
     assert check_password("s3cret passphrase", person.password)
 
 
-def test_an_email_is_one_account_per_post_but_may_enroll_at_two_posts(lima, new_york):
+def test_an_email_is_one_account_for_every_post(lima, new_york):
+    """One account serves every post: the address that has one at Lima cannot open another
+    at New York (nor at Lima again), whatever its case and spaces."""
     enrollee(lima, email="Ana@Example.org")
-    with pytest.raises(ValidationError, match="already exists"):
-        enrollee(lima, email="ana@example.org ")
-    assert enrollee(new_york, email="ana@example.org").post == new_york
-    assert Enrollee.objects.filter(email="ana@example.org").count() == 2
+    for post in (lima, new_york):
+        with pytest.raises(ValidationError, match="already exists"):
+            enrollee(post, email="ana@example.org ")
+    assert Enrollee.objects.filter(email="ana@example.org").count() == 1
 
 
 def test_a_trip_with_stops_and_companions(lima):
@@ -44,22 +46,36 @@ def _nothing_saved():
     return not (Trip.objects.exists() or TripStop.objects.exists() or Companion.objects.exists())
 
 
-def test_a_region_of_another_country_is_refused_and_nothing_saved(lima, new_york):
+def test_a_region_twice_is_refused_and_nothing_saved(lima):
     person = enrollee(lima)
     start = today(lima)
-    with pytest.raises(ValidationError, match="Choose regions of Peru only") as refused:
+    with pytest.raises(ValidationError, match="each region only once") as refused:
         trip_add(
             enrollee=person,
             arrival=start,
             departure=start + timedelta(days=3),
-            stops=[(region(lima, "PE-CUS"), ""), (new_york.regions.first(), "")],
+            stops=[(region(lima, "PE-CUS"), ""), (region(lima, "PE-CUS"), "Cusco")],
             companions=[("Luis Quispe", date(2015, 3, 2))],
         )
-    assert refused.value.code == "foreign_region"
+    assert refused.value.code == "duplicate_region"
     assert _nothing_saved()
-    with pytest.raises(ValidationError, match="Peru"):
-        residence_set(enrollee=person, region=new_york.regions.first())
-    assert not Residence.objects.exists()
+
+
+def test_a_trip_and_a_home_may_be_in_another_posts_country(lima, new_york):
+    """One account serves every post: the stops and the home go to the posts that serve
+    them (tests/enrollment/test_many_posts.py)."""
+    person = enrollee(lima)
+    start = today(lima)
+    abroad = new_york.regions.first()
+    added = trip_add(
+        enrollee=person,
+        arrival=start,
+        departure=start + timedelta(days=3),
+        stops=[(region(lima, "PE-CUS"), ""), (abroad, "")],
+    )
+    assert added.stops.count() == 2
+    assert residence_set(enrollee=person, region=abroad).region == abroad
+    assert not Residence.objects.filter(enrollee=person).exclude(region=abroad).exists()
 
 
 def test_a_trip_needs_a_region(lima):

@@ -82,21 +82,27 @@ def test_a_trip_ended_early_before_the_range_does_not_count(lima):
     assert list(reach(lima)) == [still_there]
 
 
-def test_another_posts_enrollees_never_appear(lima, new_york):
-    here = verified_enrollee(lima, email="same@example.org")
-    there = verified_enrollee(new_york, email="same@example.org")
+def test_people_only_in_another_posts_district_never_appear(lima, new_york):
+    """The regions decide, not the post that opened the account: Lima's regions reach the
+    people there (an account opened at New York too) and nobody only in New York's."""
+    here = verified_enrollee(lima)
+    there = verified_enrollee(new_york)
+    visiting = verified_enrollee(new_york)
     trip(here, "PE-CUS", arrival=STARTS, departure=ENDS)
+    trip(visiting, "PE-PUN", arrival=STARTS, departure=ENDS)
     residence_set(enrollee=there, region=new_york.regions.first())
-    assert list(reach(lima)) == [here]
+    assert list(reach(lima)) == [here, visiting]
     ids = list(new_york.regions.values_list("pk", flat=True))
     start = today(new_york)
-    assert not enrollees_to_reach(
-        post=lima,
-        region_ids=ids,
-        starts=start,
-        ends=start + timedelta(days=ENDS),
-        kind=MessageKind.EMERGENCY,
-    ).exists()
+    assert list(
+        enrollees_to_reach(
+            post=new_york,
+            region_ids=ids,
+            starts=start,
+            ends=start + timedelta(days=ENDS),
+            kind=MessageKind.EMERGENCY,
+        )
+    ) == [there]
 
 
 def test_an_enrollee_whose_email_is_not_verified_is_left_out(lima):

@@ -23,6 +23,7 @@ from acs.enrollment.models import (
 from acs.enrollment.selectors import KindChoice, enrollees_to_reach
 from acs.enrollment.services import profile as profile_services
 from acs.enrollment.services.trips import residence_set, trip_add
+from acs.posts.models import Region
 from tests.enrollment.factories import region, today, trip, verified_enrollee
 from tests.enrollment.selfservice import ACCOUNT, PASSWORD, rows_of, signed_in
 
@@ -471,16 +472,25 @@ def test_bad_trips_are_refused_plainly_and_nothing_saved(lima, me, browser, chan
     assert _trip_rows() == before == (0, 0, 0)
 
 
-def test_a_region_of_another_country_is_refused(lima, new_york, me, browser):
-    data = trip_data(lima, **{"stops-1-region": str(new_york.regions.first().pk)})
-    response = browser.post(TRIPS + "new/", data)
+def test_a_region_of_another_country_is_taken_and_an_unknown_one_refused(
+    lima, new_york, me, browser
+):
+    """One account serves every post: a trip may cross borders, a home may be abroad. A
+    region the list does not hold is refused plainly and saves nothing."""
+    unknown = str(Region.objects.order_by("-pk").first().pk + 1000)
+    response = browser.post(TRIPS + "new/", trip_data(lima, **{"stops-1-region": unknown}))
     assert response.status_code == 400
-    assert "Choose a region of Peru from the list." in page(response)
+    assert "We do not know that region. Choose one from the list" in page(response)
     assert _trip_rows() == (0, 0, 0)
-    response = browser.post(ACCOUNT + "residence/", {"region": new_york.regions.first().pk})
+    homes = list(Residence.objects.values_list("pk", "region_id", "active"))
+    response = browser.post(ACCOUNT + "residence/", {"region": unknown})
     assert response.status_code == 400
-    assert "Choose a region of Peru from the list." in page(response)
-    assert not Residence.objects.exists()
+    assert "We do not know that region. Choose one from the list" in page(response)
+    assert list(Residence.objects.values_list("pk", "region_id", "active")) == homes
+    new_york_region = str(new_york.regions.first().pk)
+    data = trip_data(lima, **{"stops-1-region": new_york_region})
+    assert browser.post(TRIPS + "new/", data).status_code == 302
+    assert browser.post(ACCOUNT + "residence/", {"region": new_york_region}).status_code == 302
 
 
 def test_a_duplicate_overlapping_trip_is_refused(lima, me, browser):
@@ -556,7 +566,9 @@ def test_set_and_end_the_residence(lima, me, browser):
     assert Residence.objects.filter(active=True).exists()  # GET changes nothing
     assert browser.post(ACCOUNT + "residence/end/")["Location"] == ACCOUNT
     assert not Residence.objects.filter(active=True).exists()
-    assert "You have not told us that you live in Peru." in page(browser.get(ACCOUNT))
+    assert "You have not told us that you live outside the United States." in page(
+        browser.get(ACCOUNT)
+    )
 
 
 def test_emergency_contacts(lima, me, browser):
@@ -702,7 +714,9 @@ def test_download_all_my_data(lima, me, browser):
     assert data["account"]["email"] == "ana@example.org"
     [saved] = data["trips"]
     assert saved["arrival"] == today(lima).isoformat()
-    assert saved["regions"] == [{"code": "PE-CUS", "name": "Cusco", "place": "Machu Picchu"}]
+    assert saved["regions"] == [
+        {"code": "PE-CUS", "name": "Cusco", "country": "PE", "place": "Machu Picchu"}
+    ]
     assert saved["companions"][0]["full_name"] == "Luis Quispe"
     assert saved["id"] == str(Trip.objects.get().public_id)
     assert data["residences"][0]["place"] == "Yanahuara"

@@ -100,17 +100,24 @@ def test_a_change_to_impossible_dates_is_refused(lima, arrival, departure, code)
     assert (saved.arrival, saved.departure) == (_days(lima, 1), _days(lima, 5))
 
 
-def test_a_change_to_a_region_of_another_country_is_refused(lima, new_york):
+def test_a_change_with_no_region_is_refused(lima):
     saved = trip(enrollee(lima), "PE-CUS", arrival=1, departure=5)
     with pytest.raises(ValidationError) as refusal:
-        trip_update(
-            trip=saved,
-            arrival=_days(lima, 1),
-            departure=_days(lima, 5),
-            stops=[(new_york.regions.first(), "")],
-        )
-    assert refusal.value.code == "foreign_region"
+        trip_update(trip=saved, arrival=_days(lima, 1), departure=_days(lima, 5), stops=[])
+    assert refusal.value.code == "no_region"
     assert list(saved.stops.values_list("region__code", flat=True)) == ["PE-CUS"]
+
+
+def test_a_change_may_cross_a_border(lima, new_york):
+    saved = trip(enrollee(lima), "PE-CUS", arrival=1, departure=5)
+    abroad = new_york.regions.first()
+    trip_update(
+        trip=saved,
+        arrival=_days(lima, 1),
+        departure=_days(lima, 5),
+        stops=[(region(lima, "PE-CUS"), ""), (abroad, "")],
+    )
+    assert set(saved.stops.values_list("region__code", flat=True)) == {"PE-CUS", abroad.code}
 
 
 def test_one_region_twice_is_refused(lima):

@@ -60,6 +60,14 @@ def travel(person, *codes, arrival=0, departure=0, companions=(), place=""):
     )
 
 
+def at_home(post, *, verified: bool = True, **fields) -> Enrollee:
+    """Someone living in Lima (a home in PE-LIM, on no trip): one account serves every post,
+    and a post's staff see the people whose trips or home are in its district."""
+    person = (verified_enrollee if verified else enrollee)(post, **fields)
+    residence_set(enrollee=person, region=region(post, "PE-LIM"))
+    return person
+
+
 def counted(post, offset: int = 0) -> dict[str, tuple[int, int]]:
     """``{region code: (people, companions)}`` for the regions with anyone in them."""
     counts = selectors.enrollee_counts_by_region(post=post, day=day_of(post, offset))
@@ -220,7 +228,7 @@ def test_the_list_filtered_by_region_and_day_shows_contact_details(officer, lima
 
 
 def test_the_list_without_a_region_shows_every_listed_enrollee(officer, lima):
-    verified_enrollee(lima, full_name="Zoe Home")
+    at_home(lima, full_name="Zoe Home")
     enrollee(lima, full_name="Not Confirmed")
     text = page(officer, LIST)
     assert "Zoe Home" in text
@@ -245,21 +253,21 @@ def test_the_list_without_a_region_shows_every_listed_enrollee(officer, lima):
 )
 def test_the_name_search_ignores_case_and_accents(lima, search, found):
     for name in ("José Pérez", "Ñusta Peña", "ÁLVAREZ, Rosa"):
-        verified_enrollee(lima, full_name=name)
+        at_home(lima, full_name=name)
     names = selectors.enrollees_for_staff(post=lima, day=day_of(lima), text=search)
     # Sorted here: where accented capitals sort depends on the database's collation.
     assert sorted(person.full_name for person in names) == sorted(found)
 
 
 def test_a_name_stored_with_combining_accents_is_found(lima):
-    verified_enrollee(lima, full_name="Jose\u0301 Pen\u0303a")  # decomposed: e + ´, n + ~
+    at_home(lima, full_name="Jose\u0301 Pen\u0303a")  # decomposed: e + ´, n + ~
     for search in ("jose pena", "José Peña"):
         names = selectors.enrollees_for_staff(post=lima, day=day_of(lima), text=search)
         assert names.count() == 1, search
 
 
 def test_postgresql_folds_other_latin_accents_too(lima):
-    verified_enrollee(lima, full_name="François Müller")
+    at_home(lima, full_name="François Müller")
     names = selectors.enrollees_for_staff(post=lima, day=day_of(lima), text="françois müller")
     assert names.count() == 1  # as typed: on every database
     names = selectors.enrollees_for_staff(post=lima, day=day_of(lima), text="francois muller")
@@ -268,7 +276,7 @@ def test_postgresql_folds_other_latin_accents_too(lima):
 
 
 def test_the_search_on_the_page_is_audited(officer, lima):
-    verified_enrollee(lima, full_name="José Pérez")
+    at_home(lima, full_name="José Pérez")
     text = page(officer, LIST, q="  perez ")
     assert "José Pérez" in text
     entry = AuditEntry.objects.get(action="acs.enrollees.listed")
@@ -278,7 +286,7 @@ def test_the_search_on_the_page_is_audited(officer, lima):
 
 def test_the_list_has_fifty_a_page(officer, lima):
     for number in range(51):
-        verified_enrollee(lima, full_name=f"Person {number:02d}")
+        at_home(lima, full_name=f"Person {number:02d}")
     first = page(officer, LIST)
     assert "Person 49" in first and "Person 50" not in first
     assert "page=2" in first
@@ -361,11 +369,11 @@ def test_the_csv_has_a_header_and_one_row_per_enrollee(officer, lima):
 
 def test_the_csv_cannot_carry_a_formula(officer, lima):
     for name in ('=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "Plain"):
-        verified_enrollee(lima, full_name=name)
+        at_home(lima, full_name=name)
     # Names are stripped when they are saved; an emergency contact's name is not.
-    person = verified_enrollee(lima, full_name="Tab")
+    person = at_home(lima, full_name="Tab")
     EmergencyContact.objects.create(enrollee=person, name="\tTab", email="t@example.org")
-    person = verified_enrollee(lima, full_name="Return")
+    person = at_home(lima, full_name="Return")
     EmergencyContact.objects.create(enrollee=person, name="\rCR", email="r@example.org")
     response = officer.get(CSV)
     rows = rows_of(response)[1:]
@@ -442,7 +450,7 @@ def test_an_enrollee_of_another_post_is_not_found(officer, lima, new_york):
 
 
 def test_an_unconfirmed_account_is_not_listed_but_its_record_opens(officer, lima):
-    person = enrollee(lima, full_name="Not Confirmed")
+    person = at_home(lima, verified=False, full_name="Not Confirmed")
     assert "Not Confirmed" not in page(officer, LIST)
     assert "not confirmed yet" in page(officer, detail(person))
 
@@ -474,7 +482,7 @@ def test_officers_and_administrators_may_open_the_pages_the_front_desk_may_not(
 
 
 def test_each_view_writes_exactly_one_entry(officer, lima):
-    person = verified_enrollee(lima)
+    person = at_home(lima)
     for path in (COUNTS, LIST, CSV, detail(person)):
         before = AuditEntry.objects.count()
         response = officer.get(path)
@@ -503,7 +511,7 @@ def test_a_bad_date_shows_today_with_a_message(officer, lima, path, bad):
 
 
 def test_an_unknown_region_shows_everyone_with_a_message(officer, lima):
-    verified_enrollee(lima, full_name="Ana Home")
+    at_home(lima, full_name="Ana Home")
     text = page(officer, LIST, region="XX-NOPE")
     assert "There is no region “XX-NOPE”. Showing every region." in text
     assert "Ana Home" in text

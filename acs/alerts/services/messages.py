@@ -132,7 +132,10 @@ def _check_dates(values: dict[str, Any]) -> None:
 
 def _check_area(post: Post, whole_country: bool, regions: list[Region]) -> None:
     if any(region.post_id != post.pk for region in regions):
-        raise _refuse(_("A region you chose is not in this post's country."), "foreign_region")
+        raise _refuse(
+            _("A region you chose is served by another post. Choose regions of this post only."),
+            "foreign_region",
+        )
     if not whole_country and not regions:
         raise _refuse(_("Choose the affected regions, or the whole country."), "no_area")
 

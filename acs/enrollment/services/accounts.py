@@ -1,5 +1,8 @@
 """Citizen accounts: create, verify, sign in, change the password, sign out everywhere.
 
+One account per email address for the whole installation: it signs in from any post's pages,
+so nothing here looks an account up by post. ``post`` on creation records where it was opened.
+
 Each service is keyword-only and owns one transaction; a refusal is a ``ValidationError`` with
 a plain message (and a stable ``code``) and saves nothing.
 """
@@ -36,7 +39,7 @@ def _enrollee_insert(
     passport_number: str,
 ) -> Enrollee:
     """Write the account, inside the caller's transaction."""
-    if Enrollee.objects.filter(post=post, email=email).exists():
+    if Enrollee.objects.filter(email=email).exists():
         raise ValidationError(_("An account with this email already exists."), code="email_taken")
     enrollee = Enrollee(
         post=post,
@@ -79,7 +82,8 @@ def enrollee_create(
     language: str = Language.ENGLISH,
     passport_number: str = "",
 ) -> Enrollee:
-    """A new citizen account of ``post``; the password is stored hashed."""
+    """A new citizen account, opened at ``post``; the password is stored hashed. One per
+    email address in the whole installation."""
     with transaction.atomic(durable=True):
         return _enrollee_insert(
             post=post,
@@ -118,7 +122,7 @@ def enrollee_sign_up(
     """A new account, and the email that verifies its address. If the address already has an
     account, nothing is created and that account's owner is told instead — the page says the
     same either way, so sign-up does not reveal who is enrolled."""
-    existing = Enrollee.objects.filter(post=post, email=email.strip().lower()).first()
+    existing = Enrollee.objects.filter(email=email.strip().lower()).first()
     if existing is not None:
         account_email_queue(enrollee=existing, kind="already_enrolled")
         return None
@@ -161,16 +165,16 @@ def enrollee_signed_in(*, enrollee: Enrollee) -> None:
     enrollee.save(update_fields=["last_sign_in_at", "last_active_at", "inactivity_warned_at"])
 
 
-def sign_in_link_send(*, post: Post, email: str) -> None:
+def sign_in_link_send(*, email: str) -> None:
     """Email a one-time sign-in link if the address has an account; say nothing either way."""
-    enrollee = Enrollee.objects.filter(post=post, email=email.strip().lower(), active=True).first()
+    enrollee = Enrollee.objects.filter(email=email.strip().lower(), active=True).first()
     if enrollee is not None:
         account_email_queue(enrollee=enrollee, kind="sign_in_link")
 
 
-def password_reset_send(*, post: Post, email: str) -> None:
+def password_reset_send(*, email: str) -> None:
     """Email a password-reset link if the address has an account; say nothing either way."""
-    enrollee = Enrollee.objects.filter(post=post, email=email.strip().lower(), active=True).first()
+    enrollee = Enrollee.objects.filter(email=email.strip().lower(), active=True).first()
     if enrollee is not None:
         account_email_queue(enrollee=enrollee, kind="password_reset")
 

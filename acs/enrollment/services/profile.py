@@ -58,12 +58,7 @@ def profile_update(
     changed_email = email != enrollee.email
     with transaction.atomic(durable=True):
         enrollee_touch(enrollee=enrollee)
-        if (
-            changed_email
-            and Enrollee.objects.filter(post=enrollee.post, email=email)
-            .exclude(pk=enrollee.pk)
-            .exists()
-        ):
+        if changed_email and Enrollee.objects.filter(email=email).exclude(pk=enrollee.pk).exists():
             raise ValidationError(
                 _("This email address cannot be used. Please choose another one."),
                 code="email_taken",

@@ -4,6 +4,12 @@ Periodic jobs (``tasks``) call these once a day. Each works post by post in the 
 time zone, owns its transactions, and is safe to run twice, or twice at once: claims are
 conditional updates, deletions re-check their conditions inside the transaction.
 
+**Whose post.** An account serves every post, and its trips and home may lie in several
+districts; the rules are those of the post where the account was opened (``Enrollee.post``):
+its clock, its ``trip_retention_days``, its idle-account days, its deletion tally. So each
+record falls under exactly one rule, the one the account's own emails speak of, and a post
+that changes its settings changes them for the accounts opened there.
+
 **The boundary, the same for every rule.** Ages are counted in whole days of the post's
 calendar (its local "today" minus the local date of the moment), and a rule takes effect when
 the age is *more than* the setting. With the default 30 days a trip that ended 30 days ago is
@@ -103,9 +109,10 @@ def residence_keep_token(residence: Residence) -> str:
     return signing.dumps([residence.pk, residence.confirmed_at.isoformat()], salt=KEEP_SALT)
 
 
-def residence_from_keep_token(token: str, *, post: Post) -> Residence | None:
-    """The active residence of ``post`` the token asks about, or ``None`` when the token is
-    forged, older than 70 days, or already answered (the confirmation moved on)."""
+def residence_from_keep_token(token: str) -> Residence | None:
+    """The active residence the token asks about, or ``None`` when the token is forged,
+    older than 70 days, or already answered (the confirmation moved on). The link works
+    under any post's address: the account, and so its home, is the same from every post."""
     try:
         value = signing.loads(token, salt=KEEP_SALT, max_age=KEEP_AGE)
     except signing.BadSignature:  # includes SignatureExpired
@@ -114,7 +121,7 @@ def residence_from_keep_token(token: str, *, post: Post) -> Residence | None:
         return None
     residence = (
         Residence.objects.select_related("region", "enrollee")
-        .filter(pk=value[0], active=True, enrollee__post=post)
+        .filter(pk=value[0], active=True)
         .first()
     )
     if residence is None or residence.confirmed_at.isoformat() != value[1]:

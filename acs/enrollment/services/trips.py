@@ -24,14 +24,14 @@ from acs.posts.models import Post, Region
 CompanionData = tuple[uuid.UUID | None, str, date]
 
 
-def _regions_of_post(post: Post, regions: Sequence[Region]) -> None:
+def _regions_check(regions: Sequence[Region]) -> None:
+    """A trip or home may be in any region the installation knows (one account serves every
+    post), so only the list itself is checked: at least one, each once. A region that does not
+    exist cannot be given: callers hold ``Region`` rows the forms found by id."""
     if not regions:
         raise ValidationError(_("Choose at least one region."), code="no_region")
-    if any(region.post_id != post.pk for region in regions):
-        raise ValidationError(
-            _("Choose regions of %(country)s only.") % {"country": post.country_name},
-            code="foreign_region",
-        )
+    if any(region.pk is None for region in regions):
+        raise ValidationError(_("Choose a region from the list."), code="unknown_region")
     if len({region.pk for region in regions}) != len(regions):
         raise ValidationError(_("Choose each region only once."), code="duplicate_region")
 
@@ -97,16 +97,17 @@ def trip_add(
     lodging: str = "",
     companions: Sequence[tuple[str, date]] = (),
 ) -> Trip:
-    """A trip of ``enrollee`` through one or more regions of their post's country.
+    """A trip of ``enrollee`` through one or more regions, of any country (a trip may cross
+    borders; each post's staff see the stops in its district).
 
     ``stops`` are (region, city or place) pairs; ``companions`` (full name, date of birth).
-    Refused: departure before arrival, a trip that ended before today (the post's today), a
-    region of another post's country (or one region twice), a trip that shares a day with
-    another of the enrollee's trips that was not ended early.
+    Refused: departure before arrival, a trip that ended before today (on the clock of the
+    post that opened the account), no region or one region twice, a trip that shares a day
+    with another of the enrollee's trips that was not ended early.
     """
     post = enrollee.post
     _check_dates(post, arrival, departure)
-    _regions_of_post(post, [region for region, _place in stops])
+    _regions_check([region for region, _place in stops])
     _check_companions(companions, post)
     with transaction.atomic(durable=True):
         enrollee_touch(enrollee=enrollee)
@@ -183,7 +184,7 @@ def trip_update(
             code="ended",
         )
     _check_dates(post, arrival, departure)
-    _regions_of_post(post, [region for region, _place in stops])
+    _regions_check([region for region, _place in stops])
     _check_companions([(name, born) for _id, name, born in companions], post)
     with transaction.atomic(durable=True):
         enrollee_touch(enrollee=enrollee)
@@ -225,8 +226,9 @@ def trip_delete(*, trip: Trip) -> None:
 
 
 def residence_set(*, enrollee: Enrollee, region: Region, place: str = "") -> Residence:
-    """ "I live here": replaces the enrollee's active residence, confirmed as of now."""
-    _regions_of_post(enrollee.post, [region])
+    """ "I live here": replaces the enrollee's active residence, confirmed as of now. Any
+    region the installation knows; the post whose district holds it sees it."""
+    _regions_check([region])
     with transaction.atomic(durable=True):
         enrollee_touch(enrollee=enrollee)
         Residence.objects.filter(enrollee=enrollee, active=True).update(active=False)

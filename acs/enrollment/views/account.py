@@ -100,7 +100,7 @@ def check_email(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the verification email. Opening it twice is harmless."""
-    enrollee = tokens.check_verify_email(token, post=post_or_404())
+    enrollee = tokens.check_verify_email(token)
     if enrollee is None:
         return render(request, "enrollment/account/invalid_link.html", status=404)
     accounts.email_verify(enrollee=enrollee)
@@ -124,7 +124,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         email, password = form.cleaned_data["email"], form.cleaned_data["password"]
         if account_over_limit(request, "sign-in", email):
             return _too_many(request)
-        enrollee = identity.PasswordProvider.authenticate(post=post, email=email, password=password)
+        enrollee = identity.PasswordProvider.authenticate(email=email, password=password)
         if enrollee is not None:
             identity.sign_in(request, enrollee)
             unverified = enrollee.email_verified_at is None
@@ -145,7 +145,7 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"]
         if account_over_limit(request, "sign-in-link", email):
             return _too_many(request)
-        accounts.sign_in_link_send(post=post, email=email)
+        accounts.sign_in_link_send(email=email)
         return render(request, "enrollment/account/link_sent.html", {"email": email})
     status = 400 if form.is_bound else 200
     context = {"form": form, "post": post}
@@ -156,7 +156,7 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
 @GET_POST
 def sign_in_link_use(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed sign-in link: a page with a button; the button's POST signs in, once."""
-    enrollee = tokens.check_sign_in_link(token, post=post_or_404())
+    enrollee = tokens.check_sign_in_link(token)
     if enrollee is None:
         return render(request, "enrollment/account/invalid_link.html", status=404)
     if request.method == "POST":
@@ -175,7 +175,7 @@ def password_forgot(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"]
         if account_over_limit(request, "password-reset", email):
             return _too_many(request)
-        accounts.password_reset_send(post=post, email=email)
+        accounts.password_reset_send(email=email)
         return render(request, "enrollment/account/link_sent.html", {"email": email})
     status = 400 if form.is_bound else 200
     context = {"form": form, "post": post}
@@ -187,7 +187,7 @@ def password_forgot(request: HttpRequest) -> HttpResponse:
 @GET_POST
 def password_reset(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed reset link: choose a new password. It works until the password changes."""
-    enrollee = tokens.check_password_reset(token, post=post_or_404())
+    enrollee = tokens.check_password_reset(token)
     if enrollee is None:
         return render(request, "enrollment/account/invalid_link.html", status=404)
     form = NewPasswordForm(request.POST or None, enrollee=enrollee)

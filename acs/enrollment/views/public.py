@@ -234,7 +234,6 @@ def trip_delete(request: HttpRequest, trip: uuid.UUID) -> HttpResponse:
 @enrollee_required
 def residence(request: HttpRequest) -> HttpResponse:
     enrollee = request.enrollee
-    country = enrollee.post.country_name
     current = selectors.residence_current(enrollee)
     form, regions = records.residence_form(request.POST or None, enrollee=enrollee, current=current)
     if request.method == "POST" and form.is_valid():
@@ -242,13 +241,12 @@ def residence(request: HttpRequest) -> HttpResponse:
         try:
             trip_services.residence_set(enrollee=enrollee, region=region, place=place)
         except ValidationError as error:
-            _refuse(form, error, {"foreign_region": "region"})
+            _refuse(form, error, {"unknown_region": "region"})
         else:
-            messages.success(
-                request, _("Your home in %(country)s is saved.") % {"country": country}
-            )
+            saved = _("Your home in %(country)s is saved.") % {"country": region.country_name}
+            messages.success(request, saved)
             return redirect(HOME)
-    context = {"form": form, "residence": current, "country": country}
+    context = {"form": form, "residence": current}
     return _page(request, "enrollment/residence.html", context)
 
 
@@ -265,8 +263,7 @@ def residence_end(request: HttpRequest) -> HttpResponse:
         current,
         "enrollment/residence_end.html",
         lambda: trip_services.residence_end(enrollee=enrollee),
-        _("We no longer count you as living in %(country)s.")
-        % {"country": enrollee.post.country_name},
+        _("We no longer count you as living there."),
         HOME,
     )
 

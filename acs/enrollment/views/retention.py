@@ -14,13 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from acs.enrollment.services import retention
-from acs.posts.selectors import post_or_404
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def residence_keep(request: HttpRequest, token: str) -> HttpResponse:
-    residence = retention.residence_from_keep_token(token, post=post_or_404())
+    residence = retention.residence_from_keep_token(token)
     if residence is None:
         return render(request, "enrollment/retention/invalid_link.html", status=404)
     if request.method == "POST":
