@@ -19,8 +19,9 @@ from acs.alerts.services.outbox import recipients_count
 from acs.enrollment.services.trips import residence_set, trip_add
 from acs.posts.models import Post, Region
 from acs.posts.services import post_create
-from tests.alerts.conftest import message_fields
+from tests.alerts.conftest import DRAFTER, message_fields
 from tests.enrollment.factories import today, verified_enrollee
+from tests.staff.conftest import permissions_give
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +54,14 @@ def mexico(lima) -> Post:
 @pytest.fixture
 def guadalajara(mexico) -> Post:
     return Post.objects.get(slug="guadalajara-test")
+
+
+@pytest.fixture
+def drafter(person):
+    """A writer at every post (a network role): these tests draft for three posts."""
+    user = person("writer")
+    permissions_give(user, DRAFTER, None)
+    return user
 
 
 def code(value: str) -> Region:
