@@ -4,7 +4,7 @@ send is tried again by the outbox (docs/mail.md)."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 from django.core import mail
@@ -15,6 +15,7 @@ from acs.appointments.models import Booking, Service
 from acs.core import tasks as core_tasks
 from acs.core.constants import EmailStatus
 from acs.core.models import OutgoingEmail
+from tests.appointments.factories import make_service, person
 from tests.core.outbox import FlakyBackend
 
 BOOKED_AT = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
@@ -199,3 +200,34 @@ def test_a_failed_send_keeps_the_claim_and_the_outbox_sends_it_later(
     row.refresh_from_db()
     assert row.status == EmailStatus.SENT
     assert reminder.extra_headers["Message-ID"] == row.message_id
+
+
+@pytest.mark.django_db
+def test_tomorrow_is_each_posts_own_across_the_spring_change(lima, new_york, commit):
+    """One run of the task judges each booking by its own post's calendar, on the night New
+    York's clocks jump forward (Sunday 14 March 2027: that day has 23 hours there)."""
+    ny = make_service(post=new_york, slug="ny-night", opens=time(0, 0), closes=time(23, 30))
+    peru = make_service(post=lima, slug="lima-night", opens=time(0, 0), closes=time(23, 30))
+    booked_at = datetime(2027, 3, 1, tzinfo=UTC)
+
+    def book_at(service, starts_at, number):
+        return commit(
+            services.booking_create,
+            service=service,
+            starts_at=starts_at,
+            people=[person(number)],
+            email=f"dst{number}@example.org",
+            phone="+1 202 555 0100",
+            now=booked_at,
+        )
+
+    # 23:30 on Saturday 13 March in New York (EST, UTC−05:00); 23:30 in Lima too.
+    now = datetime(2027, 3, 14, 4, 30, tzinfo=UTC)
+    sunday_late_ny = book_at(ny, datetime(2027, 3, 15, 3, 0, tzinfo=UTC), 1)  # 23:00 EDT Sun
+    monday_ny = book_at(ny, datetime(2027, 3, 15, 4, 30, tzinfo=UTC), 2)  # 00:30 EDT Mon
+    sunday_late_lima = book_at(peru, datetime(2027, 3, 15, 4, 0, tzinfo=UTC), 3)  # 23:00 Sun
+    assert sorted(selectors.reminders_due(now=now)) == sorted(
+        [sunday_late_ny.pk, sunday_late_lima.pk]
+    )
+    # At 00:30 EST on Sunday (05:30 UTC), Monday 00:30 EDT is New York's tomorrow.
+    assert monday_ny.pk in selectors.reminders_due(now=datetime(2027, 3, 14, 5, 30, tzinfo=UTC))
