@@ -14,6 +14,7 @@ from acs.alerts.models import Message
 from acs.demo.shipped import LIMA, post_seed, shipped_posts
 from acs.demo.travellers import DEMO_DOMAIN, DEMO_TRAVELLERS
 from acs.enrollment.models import Enrollee
+from acs.staff import roles
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +42,20 @@ def test_demo_seed_makes_the_demo_once(settings, tmp_path):
     credentials = json.loads((tmp_path / "demo-staff.json").read_text())
     assert credentials["username"] == "demo-officer"
     assert f"password:    {credentials['password']}" in output.getvalue()
-    assert User.objects.filter(username="demo-officer", is_superuser=True).count() == 1
+    officer = User.objects.get(username="demo-officer", is_superuser=False)
+    # Roles at two posts, and one held at every post (issue 12).
+    held = {
+        (role.post.slug if role.post else None, role.role.name)
+        for role in officer.staff_roles.select_related("post", "role")
+    }
+    assert held == {
+        ("lima", roles.POST_ADMINISTRATOR),
+        ("guadalajara", roles.CONSULAR_OFFICER),
+        (None, roles.NETWORK_ADMINISTRATOR),
+    }
     demo_people = Enrollee.objects.filter(email__endswith=f"@{DEMO_DOMAIN}")
     assert demo_people.count() == len(DEMO_TRAVELLERS)
+    crossing = demo_people.get(full_name="Alex Morgan").trips.get()
+    assert {stop.region.code[:2] for stop in crossing.stops.all()} == {"PE", "MX"}
     assert Message.objects.count() == 3
     assert "Demo messages: 3" in output.getvalue()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -127,3 +129,36 @@ def test_the_post_administrator_reads_the_audit_log(member):
     assert response.status_code == 200
     assert "Audit log" in response.content.decode()
     assert opens(administrator, "/staff/admin/core/auditentry/")
+
+
+def test_the_staff_role_command_gives_and_takes_back_roles_per_post(lima, quito, staff_member):
+    from django.core.management import CommandError, call_command
+
+    from acs.core.models import AuditEntry
+
+    roles_sync()
+    user = staff_member("console").user
+    out = io.StringIO()
+    call_command("staff_role", "console", FRONT_DESK, "--post", "quito", stdout=out)
+    assert "console holds the role Front desk at U.S. Embassy Quito." in out.getvalue()
+    call_command("staff_role", "console", NETWORK_DUTY_OFFICER, "--every-post", stdout=out)
+    held = {(r.post_id, r.role.name) for r in user.staff_roles.select_related("role")}
+    assert held == {(quito.pk, FRONT_DESK), (None, NETWORK_DUTY_OFFICER)}
+    call_command("staff_role", "console", FRONT_DESK, "--post", "quito", "--remove", stdout=out)
+    assert not user.staff_roles.filter(post=quito).exists()
+    actions = list(
+        AuditEntry.objects.filter(object_id=str(user.pk)).values_list("action", flat=True)
+    )
+    assert sorted(actions) == [
+        "acs.staff.role_given",
+        "acs.staff.role_given",
+        "acs.staff.role_removed",
+    ]
+    for bad, message in (
+        (["nobody", FRONT_DESK, "--post", "lima"], "no staff account named 'nobody'"),
+        (["console", "Janitor", "--post", "lima"], "no role named 'Janitor'"),
+        (["console", FRONT_DESK, "--post", "atlantis"], "no post with the short name 'atlantis'"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            call_command("staff_role", *bad, stdout=out)
+    assert user.staff_roles.count() == 1

@@ -12,7 +12,8 @@ from acs.demo.messages import demo_messages_seed
 from acs.demo.network import demo_network_seed
 from acs.demo.travellers import demo_travellers_seed
 from acs.posts.models import Post
-from acs.staff.services import staff_user_create
+from acs.staff import roles
+from acs.staff.services import role_grant, staff_user_create
 
 DEMO_STAFF = "demo-officer"
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         network = demo_network_seed()
         call_command("roles_sync", stdout=self.stdout)
         creds = self._staff()
+        self._roles(network)
         travellers = demo_travellers_seed(post=post)
         published = demo_messages_seed(post=post, author=User.objects.get(username=DEMO_STAFF))
         self.stdout.write(
@@ -44,13 +46,21 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo travellers enrolled: {travellers}\n")
         self.stdout.write(f"Demo messages: {published}\n")
 
+    def _roles(self, network) -> None:
+        """The demo officer works at two posts: Post administrator at Lima, Consular officer
+        at Guadalajara; and as Network administrator (held at every post) may open posts.
+        The header's switcher moves between them (docs/staff-roles.md)."""
+        user = User.objects.get(username=DEMO_STAFF)
+        role_grant(user=user, role=roles.POST_ADMINISTRATOR, post=Post.objects.get(slug="lima"))
+        guadalajara = next(post for post in network.posts if post.slug == "guadalajara")
+        role_grant(user=user, role=roles.CONSULAR_OFFICER, post=guadalajara)
+        role_grant(user=user, role=roles.NETWORK_ADMINISTRATOR, post=None)
+
     def _staff(self) -> dict:
         """The demo officer, made once; its sign-in is kept in ``var/demo-staff.json``."""
         creds_file = settings.VAR_DIR / "demo-staff.json"
         if not creds_file.exists() or not User.objects.filter(username=DEMO_STAFF).exists():
-            creds = staff_user_create(
-                username=DEMO_STAFF, email="officer@example.org", superuser=True
-            )
+            creds = staff_user_create(username=DEMO_STAFF, email="officer@example.org")
             creds_file.write_text(
                 json.dumps(
                     {
