@@ -24,6 +24,7 @@ from acs.alerts.models import Message
 from acs.alerts.rendering import message_parts
 from acs.posts.models import Post
 from acs.posts.routing import post_override
+from acs.posts.selectors import post_serves_whole_country, post_whole_area_text
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_CONTENT_TYPE = "application/cap+xml; charset=utf-8"
@@ -85,22 +86,29 @@ def _description(parts: dict) -> str:
 
 
 def _area(xml: SimplerXMLGenerator, message: Message, language: str) -> None:
-    post = message.post
-    regions = (
-        list(post.regions.order_by("name"))
-        if message.whole_country
-        else list(message.regions.all())
-    )
-    xml.startElement("area", {})
-    if message.whole_country:
-        with override(language):
-            xml.addQuickElement("areaDesc", xml_text(post.country_name))
-        _geocode(xml, "ISO3166-1", post.country_code.upper())
-    else:
+    """One ``area`` per post whose whole district the message covers (a network message has
+    several), or one for the regions chosen. A post alone in its country is the country
+    (ISO 3166-1) and its regions; an embassy or a consulate sharing it is its regions."""
+    if not message.whole_country:
+        regions = list(message.regions.all())
+        xml.startElement("area", {})
         xml.addQuickElement("areaDesc", xml_text(", ".join(region.name for region in regions)))
-    for region in regions:
-        _geocode(xml, "ISO3166-2", region.code)
-    xml.endElement("area")
+        for region in regions:
+            _geocode(xml, "ISO3166-2", region.code)
+        xml.endElement("area")
+        return
+    for post in [message.post, *message.network_posts.order_by("pk")]:
+        regions = list(post.regions.order_by("name"))
+        xml.startElement("area", {})
+        with override(language):
+            if post_serves_whole_country(post):
+                xml.addQuickElement("areaDesc", xml_text(post.country_name))
+                _geocode(xml, "ISO3166-1", post.country_code.upper())
+            else:
+                xml.addQuickElement("areaDesc", xml_text(post_whole_area_text(post)))
+        for region in regions:
+            _geocode(xml, "ISO3166-2", region.code)
+        xml.endElement("area")
 
 
 def _geocode(xml: SimplerXMLGenerator, name: str, value: str) -> None:

@@ -26,7 +26,7 @@ from acs.alerts.models import Message
 from acs.alerts.services.messages import REASON_MIN_WORDS
 from acs.core import clock
 from acs.posts.models import Post
-from acs.posts.selectors import regions_of
+from acs.posts.selectors import post_whole_area_text, regions_of
 
 LANGUAGES = ("en", "es")
 # Parts that may be left out, but then in both languages: a Spanish reader must not miss
@@ -161,7 +161,7 @@ class MessageForm(_Styled, forms.Form):
         label=_("Also for these posts"),
         help_text=_(
             "A network message: also shown on these posts' pages and sent to everyone in "
-            "their whole districts. It needs “The whole country”."
+            "their whole districts. It covers whole districts only."
         ),
         queryset=None,
         required=False,
@@ -189,6 +189,8 @@ class MessageForm(_Styled, forms.Form):
         super().__init__(*args, **kwargs)
         self.post = post
         self.fields["regions"].queryset = regions_of(post)
+        # "The whole country", or, for a post that shares its country, its whole district.
+        self.fields["whole_country"].label = post_whole_area_text(post)
         if network:
             others = Post.objects.exclude(pk=post.pk).order_by("country_code", "city")
             self.fields["network_posts"].queryset = others
@@ -273,8 +275,8 @@ class MessageForm(_Styled, forms.Form):
             self.add_error(
                 "network_posts",
                 _(
-                    "A message for several posts covers each post's whole district: choose "
-                    "“The whole country” instead of regions."
+                    "A message for several posts covers each post's whole district, so it "
+                    "cannot name single regions: choose the whole district."
                 ),
             )
         return data

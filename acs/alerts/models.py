@@ -28,6 +28,7 @@ from acs.alerts.constants import (
 )
 from acs.enrollment.models import Enrollee
 from acs.posts.models import Post, Region
+from acs.posts.selectors import post_whole_area_text
 
 
 class Message(models.Model):
@@ -146,6 +147,12 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.title_en
+
+    def whole_area_text(self) -> str:
+        """For a message about whole districts (``whole_country``): each post's, named as its
+        reader knows it (the country, or an embassy's part of a country it shares)."""
+        posts = [self.post, *self.network_posts.all()]
+        return "; ".join(post_whole_area_text(post) for post in posts)
 
 
 # The outbox: one row per (message, recipient, channel), written with the decision to send.

@@ -24,7 +24,7 @@ STAFF_PUBLISHED_SHOWN = 50
 
 def _with_related(queryset: QuerySet[Message]) -> QuerySet[Message]:
     return queryset.select_related("post", "references").prefetch_related(
-        Prefetch("regions", queryset=Region.objects.order_by("name"))
+        Prefetch("regions", queryset=Region.objects.order_by("name")), "network_posts"
     )
 
 

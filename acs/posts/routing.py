@@ -88,6 +88,7 @@ def post_override(post: Post | str) -> Iterator[None]:
 class Routes:
     slugs: frozenset[str]
     hosts: dict[str, str]  # host name -> slug
+    shared_countries: frozenset[str]  # countries of more than one post (ISO 3166-1 alpha-2)
 
 
 _routes: tuple[float, Routes] | None = None
@@ -101,12 +102,15 @@ def routes() -> Routes:
     now = time.monotonic()
     if known is not None and known[0] > now:
         return known[1]
-    slugs, hosts = set(), {}
-    for slug, names in Post.objects.order_by("slug").values_list("slug", "host_names"):
+    slugs, hosts, countries = set(), {}, []
+    rows = Post.objects.order_by("slug").values_list("slug", "host_names", "country_code")
+    for slug, names, country in rows:
         slugs.add(slug)
+        countries.append(country.upper())
         for name in host_names_split(names):
             hosts.setdefault(name, slug)
-    found = Routes(slugs=frozenset(slugs), hosts=hosts)
+    shared = frozenset(country for country in countries if countries.count(country) > 1)
+    found = Routes(slugs=frozenset(slugs), hosts=hosts, shared_countries=shared)
     with _routes_lock:
         _routes = (now + settings.ACS_POST_ROUTES_SECONDS, found)
     return found

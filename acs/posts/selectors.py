@@ -6,9 +6,10 @@ from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from acs.posts.models import Post, Region, country_name
-from acs.posts.routing import post_named
+from acs.posts.routing import post_named, routes
 
 # One lookup of the deployment's post per request: the view, the page frame's context
 # processor and the forms all ask for it. Kept only between request_started and
@@ -100,3 +101,16 @@ def posts_by_country(query: str = "") -> list[tuple[str, list[Post]]]:
         if all(word in text for word in words):
             groups.setdefault(post.country_name, []).append(post)
     return sorted(groups.items())
+
+
+def post_serves_whole_country(post: Post) -> bool:
+    """Whether ``post`` is its country's only post, so that its district is the whole country
+    (an embassy that shares its country with consulates serves only part of it)."""
+    return post.country_code.upper() not in routes().shared_countries
+
+
+def post_whole_area_text(post: Post) -> str:
+    """How to name all of the post's district to a reader: the country, or the district."""
+    if post_serves_whole_country(post):
+        return gettext("The whole country")
+    return gettext("Everywhere %(post)s serves") % {"post": post.display_name}

@@ -11,8 +11,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from acs.alerts import services
+from acs.alerts.cap import cap_alert
 from acs.alerts.forms import MessageForm
 from acs.alerts.models import Message
 from acs.alerts.services.outbox import recipients_count
@@ -119,3 +121,23 @@ def test_each_posts_message_reaches_its_own_district_only(lima, mexico, guadalaj
         post=lima, actor=drafter, **message_fields(lima, whole_country=True, regions=[])
     )
     assert recipients_count(message=whole_peru) == 1
+
+
+def test_a_whole_district_is_named_as_such_where_posts_share_a_country(
+    lima, mexico, guadalajara, drafter
+):
+    """ "The whole country" only for a post alone in its country; the embassy in Mexico City
+    serves every state but Jalisco, so its readers are told whose district it is, and its
+    CAP area lists its states instead of the country code."""
+    fields = message_fields(lima, whole_country=True, regions=[])
+    peru = services.message_draft_create(post=lima, actor=drafter, **fields)
+    assert peru.whole_area_text() == "The whole country"
+    embassy = services.message_draft_create(post=mexico, actor=drafter, **fields)
+    assert embassy.whole_area_text() == "Everywhere U.S. post in Mexico City (test) serves"
+    assert MessageForm(post=mexico).fields["whole_country"].label == embassy.whole_area_text()
+    assert MessageForm(post=lima).fields["whole_country"].label == "The whole country"
+    Message.objects.filter(pk=embassy.pk).update(published_at=timezone.now())
+    embassy.refresh_from_db()
+    area = cap_alert(embassy, absolute=lambda path: f"https://example.org{path}").decode()
+    assert "<valueName>ISO3166-1</valueName>" not in area
+    assert "<value>MX-CMX</value>" in area and "<value>MX-JAL</value>" not in area

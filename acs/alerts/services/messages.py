@@ -166,8 +166,8 @@ def _check_network(message: Message, posts: list[Post], actor: AbstractBaseUser)
     if not message.whole_country:
         raise _refuse(
             _(
-                "A message for several posts covers each post's whole district: choose "
-                "“The whole country” instead of regions."
+                "A message for several posts covers each post's whole district, so it cannot "
+                "name single regions: choose the whole district."
             ),
             "network_area",
         )
