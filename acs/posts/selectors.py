@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 
 from django.conf import settings
 from django.core.signals import request_finished, request_started
@@ -88,16 +89,23 @@ def regions_by_country(*, first: str = "") -> list[tuple[str, list[Region]]]:
     return [(name, regions) for name, _code, regions in named]
 
 
+def _folded(text: str) -> str:
+    """``text`` without case or accents: "México" and "Perú" are found by "mexico", "peru"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def posts_by_country(query: str = "") -> list[tuple[str, list[Post]]]:
     """Every post, or those whose name, city or country holds ``query`` (in either language,
-    ignoring case), grouped by country, countries and posts in alphabetical order of the
-    reader's language. Filtered in Python: country names come from pycountry, not a column."""
-    words = query.casefold().split()
+    ignoring case and accents: a reader of Spanish types "Mexico" as often as "México"),
+    grouped by country, countries and posts in alphabetical order of the reader's language.
+    Filtered in Python: country names come from pycountry, not a column."""
+    words = _folded(query).split()
     groups: dict[str, list[Post]] = {}
     for post in Post.objects.order_by("city"):
-        text = " ".join(
-            (post.name, post.name_es, post.city, post.country_name, post.country_code)
-        ).casefold()
+        text = _folded(
+            " ".join((post.name, post.name_es, post.city, post.country_name, post.country_code))
+        )
         if all(word in text for word in words):
             groups.setdefault(post.country_name, []).append(post)
     return sorted(groups.items())
