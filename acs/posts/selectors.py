@@ -5,7 +5,7 @@ import unicodedata
 
 from django.conf import settings
 from django.core.signals import request_finished, request_started
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 
@@ -58,18 +58,24 @@ def post_get(*, slug: str) -> Post | None:
     return Post.objects.filter(slug=slug).first()
 
 
-def posts_listed(*, country: str = "", search: str = "") -> QuerySet[Post]:
+def posts_listed(*, country: str = "", search: str = "") -> list[Post]:
     """Every post, by country code then city, so that a country's posts sit together;
-    ``country`` keeps one country's (ISO 3166-1 alpha-2), ``search`` matches either name or
-    the city."""
+    ``country`` keeps one country's (ISO 3166-1 alpha-2), ``search`` matches as the page's
+    search box does (``post_matches``)."""
     posts = Post.objects.order_by("country_code", "city", "slug")
     if country:
         posts = posts.filter(country_code=country.upper())
-    if search:
-        posts = posts.filter(
-            Q(name__icontains=search) | Q(name_es__icontains=search) | Q(city__icontains=search)
-        )
-    return posts
+    words = _folded(search).split()
+    return [post for post in posts if post_matches(post, words)]
+
+
+def post_matches(post: Post, words: list[str]) -> bool:
+    """Whether every one of ``words`` (already ``_folded``) is in the post's names (both
+    languages), city, or country (its name in the reader's language, or its code)."""
+    text = _folded(
+        " ".join((post.name, post.name_es, post.city, post.country_name, post.country_code))
+    )
+    return all(word in text for word in words)
 
 
 def regions_of(post: Post) -> QuerySet[Region]:
@@ -103,10 +109,7 @@ def posts_by_country(query: str = "") -> list[tuple[str, list[Post]]]:
     words = _folded(query).split()
     groups: dict[str, list[Post]] = {}
     for post in Post.objects.order_by("city"):
-        text = _folded(
-            " ".join((post.name, post.name_es, post.city, post.country_name, post.country_code))
-        )
-        if all(word in text for word in words):
+        if post_matches(post, words):
             groups.setdefault(post.country_name, []).append(post)
     return sorted(groups.items())
 

@@ -88,6 +88,8 @@ def test_posts_speak_the_language_asked_for(client, mexico):
         ("q=mexico", ["mexico-city-test"]),
         ("q=LIMA", ["lima"]),
         ("q=Ciudad de México", ["mexico-city-test"]),  # the Spanish name
+        ("q=ciudad de mexico", ["mexico-city-test"]),  # without the accent, as on the page
+        ("q=peru", ["lima"]),  # the country's name, as the page's search box finds it
         ("q=New%20York", ["new-york-test"]),  # the city
         ("q=lima&country=MX", []),
         ("q=%20%20", ["mexico-city-test", "lima", "new-york-test"]),
