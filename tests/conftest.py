@@ -179,6 +179,23 @@ def new_york(db) -> Post:
 
 
 @pytest.fixture
+def mexico(db) -> Post:
+    """The embassy in Mexico City, serving every Mexican state (as the demo seeds it), in
+    another zone (Mexico City has kept UTC−6 since 2022)."""
+    return post_create(
+        slug="mexico-city-test",
+        name="U.S. Embassy Mexico City (test)",
+        name_es="Embajada de EE. UU. en Ciudad de México (prueba)",
+        city="Mexico City",
+        country_code="MX",
+        time_zone="America/Mexico_City",
+        street_address="Paseo de la Reforma 305",
+        main_phone="+52 55 5080 2000",
+        emergency_phone="+52 55 8526 2561",
+    )
+
+
+@pytest.fixture
 def quito(lima) -> Post:
     """A second post, in another country, with the shipped pages and a service of its own
     (issue 12: each post's pages, services and hotline are its own)."""

@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 
 from acs.appointments.models import Booking
 from acs.posts.models import Post
-from acs.posts.services import post_create
 from tests.api.helpers import ANA, API, booking_body, post_json, service_create, slot_keys
 from tests.appointments.factories import make_service
 from tests.core.outbox import hold_emails
@@ -26,22 +25,6 @@ MEXICO = f"{API}/posts/mexico-city-test"
 @pytest.fixture(autouse=True)
 def queued_emails(monkeypatch):
     hold_emails(monkeypatch)
-
-
-@pytest.fixture
-def mexico(db) -> Post:
-    """A second post, in another country and zone (Mexico City has kept UTC−6 since 2022)."""
-    return post_create(
-        slug="mexico-city-test",
-        name="U.S. Embassy Mexico City (test)",
-        name_es="Embajada de EE. UU. en Ciudad de México (prueba)",
-        city="Mexico City",
-        country_code="MX",
-        time_zone="America/Mexico_City",
-        street_address="Paseo de la Reforma 305",
-        main_phone="+52 55 5080 2000",
-        emergency_phone="+52 55 8526 2561",
-    )
 
 
 def error_of(response, status: int) -> dict:

@@ -18,27 +18,11 @@ from acs.enrollment.identity import tokens
 from acs.enrollment.models import Trip, TripStop
 from acs.enrollment.services.trips import residence_set, trip_add
 from acs.posts.models import Post, Region
-from acs.posts.services import post_create
 from tests.conftest import CheckingClient
 from tests.enrollment.factories import today, verified_enrollee
 from tests.enrollment.selfservice import PASSWORD, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mexico(lima) -> Post:
-    """The embassy in Mexico City, serving every Mexican state (as the demo seeds it)."""
-    return post_create(
-        slug="mexico-city-test",
-        name="U.S. Embassy Mexico City (test)",
-        city="Mexico City",
-        country_code="MX",
-        time_zone="America/Mexico_City",
-        street_address="Paseo de la Reforma 305",
-        main_phone="+52 55 5080 2000",
-        emergency_phone="+52 55 8526 2561",
-    )
 
 
 def code(value: str) -> Region:
