@@ -54,6 +54,7 @@ class BookingPersonInline(admin.TabularInline):
 
 @admin.register(Booking)
 class BookingAdmin(PostScopedAdmin):
+    personal_data = True  # emails, phones, names and passport numbers: every look is recorded
     list_display = ("code", "starts_at", "service", "people_count", "status", "email")
     list_filter = ("post", "service", "status")
     search_fields = ("code", "email", "people__full_name")

@@ -6,14 +6,14 @@ included). Superusers see every post's, with a filter by post.
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from acs.core.admin_audit import AuditedModelAdmin
 from acs.posts.selectors import post_default
 
 
-class PostScopedAdmin(admin.ModelAdmin):
+class PostScopedAdmin(AuditedModelAdmin):
     post_path = "post_id"  # the lookup from the model to its post's id
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -1,10 +1,11 @@
-"""The back office's own forms (the audit log's search)."""
+"""The back office's own forms: the audit log's search, staff accounts and roles."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -57,3 +58,42 @@ class AuditSearchForm(forms.Form):
             since=data.get("since"),
             until=data.get("until"),
         )
+
+
+class AccountForm(forms.Form):
+    """A new staff account: its user name, email, and the roles it holds at this post."""
+
+    username = forms.CharField(
+        label=_("User name"),
+        max_length=150,
+        help_text=_("3 to 150 letters, digits or the signs . @ + - _"),
+    )
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    roles = forms.ModelMultipleChoiceField(
+        label=_("Roles at this post"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only the roles whose every permission you hold are offered."),
+    )
+
+    def __init__(self, *args: Any, grantable: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].queryset = Group.objects.filter(
+            pk__in=[role.pk for role in grantable]
+        ).order_by("name")
+        for name in ("username", "email"):
+            self.fields[name].widget.attrs["class"] = "usa-input"
+
+
+class RoleForm(forms.Form):
+    """One role to give at this post (from those the person giving it may give)."""
+
+    role = forms.ModelChoiceField(label=_("Role"), queryset=None, empty_label=None)
+
+    def __init__(self, *args: Any, grantable: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = Group.objects.filter(
+            pk__in=[role.pk for role in grantable]
+        ).order_by("name")
+        self.fields["role"].widget.attrs["class"] = "usa-select"

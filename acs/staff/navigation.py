@@ -27,6 +27,7 @@ ENTRIES = [
     Entry("staff:messages", _("Messages"), "alerts.view_message"),
     Entry("staff:figures", _("Figures"), "appointments.view_figures"),
     Entry("staff:audit", _("Audit log"), "core.view_auditentry"),
+    Entry("staff:accounts", _("Staff accounts"), "auth.view_user"),
     Entry("posts:list", _("Posts"), "posts.view_post"),
     Entry("admin:index", _("Admin"), "content.change_page"),
 ]

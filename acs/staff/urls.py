@@ -6,6 +6,7 @@ from acs.alerts.views import progress as delivery_staff
 from acs.alerts.views import staff as alert_views
 from acs.appointments.views.staff import capacity, day, door
 from acs.enrollment.views import staff as enrollment
+from acs.staff import account_views as accounts
 from acs.staff import views
 
 app_name = "staff"
@@ -48,6 +49,14 @@ urlpatterns = [
     path("messages/<int:pk>/delivery/", delivery_staff.progress, name="delivery"),
     path("messages/<int:pk>/delivery.json", delivery_staff.progress_json, name="delivery-json"),
     path("messages/<int:pk>/welfare/", delivery_staff.welfare, name="welfare"),
+    # Staff accounts and their roles at this post
+    path("accounts/", accounts.account_list, name="accounts"),
+    path("accounts/new/", accounts.account_new, name="account-new"),
+    path("accounts/<int:pk>/", accounts.account_detail, name="account"),
+    path("accounts/<int:pk>/roles/give/", accounts.account_role_give, name="account-role-give"),
+    path("accounts/<int:pk>/roles/take/", accounts.account_role_take, name="account-role-take"),
+    path("accounts/<int:pk>/active/", accounts.account_active, name="account-active"),
+    path("accounts/<int:pk>/reset/", accounts.account_reset, name="account-reset"),
     # Oversight
     path("figures/", views.figures, name="figures"),
     path("audit/", views.audit, name="audit"),

@@ -81,14 +81,14 @@ def lima_world(world, lima, staff_member):
     }
 
 
-def _url(route: tuple, records: dict) -> str:
+def record_url(route: tuple, records: dict) -> str:
     _path, name, _params = route
     kind = name.split(":")[-1].split("-")[0]
     record = records.get(RECORD_OF.get(kind, kind))
     return url_for(route, {kind: record} if record is not None else {})
 
 
-def _text(response) -> str:
+def response_text(response) -> str:
     if response.streaming:
         return b"".join(response.streaming_content).decode(errors="replace")
     return response.content.decode(errors="replace")  # a PDF is bytes: its text is not read
@@ -102,9 +102,9 @@ def _walk_as(browser, records: dict) -> dict[str, str]:
     """GET every staff route with ``records``' ids: {path: status and the markers seen}."""
     seen = {}
     for route in ROUTES:
-        path = _url(route, records)
+        path = record_url(route, records)
         response = browser.get(path)
-        found = [marker for marker in records["markers"] if marker in _text(response)]
+        found = [marker for marker in records["markers"] if marker in response_text(response)]
         seen[path] = (response.status_code, found)
     return seen
 
@@ -118,10 +118,12 @@ def test_staff_of_another_post_reach_nothing_of_lima(
     before = snapshot()
     gets = _walk_as(quito_staff, lima_world)
     for route in ROUTES:
-        path = _url(route, lima_world)
+        path = record_url(route, lima_world)
         got, found = gets[path]
         posted = quito_staff.post(path, plausible_data(lima_world))
-        assert found == [] and "Marker" not in _text(posted), f"{path} showed Lima's records"
+        assert found == [] and "Marker" not in response_text(posted), (
+            f"{path} showed Lima's records"
+        )
         answers = {got, posted.status_code}
         assert max(answers) < 500, path
         if _names_a_record(path):  # refused (405: the method it does not take)
@@ -226,7 +228,7 @@ def test_the_admin_shows_a_post_only_its_own_records(
         "/staff/admin/appointments/booking/": lima_world["booking"].code,
         "/staff/admin/content/page/": lima_page.title_en,
         "/staff/admin/posts/post/": lima.name,
-        "/staff/admin/auth/user/": "lima-admin",
+        "/staff/accounts/": "lima-admin",  # staff accounts are on the staff pages now
     }
     for path, marker in lists.items():
         assert marker in lima_staff.get(path).content.decode(), f"control: {path}"
