@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "acs.core.middleware.UnknownLanguagePrefixMiddleware",
+    # Staff, account and personal-link pages: Cache-Control: no-store.
+    "acs.core.middleware.PrivatePagesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     # Under /staff/: the post chosen in the staff header becomes the current post.
     "acs.staff.scope.StaffPostMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Under /staff/: a session idle for ACS_STAFF_IDLE_SECONDS ends (with a message).
+    "acs.staff.idle.StaffIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes must come last: it turns a lockout raised during sign-in into its response.
@@ -367,6 +371,8 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "acs.core.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# A staff session ends after this long without a request (acs/staff/idle.py).
+ACS_STAFF_IDLE_SECONDS = env.int("ACS_STAFF_IDLE_SECONDS", default=30 * 60)
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS

@@ -29,11 +29,11 @@ def network_held(user: AbstractBaseUser) -> bool:
     return user.is_superuser or StaffRole.objects.filter(user=user, post__isnull=True).exists()
 
 
-def posts_of(user: AbstractBaseUser) -> QuerySet[Post]:
+def posts_of(user: AbstractBaseUser, *, network: bool | None = None) -> QuerySet[Post]:
     """The posts ``user`` may work on, by country and city: those where they hold a role, or
-    every post for a network role."""
+    every post for a network role (``network``, when the caller knows it already)."""
     posts = Post.objects.order_by("country_code", "city", "slug")
-    if network_held(user):
+    if network_held(user) if network is None else network:
         return posts
     return posts.filter(staff_roles__user=user).distinct()
 
@@ -49,7 +49,8 @@ def post_choose(request: HttpRequest, slug: str) -> Post | None:
 
 class StaffPostMiddleware:
     """Under /staff/, for a signed-in staff member: the chosen post becomes the current one
-    (``request.staff_post``; the posts they may choose from are ``request.staff_posts``)."""
+    (``request.staff_post``; the posts they may choose from are ``request.staff_posts``;
+    ``request.staff_network``: whether they hold a network role)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -58,7 +59,8 @@ class StaffPostMiddleware:
         user = getattr(request, "user", None)
         if not request.path_info.startswith("/staff/") or not (user and user.is_staff):
             return self.get_response(request)
-        posts = list(posts_of(user))
+        request.staff_network = network_held(user)
+        posts = list(posts_of(user, network=request.staff_network))
         chosen = request.session.get(SESSION_KEY)
         post = next((p for p in posts if p.slug == chosen), posts[0] if posts else None)
         request.staff_posts, request.staff_post = posts, post

@@ -22,7 +22,7 @@ from acs.posts.selectors import post_default
 from acs.staff import selectors
 from acs.staff.charts import Chart, Series
 from acs.staff.forms import AuditSearchForm
-from acs.staff.scope import network_held, post_choose
+from acs.staff.scope import post_choose
 
 
 @staff_view(ANY_STAFF)
@@ -62,7 +62,7 @@ def figures(request: HttpRequest) -> HttpResponse:
     """The post's figures for the last twelve weeks, as tables and SVG charts."""
     post, now = post_default(), timezone.now()
     context = _figures(post=post, now=now) if post else {}
-    if network_held(request.user):  # a network role sees every post side by side
+    if request.staff_network:  # a network role sees every post side by side
         context["network"] = selectors.network_figures(now=now)
         context["network_days"] = selectors.NETWORK_DAYS
     return render(request, "staff/figures.html", {"post": post, **context})
@@ -78,7 +78,7 @@ def audit(request: HttpRequest) -> HttpResponse:
     already a record of who did what. Staff views of citizens' personal data are audited
     where that data is shown.
     """
-    post, everywhere = post_default(), network_held(request.user)
+    post, everywhere = post_default(), request.staff_network
     form = AuditSearchForm(
         request.GET,
         actions=selectors.audit_actions(post=post, everywhere=everywhere),
