@@ -247,6 +247,10 @@ ACS_MAIL_RETRY_CAP = env.int("ACS_MAIL_RETRY_CAP", default=3600)
 ACS_MAIL_MAX_ATTEMPTS = env.int("ACS_MAIL_MAX_ATTEMPTS", default=10)
 ACS_MAIL_SEND_TIMEOUT = env.int("ACS_MAIL_SEND_TIMEOUT", default=30)
 ACS_MAIL_KEEP_DAYS = env.int("ACS_MAIL_KEEP_DAYS", default=30)
+# Each web process hands the emails its requests committed to the broker in one message per
+# this many seconds, from a thread of its own (acs/core/outbox/queue.py); 0 publishes one
+# message per email from the request, after its commit.
+ACS_MAIL_HANDOVER_SECONDS = env.float("ACS_MAIL_HANDOVER_SECONDS", default=0.05)
 
 # Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
