@@ -13,7 +13,7 @@ from acs.celery import app
 from acs.core import tasks
 from acs.core.models import OutgoingEmail
 from acs.core.outbox import queue as outbox_queue
-from acs.core.outbox.queue import DISPATCH, _Batcher, email_queue
+from acs.core.outbox.queue import _Batcher, email_queue
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_commits_of_one_interval_are_one_message(batches):
     batcher.submit([3])
     assert sent == []  # the requests returned without publishing
     assert published.wait(timeout=5)
-    assert sent == [(DISPATCH, [[1, 2, 3]])]
+    assert sent == [("acs.core.tasks.emails_dispatch", [[1, 2, 3]])]
 
 
 @pytest.mark.django_db

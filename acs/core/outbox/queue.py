@@ -36,8 +36,6 @@ __all__ = ["NewEmail", "email_queue", "emails_hand_over", "emails_queue"]
 
 logger = logging.getLogger(__name__)
 
-DISPATCH = "acs.core.tasks.emails_dispatch"
-
 
 def emails_queue(*, emails: list[NewEmail]) -> list[int]:
     """Queue ``emails`` in the current transaction (or a transaction of their own); they are
@@ -122,7 +120,9 @@ class _Batcher:
         if not ids:
             return 0
         try:
-            task_send(DISPATCH, args=[ids], queue=Queues.DEFAULT, **PUBLISH_ONCE)
+            task_send(
+                "acs.core.tasks.emails_dispatch", args=[ids], queue=Queues.DEFAULT, **PUBLISH_ONCE
+            )
         except (KombuError, OSError) as error:
             logger.error(
                 "broker unreachable, %d email(s) left for the sweeper: %s", len(ids), error
