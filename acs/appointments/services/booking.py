@@ -177,7 +177,13 @@ def _check_people(service: Service, people: list[PersonData], email: str) -> lis
 
 
 def _check_state(
-    service: Service, starts_at: datetime, state: SlotState, *, people: int, email: str, now
+    service: Service,
+    starts_at: datetime,
+    state: SlotState,
+    *,
+    people: int,
+    email: str,
+    now: datetime,
 ) -> None:
     """Refuse in the order a citizen should hear it: the time is closed; one of them is
     already booked; the seats are gone."""
