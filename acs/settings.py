@@ -251,6 +251,10 @@ ACS_MAIL_RETRY_CAP = env.int("ACS_MAIL_RETRY_CAP", default=3600)
 ACS_MAIL_MAX_ATTEMPTS = env.int("ACS_MAIL_MAX_ATTEMPTS", default=10)
 ACS_MAIL_SEND_TIMEOUT = env.int("ACS_MAIL_SEND_TIMEOUT", default=30)
 ACS_MAIL_KEEP_DAYS = env.int("ACS_MAIL_KEEP_DAYS", default=30)
+# Each web process hands the emails its requests committed to the broker in one message per
+# this many seconds, from a thread of its own (acs/core/outbox/queue.py); 0 publishes one
+# message per email from the request, after its commit.
+ACS_MAIL_HANDOVER_SECONDS = env.float("ACS_MAIL_HANDOVER_SECONDS", default=0.05)
 
 # Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -441,6 +445,11 @@ ACS_PAGE_CACHE_STAMP_SECONDS = env.float("ACS_PAGE_CACHE_STAMP_SECONDS", default
 # The tables whose rows the public pages show, each with "post" and "updated_at": a row
 # added, changed or deleted in one of them changes every public page's cache key at once.
 ACS_PAGE_CACHE_TABLES = ["content.Page", "alerts.Message", "appointments.Closure"]
+# How long each process reuses a post, its bookable services and their opening rules on the
+# booking path (acs/appointments/selectors.py, docs/appointments.md): a staff change shows
+# everywhere within this time (at once in the process that made it); 0 reads them on every
+# request. Seats per slot and closures are always read afresh under the slot's lock.
+ACS_BOOKING_RULES_SECONDS = env.float("ACS_BOOKING_RULES_SECONDS", default=1.0)
 # Only the concurrency tests' control run turns this off, to show the race is real.
 ACS_LOCKS_ENABLED = True
 

@@ -46,6 +46,7 @@ GUNICORN_ARGS = os.environ.get(
     "BENCH_GUNICORN_ARGS", "--workers 2 --worker-class gthread --threads 8 --preload"
 ).split()
 LOCAL_REDIS = "redis://127.0.0.1:6379/13"
+RULES_TABLE = '"appointments_openingrule"'
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 GIVEN_ENVIRONMENT = frozenset(os.environ)
 
@@ -361,6 +362,7 @@ def availability_over_http(post) -> dict:
     from acs.appointments import selectors
 
     heading("3b. GET /api/v1/services/<slug>/availability?days=60 (django.test.Client)")
+    refreshes = 0
     client = Client(HTTP_HOST="127.0.0.1")
     all_times: list[float] = []
     all_cpu: list[float] = []
@@ -377,7 +379,12 @@ def availability_over_http(post) -> dict:
                 response = client.get(path)
                 times.append(time.perf_counter() - started)
             assert response.status_code == 200  # noqa: S101
-            query_counts.add(len(queries))
+            # Once a second the process re-reads the post, its services and their rules
+            # (ACS_BOOKING_RULES_SECONDS): three more queries on that call, counted apart.
+            if any(RULES_TABLE in query["sql"] for query in queries.captured_queries):
+                refreshes += 1
+            else:
+                query_counts.add(len(queries))
         cpu = (time.process_time() - cpu_started) / AVAILABILITY_CALLS
         all_cpu.append(cpu)
         print(
@@ -386,6 +393,7 @@ def availability_over_http(post) -> dict:
             f"  queries {len(queries)}"
         )
         all_times += times
+    print(f"  calls that re-read the post's services and rules (once a second): {refreshes}")
     return call_figures(all_times, all_cpu, query_counts)
 
 
@@ -609,8 +617,12 @@ def bookings_per_second(post, var_dir: Path) -> dict:
         client_cpu = time.process_time() - client_before
         app_cpu = cpu_used(app_before, children_of(server.pid))
         database_cpu = cpu_used(database_before, database_backends())
+        load_after = os.getloadavg()[0]
+        trivial = ceiling_django(port, server)
     finally:
         gunicorn_stop(server)
+    inserts = ceiling_inserts()
+    statements = queries_per_booking(post)
     ok = load.statuses[201]
     figures = {
         "elapsed": elapsed,
@@ -625,6 +637,10 @@ def bookings_per_second(post, var_dir: Path) -> dict:
         "database_cpu": database_cpu / max(ok, 1),
         "client_cpu": client_cpu / max(ok, 1),
         "overbooked": overbooked_slots(),
+        "load": load_after,
+        "statements": len(statements),
+        "trivial": trivial,
+        "inserts": inserts,
     }
     figures["capacity"] = os.cpu_count() / (figures["app_cpu"] + figures["database_cpu"])
     print(f"{CLIENT_THREADS} client threads for {elapsed:.1f} s; statuses {dict(load.statuses)}")
@@ -639,7 +655,148 @@ def bookings_per_second(post, var_dir: Path) -> dict:
         f"{os.cpu_count()} otherwise idle cores would serve ~{figures['capacity']:.0f} bookings/s"
     )
     print(f"slots over capacity (one SQL query): {figures['overbooked']}")
+    print(f"load average (1 min) at the end of the load: {load_after:.1f}")
+    print(
+        f"statements per booking (web process, in process, BEGIN and COMMIT included): "
+        f"{len(statements)}"
+    )
+    for sql in statements:
+        print(f"  {' '.join(sql.split())[:110]}")
+    print("same-run ceilings, 32 clients each:")
+    failed = f", {trivial['other']} failed" if trivial["other"] else ""
+    print(
+        f"  trivial Django view (GET /healthz: middleware + SELECT 1), same gunicorn: "
+        f"{trivial['rate']:.0f} requests/s, gunicorn CPU {ms(trivial['app_cpu'])} per request"
+        f"{failed}"
+    )
+    print(
+        f"  bare INSERT + COMMIT in PostgreSQL (psycopg, no Django): {inserts['rate']:.0f}/s, "
+        f"PostgreSQL CPU {ms(inserts['database_cpu'])} per insert"
+    )
     return figures
+
+
+def queries_per_booking(post) -> list[str]:
+    """One booking through the API in this process (django.test.Client), its SQL captured:
+    the statements the web process sends, BEGIN and COMMIT included."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from acs.appointments import selectors
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    service = selectors.services_bookable(post).order_by("-seats_per_slot").first()
+    days = client.get(f"/api/v1/services/{service.slug}/availability?days=60").json()["days"]
+    free = [slot["start"] for day in days for slot in day["slots"] if slot["free"] >= 2]
+    load = Load(0, SlotPool([]))
+    load.serial = 900_000
+    rng = random.Random(7)
+    statements = []
+    for start in free[:2]:  # the first warms the process's copy of the post and services
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                "/api/v1/bookings",
+                load.body(service, start, 1, rng),
+                content_type="application/json",
+            )
+        assert response.status_code == 201, response.content  # noqa: S101
+        statements = [query["sql"] for query in queries.captured_queries]
+    return statements
+
+
+def ceiling_django(port: int, server: subprocess.Popen, seconds: float = 10.0) -> dict:
+    """The same gunicorn, the same 32 keep-alive clients, a trivial Django view: ``GET
+    /healthz`` (every middleware, then ``SELECT 1``). No booking can beat it on this machine
+    at this moment."""
+    stop = threading.Event()
+    counts: Counter = Counter()
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while not stop.is_set():
+            try:
+                connection.request("GET", "/healthz", headers={"Connection": "keep-alive"})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                status = 0
+            with lock:
+                counts[status] += 1
+        connection.close()
+
+    app = children_of(server.pid)
+    before = cpu_of(app)
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENT_THREADS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    ok = counts[200]
+    return {
+        "rate": ok / elapsed,
+        "app_cpu": cpu_used(before, children_of(server.pid)) / max(ok, 1),
+        "other": sum(n for status, n in counts.items() if status != 200),
+    }
+
+
+def ceiling_inserts(seconds: float = 10.0) -> dict:
+    """32 connections, each inserting one row per transaction (``INSERT`` then ``COMMIT``)
+    into a table of its own: the commits per second PostgreSQL gives on this machine now,
+    with no Python web process in the way."""
+    import psycopg
+    from django.db import connection as django_connection
+
+    settings = django_connection.settings_dict
+    params = {
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+        "password": settings["PASSWORD"] or None,
+        "dbname": settings["NAME"],
+    }
+    with psycopg.connect(**params, autocommit=True) as admin:
+        admin.execute(
+            "CREATE TABLE IF NOT EXISTS bench_ceiling "
+            "(id bigserial PRIMARY KEY, email text, created_at timestamptz DEFAULT now())"
+        )
+    stop = threading.Event()
+    done = [0] * CLIENT_THREADS
+    connections = [psycopg.connect(**params, autocommit=True) for _ in range(CLIENT_THREADS)]
+    pids = [connection.info.backend_pid for connection in connections]
+
+    def insert(number: int) -> None:
+        connection = connections[number]
+        while not stop.is_set():
+            connection.execute(
+                "INSERT INTO bench_ceiling (email) VALUES (%s)", [f"c{number}@example.org"]
+            )
+            done[number] += 1
+
+    before = cpu_of(pids)
+    threads = [
+        threading.Thread(target=insert, args=(n,), daemon=True) for n in range(CLIENT_THREADS)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    database_cpu = cpu_used(before, pids)
+    for connection in connections:
+        connection.close()
+    total = sum(done)
+    return {"rate": total / elapsed, "database_cpu": database_cpu / max(total, 1)}
 
 
 def cpu_used(before: dict[int, float], pids: list[int]) -> float:
@@ -674,6 +831,13 @@ def summary(build_rows: int, in_process: dict, over_http: dict, load: dict) -> N
         f"PostgreSQL {ms(load['database_cpu'])}  => ~{load['capacity']:.0f}/s on idle cores"
     )
     print(f"    target >= 200 bookings/s:          {verdict(load['rate'] >= 200)}")
+    total = load["app_cpu"] + load["database_cpu"]
+    print(f"    target CPU <= 10 ms per booking:   {verdict(total <= 0.010)} ({ms(total)})")
+    print(f"    statements per booking            {load['statements']:10}")
+    print(
+        f"    ceilings, same run                trivial view {load['trivial']['rate']:.0f}/s, "
+        f"bare INSERT {load['inserts']['rate']:.0f}/s"
+    )
     print(f"  slots over capacity                 {load['overbooked']:>10}")
 
 

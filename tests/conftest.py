@@ -61,6 +61,25 @@ def _page_cache_sees_changes_at_once(settings):
 
 
 @pytest.fixture(autouse=True)
+def _booking_rules_read_afresh(settings):
+    """The booking path reads the post, its services and their opening rules afresh on every
+    request, as a test that changes one and books expects (deployed: once a second per
+    process; see tests/appointments/test_booking_rules_cache.py)."""
+    from acs.appointments.selectors import booking_rules_forget
+
+    settings.ACS_BOOKING_RULES_SECONDS = 0
+    booking_rules_forget()
+
+
+@pytest.fixture(autouse=True)
+def _emails_handed_over_at_commit(settings):
+    """A committed email goes to the broker from the request itself, so that a test sees it
+    handed over (or marked for the sweeper) when the request returns (deployed: in a batch per
+    process every ACS_MAIL_HANDOVER_SECONDS; see tests/core/test_outbox_batches.py)."""
+    settings.ACS_MAIL_HANDOVER_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _post_routes_afresh():
     """Each test reads the posts' slugs and host names afresh: a post made by a test that
     was rolled back must not route requests of the next one."""

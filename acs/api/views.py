@@ -41,6 +41,7 @@ from acs.appointments.services import BookingError, PersonData, booking_create
 from acs.core import clock, pow, ratelimit
 from acs.core.i18n import localized
 from acs.posts.models import Post
+from acs.posts.routing import post_named
 from acs.posts.selectors import post_default, post_get, posts_listed
 
 MAX_SEARCH = 100  # characters of ``q``: longer than any post's name or city
@@ -250,21 +251,19 @@ def pow_challenge(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"challenge": challenge, "required": pow.enabled()})
 
 
-def _rate_limit(scope: str, identity: str, limit: int) -> None:
-    if not ratelimit.hit(scope, identity, limit=limit, window=RATE_WINDOW):
-        error = ApiError(429, "rate_limited", _("Too many attempts. Please try again later."))
-        error.headers["Retry-After"] = str(int(RATE_WINDOW - time.time() % RATE_WINDOW) + 1)
-        raise error
+def _too_many() -> ApiError:
+    error = ApiError(429, "rate_limited", _("Too many attempts. Please try again later."))
+    error.headers["Retry-After"] = str(int(RATE_WINDOW - time.time() % RATE_WINDOW) + 1)
+    return error
 
 
-def _body(request: HttpRequest) -> dict:
+def _body(request: HttpRequest) -> dict | None:
+    """The body's JSON object; None if it is not one."""
     try:
         data = json.loads(request.body)
     except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", _("The body must be a JSON object."))
-    return data
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _consume_pow(payload: object) -> None:
@@ -322,24 +321,49 @@ def _book(data: dict, post: Post) -> JsonResponse:
     return JsonResponse(_booking_json(booking, wanted.people, post.zone), status=201)
 
 
+def _booking_post(slug: str | None) -> Post:
+    """``_post`` for the booking itself, from the process's short-lived copy of the post and
+    its services (``selectors.booking_post``): a booking at a release moment reads neither."""
+    post = selectors.booking_post(slug or post_named() or settings.ACS_DEFAULT_POST)
+    if post is not None:
+        return post
+    return _post(slug)  # the same 404s as every other endpoint
+
+
+def _booking_limits(request: HttpRequest, data: dict | None) -> list[ratelimit.Limit]:
+    """Per client address always; per email too when the body names one."""
+    window = RATE_WINDOW
+    address = ratelimit.client_address(request)
+    limits = [
+        ratelimit.Limit("booking-address", address, settings.ACS_BOOKING_RATE_PER_ADDRESS, window)
+    ]
+    email = data.get("email") if data is not None else None
+    if isinstance(email, str) and email.strip():
+        limit = settings.ACS_BOOKING_RATE_PER_EMAIL
+        limits.append(ratelimit.Limit("booking-email", email, limit, window))
+    return limits
+
+
 @csrf_exempt  # no cookie or session is read: see the module's docstring
 @never_cache
 @api_view("POST")
 def bookings(request: HttpRequest, post: str | None = None) -> JsonResponse:
     """Book a slot: rate limits, the post, then every field, then the proof of work, then
-    the seat. The service is looked up within the post, so a booking lands at that post."""
-    _rate_limit(
-        "booking-address",
-        ratelimit.client_address(request),
-        settings.ACS_BOOKING_RATE_PER_ADDRESS,
-    )
+    the seat. The service is looked up within the post, so a booking lands at that post.
+
+    Both rate limits are counted in one round trip; a body that is not JSON still counts
+    against the address, and the address's limit is told first, as before."""
     data = _body(request)
+    address_ok, *email_ok = ratelimit.hits(_booking_limits(request, data))
+    if not address_ok:
+        raise _too_many()
+    if data is None:
+        raise ApiError(400, "invalid_json", _("The body must be a JSON object."))
     language = data.get("language") if data.get("language") in LANGUAGES else "en"
     with translation.override(language):
-        email = data.get("email")
-        if isinstance(email, str) and email.strip():
-            _rate_limit("booking-email", email, settings.ACS_BOOKING_RATE_PER_EMAIL)
-        return _book(data, _post(post))
+        if not all(email_ok):
+            raise _too_many()
+        return _book(data, _booking_post(post))
 
 
 @api_view("GET")

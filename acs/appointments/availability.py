@@ -84,14 +84,18 @@ def slots_between(
     now: datetime | None = None,
     count_seats: bool = True,
     horizon_days: int | None = None,
+    closures: bool = True,
 ) -> dict[date, list[Slot]]:
     """Bookable slots per local day, from ``first_day`` to ``last_day`` inclusive.
 
     ``horizon_days`` replaces the service's own horizon for one citizen (a priority link
     after a closure cancelled their appointment); everyone else gets ``service.horizon_days``.
+    Without ``closures`` the caller checks closures itself (``booking_create`` does, under
+    the slot's lock).
 
-    Four queries whatever the range: the rules, the closures, the seats taken (and the
-    service's post, when not already loaded).
+    Four queries whatever the range: the rules (none when prefetched, as
+    ``selectors.service_get`` does), the closures, the seats taken (and the service's post,
+    when not already loaded).
     """
     now = now or timezone.now()
     post = service.post
@@ -110,13 +114,17 @@ def slots_between(
         rules_by_day[rule.weekday].append(rule)
     window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
     window_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    closures = list(
-        Closure.objects.filter(
-            Q(service__isnull=True) | Q(service=service),
-            post_id=service.post_id,
-            starts_at__lt=window_end,
-            ends_at__gt=window_start,
+    closed = (
+        list(
+            Closure.objects.filter(
+                Q(service__isnull=True) | Q(service=service),
+                post_id=service.post_id,
+                starts_at__lt=window_end,
+                ends_at__gt=window_start,
+            )
         )
+        if closures
+        else []
     )
     taken = (
         {}
@@ -141,7 +149,7 @@ def slots_between(
             slots = []
             for local in local_times(service, day, rules_by_day[day.weekday()]):
                 instant = local.astimezone(UTC)
-                if instant < earliest or _closed(instant, instant + step, closures):
+                if instant < earliest or _closed(instant, instant + step, closed):
                     continue
                 free = service.seats_per_slot - (taken.get(instant) or 0)
                 slots.append(Slot(starts_at=instant, local=local, free=max(free, 0)))
@@ -158,9 +166,11 @@ def slot_offered(
     now: datetime | None = None,
     count_seats: bool = True,
     horizon_days: int | None = None,
+    closures: bool = True,
 ) -> Slot | None:
     """The slot starting at ``starts_at`` if the service offers it (free seats or not;
-    without ``count_seats`` its ``free`` is the full capacity)."""
+    without ``count_seats`` its ``free`` is the full capacity; without ``closures`` a
+    closure does not count: see ``slots_between``)."""
     local_day = clock.today(service.post, starts_at)
     days = slots_between(
         service,
@@ -169,6 +179,7 @@ def slot_offered(
         now=now,
         count_seats=count_seats,
         horizon_days=horizon_days,
+        closures=closures,
     )
     for slot in days.get(local_day, []):
         if slot.starts_at == starts_at:

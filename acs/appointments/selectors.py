@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from acs.appointments.availability import holiday_name
@@ -24,7 +29,71 @@ def services_bookable(post: Post) -> QuerySet[Service]:
 
 
 def service_get(*, post: Post, slug: str) -> Service | None:
-    return services_bookable(post).filter(slug=slug).first()
+    """A bookable service of ``post``, with its post and its opening rules loaded, for the
+    public booking path (see ``_Catalogue``): treat it as read-only, other requests of the
+    process may hold the same object."""
+    if settings.ACS_BOOKING_RULES_SECONDS <= 0:
+        return services_bookable(post).filter(slug=slug).prefetch_related("opening_rules").first()
+    return _catalogue(post.slug).services.get(slug)
+
+
+def booking_post(slug: str) -> Post | None:
+    """The post ``slug`` as the public booking path reads it (see ``_Catalogue``):
+    read-only, shared like ``service_get``'s services."""
+    if settings.ACS_BOOKING_RULES_SECONDS <= 0:
+        return Post.objects.filter(slug=slug).first()
+    return _catalogue(slug).post
+
+
+# What the booking path reads on every request -----------------------------------------------
+# A booking read its post, its service and the service's opening rules on every request:
+# three queries and a third of its CPU, for rows staff change a few times a year. Each process
+# keeps them for ACS_BOOKING_RULES_SECONDS (1 s), and forgets them at once when this process
+# saves or deletes one (the staff's own change shows on their next page), so a change shows
+# everywhere within a second. What capacity depends on is never taken from here: under the
+# slot's lock ``booking_create`` reads the seats per slot and the closures afresh.
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    expires: float
+    post: Post | None
+    services: dict[str, Service]
+
+
+_catalogues: dict[str, _Catalogue] = {}
+_catalogues_lock = threading.Lock()
+_clock = time.monotonic  # the tests move it on
+
+
+def _catalogue(slug: str) -> _Catalogue:
+    now = _clock()
+    known = _catalogues.get(slug)
+    if known is not None and known.expires > now:
+        return known
+    post = Post.objects.filter(slug=slug).first()
+    services: dict[str, Service] = {}
+    if post is not None:
+        found = Service.objects.filter(post=post, active=True).prefetch_related("opening_rules")
+        for service in found:
+            service.post = post  # one post object, as select_related("post") would give
+            services[service.slug] = service
+    catalogue = _Catalogue(now + settings.ACS_BOOKING_RULES_SECONDS, post, services)
+    with _catalogues_lock:
+        _catalogues[slug] = catalogue
+    return catalogue
+
+
+def booking_rules_forget(**_kwargs: Any) -> None:
+    """Read posts, services and opening rules afresh on the next booking request."""
+    with _catalogues_lock:
+        _catalogues.clear()
+
+
+for _model in (Post, Service, OpeningRule):
+    _uid = f"acs.appointments.booking_rules_forget.{_model.__name__}"
+    post_save.connect(booking_rules_forget, sender=_model, dispatch_uid=f"{_uid}.save")
+    post_delete.connect(booking_rules_forget, sender=_model, dispatch_uid=f"{_uid}.delete")
 
 
 def reminders_due(*, now: datetime | None = None) -> list[int]:

@@ -3,11 +3,17 @@
 The browser's widget fetches nothing: the challenge is embedded in the page, signed with a
 key derived from SECRET_KEY. A solution is accepted once: its signature is recorded until
 the challenge expires, and a second use is refused.
+
+Where the cache is Redis (production), the signature is recorded there (``SET … NX EX``, one
+round trip, gone by itself when the challenge expires); elsewhere (the demo's file cache, the
+tests' process memory, which the processes do not share) in the database
+(``ProofOfWorkUse``, purged daily). Verifying is one HMAC and one SHA-256.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +21,8 @@ from typing import Any
 
 import altcha
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -120,16 +128,25 @@ def solution_consume(payload: str | None) -> None:
         raise ProofOfWorkError(
             "invalid", _("The anti-robot check failed or expired. Please try again.")
         )
+    if not _first_use(signature):
+        raise ProofOfWorkError("replayed", _("This check was already used. Please try again."))
+
+
+def _first_use(signature: str) -> bool:
+    """Record ``signature`` as used until its challenge expires; False if it already was."""
+    seconds = settings.ACS_POW_TTL_SECONDS
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        digest = hashlib.sha256(signature.encode()).hexdigest()
+        return bool(backend.add(f"pow:{digest}", 1, timeout=seconds + 5))
     try:
         with transaction.atomic():
             ProofOfWorkUse.objects.create(
-                signature=signature,
-                expires_at=timezone.now() + timedelta(seconds=settings.ACS_POW_TTL_SECONDS),
+                signature=signature, expires_at=timezone.now() + timedelta(seconds=seconds)
             )
-    except IntegrityError as error:
-        raise ProofOfWorkError(
-            "replayed", _("This check was already used. Please try again.")
-        ) from error
+    except IntegrityError:
+        return False
+    return True
 
 
 def solve_for_tests(challenge: Challenge) -> str:

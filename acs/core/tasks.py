@@ -41,6 +41,13 @@ def email_send(email_id: int) -> str:
 
 
 @shared_task(**_LATE)
+def emails_dispatch(email_ids: list[int]) -> int:
+    """A web process's batch of committed emails: one ``email_send`` each
+    (``outbox.queue``, ``ACS_MAIL_HANDOVER_SECONDS``)."""
+    return queue.emails_dispatch(email_ids)
+
+
+@shared_task(**_LATE)
 def emails_sweep() -> dict[str, int]:
     """Periodic (every minute): hand back what got stuck (``outbox.services.emails_sweep``)."""
     swept = outbox.emails_sweep()

@@ -163,19 +163,19 @@ def race(service, starts_at) -> Callable[..., Race]:
 def widened_window(monkeypatch) -> None:
     """Pause between counting and writing, so that bookers nothing queues overlap for sure;
     without it an unprotected run could pass by luck, its bookers arriving one by one."""
-    count = services._seats_taken
+    count = services._slot_state
 
-    def count_then_wait(*args, **kwargs) -> int:
-        taken = count(*args, **kwargs)
+    def count_then_wait(*args, **kwargs) -> services.SlotState:
+        state = count(*args, **kwargs)
         sleep(WINDOW_SECONDS)
-        return taken
+        return state
 
-    monkeypatch.setattr(services, "_seats_taken", count_then_wait)
+    monkeypatch.setattr(services, "_slot_state", count_then_wait)
 
 
 @pytest.fixture
 def lock_off(settings) -> None:
-    """The switch the controls use: ``lock_row`` skips its ``SELECT … FOR UPDATE``."""
+    """The switch the controls use: ``lock_row`` creates the lock row but does not lock it."""
     settings.ACS_LOCKS_ENABLED = False
 
 

@@ -13,8 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +30,7 @@ from acs.appointments.models import (
 from acs.appointments.services.mail import booking_email_queue
 from acs.core.clock import long_date
 from acs.core.forms.passport import normalize_passport
-from acs.core.locking import lock_row, share_lock_row
+from acs.core.locking import lock_row
 from acs.posts.models import Post
 
 
@@ -72,11 +71,58 @@ def _local_date_text(instant: datetime, zone) -> str:
     return long_date(instant.astimezone(zone))
 
 
-def _seats_taken(service: Service, starts_at: datetime, *, exclude: Booking | None = None) -> int:
-    queryset = Booking.objects.filter(service=service, starts_at=starts_at, status__in=ACTIVE)
-    if exclude is not None:
-        queryset = queryset.exclude(pk=exclude.pk)
-    return queryset.aggregate(total=Sum("people_count"))["total"] or 0
+@dataclass(frozen=True)
+class SlotState:
+    """A slot as its lock holder finds it (``_slot_state``)."""
+
+    closed: bool  # a closure of the post or of the service covers it now
+    person_booked: int | None  # an active BookingPerson with one of the identity keys
+    taken: int  # people in the slot's active bookings
+    seats: int  # the service's seats per slot, as of now
+
+
+def _slot_state(
+    service: Service,
+    starts_at: datetime,
+    *,
+    keys: list[str] | None = None,
+    exclude: Booking | None = None,
+) -> SlotState:
+    """Everything the booking decides on, read in one query after the slot's lock (a new
+    statement, so it sees every booking committed before the lock was granted): whether a
+    closure now covers the slot, whether one of ``keys`` already holds an active booking of
+    the service, the people booked into the slot (less ``exclude``, a booking being moved),
+    and the seats per slot read afresh, so that a change staff just saved counts at once
+    however old the caller's ``service`` is."""
+    quote = connection.ops.quote_name
+    when = connection.ops.adapt_datetimefield_value
+    end = starts_at + timedelta(minutes=service.duration_minutes)
+    closures, bookings = quote(Closure._meta.db_table), quote(Booking._meta.db_table)
+    people, services = quote(BookingPerson._meta.db_table), quote(Service._meta.db_table)
+    statuses = sorted(ACTIVE)
+    params: list = [service.post_id, service.pk, when(end), when(starts_at)]
+    person = "NULL"
+    if keys:
+        person = (
+            f"(SELECT id FROM {people} WHERE service_id = %s AND active = %s AND identity_key "  # noqa: S608
+            f"IN ({', '.join(['%s'] * len(keys))}) ORDER BY booking_id, id LIMIT 1)"
+        )
+        params += [service.pk, True, *keys]
+    params += [service.pk, when(starts_at), *statuses, exclude.pk if exclude else 0, service.pk]
+    sql = f"""
+        SELECT
+          EXISTS (SELECT 1 FROM {closures} WHERE post_id = %s
+                  AND (service_id IS NULL OR service_id = %s) AND starts_at < %s AND ends_at > %s),
+          {person},
+          COALESCE((SELECT SUM(people_count) FROM {bookings} WHERE service_id = %s
+                    AND starts_at = %s AND status IN ({", ".join(["%s"] * len(statuses))})
+                    AND id <> %s), 0),
+          (SELECT seats_per_slot FROM {services} WHERE id = %s)
+    """  # noqa: S608 — table names from the models, every value a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        closed, person_booked, taken, seats = cursor.fetchone()
+    return SlotState(bool(closed), person_booked, int(taken), int(seats))
 
 
 def _check_slot(
@@ -87,30 +133,25 @@ def _check_slot(
     *,
     horizon_days: int | None = None,
 ) -> None:
-    # Only whether the time is offered; seats are counted later, under the slot's lock.
+    # Only whether the rules offer the time; closures and seats are checked under the slot's
+    # lock (``_check_state``), where they count.
     slot = availability.slot_offered(
-        service, starts_at, now=now, count_seats=False, horizon_days=horizon_days
+        service,
+        starts_at,
+        now=now,
+        count_seats=False,
+        horizon_days=horizon_days,
+        closures=False,
     )
     if slot is None:
-        raise BookingError(
-            "not_offered",
-            _("That time is not open for booking. Please choose one of the times shown."),
-        )
+        raise _not_offered()
 
 
-def _check_still_open(service: Service, starts_at: datetime) -> None:
-    end = starts_at + timedelta(minutes=service.duration_minutes)
-    closed = Closure.objects.filter(
-        Q(service__isnull=True) | Q(service=service),
-        post_id=service.post_id,
-        starts_at__lt=end,
-        ends_at__gt=starts_at,
-    ).exists()
-    if closed:
-        raise BookingError(
-            "not_offered",
-            _("That time is not open for booking. Please choose one of the times shown."),
-        )
+def _not_offered() -> BookingError:
+    return BookingError(
+        "not_offered",
+        _("That time is not open for booking. Please choose one of the times shown."),
+    )
 
 
 def _taken(service: Service, starts_at: datetime, people: int, now: datetime) -> BookingError:
@@ -122,6 +163,8 @@ def _taken(service: Service, starts_at: datetime, people: int, now: datetime) ->
 
 
 def _check_people(service: Service, people: list[PersonData], email: str) -> list[str]:
+    """How many, and nobody twice; returns their identity keys. Whether one of them already
+    holds a booking is asked under the slot's lock (``_slot_state``)."""
     if not 1 <= len(people) <= service.max_people:
         raise BookingError(
             "people_count",
@@ -130,14 +173,27 @@ def _check_people(service: Service, people: list[PersonData], email: str) -> lis
     keys = [identity_key(person, email=email) for person in people]
     if len(set(keys)) != len(keys):
         raise BookingError("duplicate_person", _("The same person is listed twice."))
-    existing = (
-        BookingPerson.objects.filter(service=service, identity_key__in=keys, active=True)
-        .select_related("booking")
-        .first()
-    )
-    if existing is not None:
-        raise _already_booked(existing, email=email, zone=service.post.zone)
     return keys
+
+
+def _check_state(
+    service: Service,
+    starts_at: datetime,
+    state: SlotState,
+    *,
+    people: int,
+    email: str,
+    now: datetime,
+) -> None:
+    """Refuse in the order a citizen should hear it: the time is closed; one of them is
+    already booked; the seats are gone."""
+    if state.closed:
+        raise _not_offered()
+    if state.person_booked is not None:
+        existing = BookingPerson.objects.select_related("booking").get(pk=state.person_booked)
+        raise _already_booked(existing, email=email, zone=service.post.zone)
+    if state.taken + people > state.seats:
+        raise _taken(service, starts_at, people, now)
 
 
 def _already_booked(existing: BookingPerson, *, email: str, zone) -> BookingError:
@@ -180,14 +236,11 @@ def booking_create(
     try:
         with transaction.atomic(durable=True):
             # A closure of this post waits for us, and we for it (it locks the post for
-            # update); then, under the slot lock, whether the time is still open is checked
-            # again, since a closure may have committed since the first check.
-            share_lock_row(Post, service.post_id)
-            lock_row(SlotLock, service=service, starts_at=starts_at)
-            _check_still_open(service, starts_at)
-            taken = _seats_taken(service, starts_at)
-            if taken + len(people) > service.seats_per_slot:
-                raise _taken(service, starts_at, len(people), now)
+            # update, we share-lock it with the slot); then, under the slot lock, one query
+            # reads what the booking depends on, a closure committed meanwhile included.
+            lock_row(SlotLock, share=(Post, service.post_id), service=service, starts_at=starts_at)
+            state = _slot_state(service, starts_at, keys=keys)
+            _check_state(service, starts_at, state, people=len(people), email=email, now=now)
             booking = Booking.objects.create(
                 post_id=service.post_id,
                 service=service,
@@ -255,12 +308,9 @@ def booking_reschedule(
             raise BookingError("not_reschedulable", _("This appointment can no longer be changed."))
         if booking.starts_at == starts_at:
             return booking
-        share_lock_row(Post, service.post_id)
-        lock_row(SlotLock, service=service, starts_at=starts_at)
-        _check_still_open(service, starts_at)
-        taken = _seats_taken(service, starts_at, exclude=booking)
-        if taken + booking.people_count > service.seats_per_slot:
-            raise _taken(service, starts_at, booking.people_count, now)
+        lock_row(SlotLock, share=(Post, service.post_id), service=service, starts_at=starts_at)
+        state = _slot_state(service, starts_at, exclude=booking)
+        _check_state(service, starts_at, state, people=booking.people_count, email="", now=now)
         booking.starts_at = starts_at
         booking.reschedule_count += 1
         booking.reminder_sent_at = None
