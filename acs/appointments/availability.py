@@ -16,8 +16,8 @@ import holidays
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from acs.appointments.constants import ACTIVE
-from acs.appointments.models import Booking, Closure, Service
+from acs.appointments.constants import ACTIVE, HoldStatus
+from acs.appointments.models import Booking, Closure, SeatHold, Service
 from acs.core import clock
 
 
@@ -90,8 +90,8 @@ def slots_between(
     ``horizon_days`` replaces the service's own horizon for one citizen (a priority link
     after a closure cancelled their appointment); everyone else gets ``service.horizon_days``.
 
-    Four queries whatever the range: the rules, the closures, the seats taken (and the
-    service's post, when not already loaded).
+    Five queries whatever the range: the rules, the closures, the seats booked, the seats
+    held for the waitlist (and the service's post, when not already loaded).
     """
     now = now or timezone.now()
     post = service.post
@@ -133,6 +133,9 @@ def slots_between(
             .values_list("starts_at", "people")
         )
     )
+    if count_seats:
+        for instant, held in seats_held_between(service, window_start, window_end).items():
+            taken[instant] = (taken.get(instant) or 0) + held
 
     result: dict[date, list[Slot]] = {}
     day = first_day
@@ -149,6 +152,40 @@ def slots_between(
                 result[day] = slots
         day += timedelta(days=1)
     return result
+
+
+def seats_held_between(service: Service, start: datetime, end: datetime) -> dict[datetime, int]:
+    """Seats offered from the waitlist and not yet claimed, per slot start in [start, end):
+    taken for everyone but the entry they are offered to (``services.waitlist``)."""
+    return dict(
+        SeatHold.objects.filter(
+            service=service, status=HoldStatus.HELD, starts_at__gte=start, starts_at__lt=end
+        )
+        .values("starts_at")
+        .annotate(people=Sum("people_count"))
+        .values_list("starts_at", "people")
+    )
+
+
+def seats_held(service: Service, starts_at: datetime, *, exclude_hold: int | None = None) -> int:
+    """Seats of one slot held for the waitlist, but for ``exclude_hold`` (the offer being
+    claimed). Counted under the slot's lock by whoever takes seats (``booking_create``)."""
+    holds = SeatHold.objects.filter(service=service, starts_at=starts_at, status=HoldStatus.HELD)
+    if exclude_hold is not None:
+        holds = holds.exclude(pk=exclude_hold)
+    return holds.aggregate(total=Sum("people_count"))["total"] or 0
+
+
+def seats_free(service: Service, starts_at: datetime) -> int:
+    """The seats of one slot neither booked nor held, for the waitlist's offers (to be called
+    under the slot's lock, like the booking's own count)."""
+    booked = (
+        Booking.objects.filter(service=service, starts_at=starts_at, status__in=ACTIVE).aggregate(
+            total=Sum("people_count")
+        )["total"]
+        or 0
+    )
+    return service.seats_per_slot - booked - seats_held(service, starts_at)
 
 
 def slot_offered(

@@ -28,6 +28,7 @@ from acs.appointments.models import (
     Service,
     SlotLock,
 )
+from acs.appointments.services import holds
 from acs.appointments.services.mail import booking_email_queue
 from acs.core.clock import long_date
 from acs.core.forms.passport import normalize_passport
@@ -72,11 +73,20 @@ def _local_date_text(instant: datetime, zone) -> str:
     return long_date(instant.astimezone(zone))
 
 
-def _seats_taken(service: Service, starts_at: datetime, *, exclude: Booking | None = None) -> int:
+def _seats_taken(
+    service: Service,
+    starts_at: datetime,
+    *,
+    exclude: Booking | None = None,
+    hold_id: int | None = None,
+) -> int:
+    """Seats booked, plus seats held for the waitlist but for the offer ``hold_id`` (the one
+    being claimed): a held seat is taken for everyone else."""
     queryset = Booking.objects.filter(service=service, starts_at=starts_at, status__in=ACTIVE)
     if exclude is not None:
         queryset = queryset.exclude(pk=exclude.pk)
-    return queryset.aggregate(total=Sum("people_count"))["total"] or 0
+    booked = queryset.aggregate(total=Sum("people_count"))["total"] or 0
+    return booked + availability.seats_held(service, starts_at, exclude_hold=hold_id)
 
 
 def _check_slot(
@@ -166,12 +176,15 @@ def booking_create(
     language: str = "en",
     now: datetime | None = None,
     horizon_days: int | None = None,
+    hold_id: int | None = None,
 ) -> Booking:
     """Book ``people`` into the slot at ``starts_at``, or raise BookingError.
 
     One transaction: lock the slot, count, write. The partial unique index on active people
     is the backstop for the one-booking-per-person rule under concurrency. ``horizon_days``
     widens the bookable range for a citizen holding a priority link (``services.closures``).
+    ``hold_id`` claims a seat the waitlist offered (``services.waitlist``): its seats are
+    this booking's, and it is claimed in the same transaction, or ``holds.HoldError``.
     """
     now = now or timezone.now()
     email = email.strip().lower()
@@ -185,7 +198,8 @@ def booking_create(
             share_lock_row(Post, service.post_id)
             lock_row(SlotLock, service=service, starts_at=starts_at)
             _check_still_open(service, starts_at)
-            taken = _seats_taken(service, starts_at)
+            hold = _hold_lock(hold_id, service, starts_at, len(people), now)
+            taken = _seats_taken(service, starts_at, hold_id=hold_id)
             if taken + len(people) > service.seats_per_slot:
                 raise _taken(service, starts_at, len(people), now)
             booking = Booking.objects.create(
@@ -210,6 +224,8 @@ def booking_create(
                     for person, key in zip(people, keys, strict=True)
                 ]
             )
+            if hold is not None:
+                holds.hold_claimed(hold=hold, booking=booking, now=now)
             booking_email_queue(booking=booking, kind="confirmation")
     except IntegrityError as error:
         # Another booking for one of these people committed between our check and our insert.
@@ -218,6 +234,15 @@ def booking_create(
             _("One of these people already has an appointment for this service."),
         ) from error
     return booking
+
+
+def _hold_lock(hold_id, service, starts_at, people, now):
+    """The waitlist's offer being claimed, locked and checked (None for an ordinary booking)."""
+    if hold_id is None:
+        return None
+    return holds.hold_lock(
+        hold_id=hold_id, service=service, starts_at=starts_at, people=people, now=now
+    )
 
 
 def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
@@ -235,6 +260,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
         booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
         booking.people.update(active=False)
         booking_email_queue(booking=booking, kind="cancelled")
+        holds.seat_freed(service_id=booking.service_id, starts_at=booking.starts_at)
     return booking
 
 
@@ -261,6 +287,7 @@ def booking_reschedule(
         taken = _seats_taken(service, starts_at, exclude=booking)
         if taken + booking.people_count > service.seats_per_slot:
             raise _taken(service, starts_at, booking.people_count, now)
+        holds.seat_freed(service_id=booking.service_id, starts_at=booking.starts_at)
         booking.starts_at = starts_at
         booking.reschedule_count += 1
         booking.reminder_sent_at = None
