@@ -265,7 +265,7 @@ class _Retry(Exception):
 
 def _locked_entries(entries: list[WaitlistEntry], holds: list[SeatHold]) -> list[WaitlistEntry]:
     locked = list(
-        WaitlistEntry.objects.select_for_update()
+        WaitlistEntry.objects.select_for_update(of=("self",))
         .select_related("service__post")
         .filter(pk__in=[entry.pk for entry in entries])
         .order_by("pk")
@@ -439,9 +439,10 @@ def _offer_locked(service: Service, starts_at: datetime, now: datetime) -> list[
     while free > 0:
         for pk in _candidates(service, day, free):
             # Skip an entry another transaction holds (being confirmed over, left, offered
-            # another seat): waiting for it could deadlock with one holding its slot.
+            # another seat): waiting for it could deadlock with one holding its slot. Only
+            # the entry's row ("self"): the post is share-locked by every booking.
             entry = (
-                WaitlistEntry.objects.select_for_update(skip_locked=True)
+                WaitlistEntry.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=pk, status=WaitlistStatus.WAITING)
                 .select_related("service__post")
                 .first()
@@ -517,7 +518,7 @@ def offer_expire(*, hold_id: int, now: datetime | None = None) -> bool:
         locked.status = HoldStatus.EXPIRED
         locked.ended_at = now
         locked.save(update_fields=["status", "ended_at"])
-        entry = WaitlistEntry.objects.select_for_update().select_related("service__post").get(
+        entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("service__post").get(
             pk=locked.entry_id
         )
         _end(entry, WaitlistStatus.LAPSED, now, action=AUDIT_WAITLIST_OFFER_EXPIRED,
