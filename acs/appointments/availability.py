@@ -90,8 +90,8 @@ def slots_between(
     ``horizon_days`` replaces the service's own horizon for one citizen (a priority link
     after a closure cancelled their appointment); everyone else gets ``service.horizon_days``.
 
-    Five queries whatever the range: the rules, the closures, the seats booked, the seats
-    held for the waitlist (and the service's post, when not already loaded).
+    Four queries whatever the range: the rules, the closures, the seats taken (booked, or
+    held for the waitlist) and the service's post, when not already loaded.
     """
     now = now or timezone.now()
     post = service.post
@@ -118,24 +118,7 @@ def slots_between(
             ends_at__gt=window_start,
         )
     )
-    taken = (
-        {}
-        if not count_seats
-        else dict(
-            Booking.objects.filter(
-                service=service,
-                status__in=ACTIVE,
-                starts_at__gte=window_start,
-                starts_at__lt=window_end,
-            )
-            .values("starts_at")
-            .annotate(people=Sum("people_count"))
-            .values_list("starts_at", "people")
-        )
-    )
-    if count_seats:
-        for instant, held in seats_held_between(service, window_start, window_end).items():
-            taken[instant] = (taken.get(instant) or 0) + held
+    taken = seats_taken_between(service, window_start, window_end) if count_seats else {}
 
     result: dict[date, list[Slot]] = {}
     day = first_day
@@ -154,10 +137,19 @@ def slots_between(
     return result
 
 
-def seats_held_between(service: Service, start: datetime, end: datetime) -> dict[datetime, int]:
-    """Seats offered from the waitlist and not yet claimed, per slot start in [start, end):
-    taken for everyone but the entry they are offered to (``services.waitlist``)."""
-    return dict(
+def seats_taken_between(service: Service, start: datetime, end: datetime) -> dict[datetime, int]:
+    """Seats taken per slot start in [start, end): booked by active bookings, or held for
+    the waitlist (offered and not yet claimed: taken for everyone but the entry they are
+    offered to, ``services.waitlist``). One query (UNION ALL of the two sums)."""
+    booked = (
+        Booking.objects.filter(
+            service=service, status__in=ACTIVE, starts_at__gte=start, starts_at__lt=end
+        )
+        .values("starts_at")
+        .annotate(people=Sum("people_count"))
+        .values_list("starts_at", "people")
+    )
+    held = (
         SeatHold.objects.filter(
             service=service, status=HoldStatus.HELD, starts_at__gte=start, starts_at__lt=end
         )
@@ -165,6 +157,12 @@ def seats_held_between(service: Service, start: datetime, end: datetime) -> dict
         .annotate(people=Sum("people_count"))
         .values_list("starts_at", "people")
     )
+    taken: dict[datetime, int] = {}
+    # No ORDER BY inside a compound statement (the models' default ordering): SQLite
+    # refuses it.
+    for instant, people in booked.order_by().union(held.order_by(), all=True):
+        taken[instant] = taken.get(instant, 0) + (people or 0)
+    return taken
 
 
 def seats_held(service: Service, starts_at: datetime, *, exclude_hold: int | None = None) -> int:

@@ -462,14 +462,14 @@ class WaitlistDaysForm(forms.Form):
         self.most = most
         self.fields["days"].choices = [(day.isoformat(), day.isoformat()) for day in days]
         self.fields["days"].help_text = ngettext(
-            "Choose %(most)d day.", "Choose up to %(most)d days.", most
+            "Choose %(most)d day.", "Choose from 1 to %(most)d days.", most
         ) % {"most": most}
 
     def clean_days(self) -> list[date]:
         chosen = [date.fromisoformat(value) for value in self.cleaned_data["days"]]
         if len(chosen) > self.most:
             raise ValidationError(
-                ngettext("Choose %(most)d day.", "Choose up to %(most)d days.", self.most)
+                ngettext("Choose %(most)d day.", "Choose from 1 to %(most)d days.", self.most)
                 % {"most": self.most},
                 code="too_many",
             )

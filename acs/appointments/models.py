@@ -276,7 +276,7 @@ class SlotLock(models.Model):
 
 
 class WaitlistEntry(models.Model):
-    """"Tell me when a seat opens": some people, the days they can come, and an email.
+    """ "Tell me when a seat opens": some people, the days they can come, and an email.
 
     It counts (joins the queue, in ``confirmed_at`` order) only once the emailed link is
     confirmed. ``token`` is the link to confirm, see and leave it."""

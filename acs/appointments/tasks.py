@@ -13,8 +13,8 @@ from celery import shared_task
 
 from acs.appointments import services
 from acs.appointments.models import Booking, Service
-from acs.appointments.services.door import no_shows_mark
 from acs.appointments.services import waitlist
+from acs.appointments.services.door import no_shows_mark
 from acs.appointments.services.mail import CLOSURE_EMAIL
 from acs.core.outbox.queue import email_queue
 

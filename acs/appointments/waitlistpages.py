@@ -76,7 +76,11 @@ class JoinForms:
 def _day_choices(forms: JoinForms) -> list[dict[str, Any]]:
     chosen = set(forms.days.data.getlist("wait-days")) if forms.days.is_bound else set()
     return [
-        {"value": day.isoformat(), "label": clock.long_date(day), "checked": day.isoformat() in chosen}
+        {
+            "value": day.isoformat(),
+            "label": clock.long_date(day),
+            "checked": day.isoformat() in chosen,
+        }
         for day in forms.open_days
     ]
 
@@ -102,7 +106,9 @@ def join_page(forms: JoinForms, **extra: Any) -> dict[str, Any]:
 def entry_page(entry: WaitlistEntry, **extra: Any) -> dict[str, Any]:
     """An entry behind its link: its state, days and people, and what can be done."""
     post = entry.post
-    offer = selectors.waitlist_current_offer(entry) if entry.status == WaitlistStatus.OFFERED else None
+    offer = (
+        selectors.waitlist_current_offer(entry) if entry.status == WaitlistStatus.OFFERED else None
+    )
     return {
         "entry": entry,
         "service": entry.service,

@@ -131,7 +131,9 @@ def test_the_anti_robot_check_and_the_limits_apply(client, service, settings):
     settings.ACS_POW_ENABLED = False
     settings.ACS_BOOKING_RATE_PER_EMAIL = 1
     client.post(url("waitlist", service=service.slug), join_form(day, email="b@example.org"))
-    response = client.post(url("waitlist", service=service.slug), join_form(day, email="b@example.org"))
+    response = client.post(
+        url("waitlist", service=service.slug), join_form(day, email="b@example.org")
+    )
     assert response.status_code == 429
     assert WaitlistEntry.objects.count() == 1
 

@@ -123,7 +123,10 @@ def test_two_freed_seats_two_tabs_one_person_one_seat(service):
     refused = [result for result in results if isinstance(result, BookingError | HoldError)]
     assert len(booked) == 1 and len(refused) == 9, results
     keys = entry.people.values_list("identity_key", flat=True)
-    assert BookingPerson.objects.filter(service=service, identity_key__in=keys, active=True).count() == 1
+    assert (
+        BookingPerson.objects.filter(service=service, identity_key__in=keys, active=True).count()
+        == 1
+    )
     for slot in wednesday(service):
         assert booked_in(service, slot.starts_at) <= service.seats_per_slot
 
@@ -131,7 +134,9 @@ def test_two_freed_seats_two_tabs_one_person_one_seat(service):
 def test_offers_made_by_many_workers_at_once(service):
     """Three people wait, two seats free: however many sweeps and triggers run at once, two
     different people hold one seat each, and no seat is both held and free."""
-    entries = [waiting(service, number, now=NOW + timedelta(minutes=number)) for number in (1, 2, 3)]
+    entries = [
+        waiting(service, number, now=NOW + timedelta(minutes=number)) for number in (1, 2, 3)
+    ]
     slots = [slot.starts_at for slot in wednesday(service)]
     for starts_at in slots:
         booking_cancel(booking=Booking.objects.get(service=service, starts_at=starts_at), now=NOW)
@@ -160,7 +165,9 @@ def test_a_claim_racing_its_expiry_is_booked_or_passed_on_never_both(service):
     def attempt(number: int):
         if number == 0:
             # The citizen clicks a moment before the deadline; the sweep runs a moment after.
-            return offer_claim(hold=SeatHold.objects.get(pk=hold.pk), now=deadline - timedelta(seconds=1))
+            return offer_claim(
+                hold=SeatHold.objects.get(pk=hold.pk), now=deadline - timedelta(seconds=1)
+            )
         return offer_expire(hold_id=hold.pk, now=deadline + timedelta(seconds=1))
 
     results = in_threads(attempt, 4)

@@ -12,8 +12,8 @@ import logging
 from datetime import UTC, datetime
 
 from django.db import transaction
-from kombu.exceptions import KombuError
 from django.utils.translation import gettext as _
+from kombu.exceptions import KombuError
 
 from acs.appointments.constants import AUDIT_WAITLIST_CLAIMED, HoldStatus, WaitlistStatus
 from acs.appointments.models import Booking, SeatHold, Service, WaitlistEntry
@@ -38,22 +38,27 @@ def hold_refusal(hold: SeatHold, *, now: datetime) -> HoldError | None:
     if hold.status == HoldStatus.CLAIMED:
         return HoldError(
             "claimed",
-            _("This seat has already been booked with this link. Check your email for the "
-              "confirmation."),
+            _(
+                "This seat has already been booked with this link. Check your email for the "
+                "confirmation."
+            ),
         )
     if hold.status == HoldStatus.HELD and now < hold.expires_at:
         return None
     if hold.status in (HoldStatus.HELD, HoldStatus.EXPIRED):
         return HoldError(
             "expired",
-            _("This offer has ended: it was held for you until a set time, and that time has "
-              "passed. The seat has gone to the next person waiting."),
+            _(
+                "This offer has ended: it was held for you until a set time, and that time has "
+                "passed. The seat has gone to the next person waiting."
+            ),
         )
     return HoldError("gone", _("This offer is no longer open."))
 
 
-def hold_lock(*, hold_id: int, service: Service, starts_at: datetime, people: int,
-              now: datetime) -> SeatHold:
+def hold_lock(
+    *, hold_id: int, service: Service, starts_at: datetime, people: int, now: datetime
+) -> SeatHold:
     """Lock the offer being claimed and check it still holds these seats, or raise
     HoldError. Called by ``booking_create`` after it locked the slot, so a second claim
     (another tab) waits for the first and then finds it claimed."""

@@ -54,9 +54,7 @@ def closure_emails_queue(*, closure: Closure, cancelled: list[Booking]) -> list[
     )
 
 
-def waitlist_email_queue(
-    *, entry: WaitlistEntry, kind: str, hold: SeatHold | None = None
-) -> int:
+def waitlist_email_queue(*, entry: WaitlistEntry, kind: str, hold: SeatHold | None = None) -> int:
     """Queue the waitlist email of ``kind`` (``waitlist_emails.KINDS``: confirm, offer,
     lapsed) to the entry's address, about ``hold`` for an offer. Returns the row's id."""
     arguments = {"entry_id": entry.pk, "kind": kind}

@@ -114,9 +114,8 @@ def _check_days(service: Service, days: list[date], now: datetime) -> list[date]
     if not 1 <= len(wanted) <= MOST_DAYS:
         raise WaitlistError(
             "days",
-            ngettext(
-                "Choose %(most)d day.", "Choose from 1 to %(most)d days.", MOST_DAYS
-            ) % {"most": MOST_DAYS},
+            ngettext("Choose %(most)d day.", "Choose from 1 to %(most)d days.", MOST_DAYS)
+            % {"most": MOST_DAYS},
         )
     if set(wanted) - set(days_open(service, now=now)):
         raise WaitlistError(
@@ -315,8 +314,13 @@ def waitlist_confirm(*, entry: WaitlistEntry, now: datetime | None = None) -> Wa
             if old.pk != current.pk and old.status in WAITLIST_ACTIVE:
                 released += _release(old, now)
                 summary = f"Replaced by a newer request (entry {current.pk})"
-                _end(old, WaitlistStatus.REPLACED, now, action=AUDIT_WAITLIST_REPLACED,
-                     summary=summary)
+                _end(
+                    old,
+                    WaitlistStatus.REPLACED,
+                    now,
+                    action=AUDIT_WAITLIST_REPLACED,
+                    summary=summary,
+                )
         current.status = WaitlistStatus.WAITING
         current.confirmed_at = now
         current.save(update_fields=["status", "confirmed_at"])
@@ -354,8 +358,13 @@ def waitlist_leave(*, entry: WaitlistEntry, now: datetime | None = None) -> Wait
         if current.status not in (*WAITLIST_ACTIVE, WaitlistStatus.UNCONFIRMED):
             return current
         released = _release(current, now)
-        _end(current, WaitlistStatus.LEFT, now, action=AUDIT_WAITLIST_LEFT,
-             summary="Left the waitlist")
+        _end(
+            current,
+            WaitlistStatus.LEFT,
+            now,
+            action=AUDIT_WAITLIST_LEFT,
+            summary="Left the waitlist",
+        )
         for seat in released:
             _offer_locked(seat.service, seat.starts_at, now)
         return current
@@ -393,8 +402,13 @@ def _booked_meanwhile(entry: WaitlistEntry, now: datetime) -> bool:
         return False
     entry.booking = Booking.objects.get(pk=found)
     entry.save(update_fields=["booking"])
-    _end(entry, WaitlistStatus.BOOKED, now, action=AUDIT_WAITLIST_LEFT,
-         summary=f"Booked the ordinary way ({entry.booking.code}): off the waitlist")
+    _end(
+        entry,
+        WaitlistStatus.BOOKED,
+        now,
+        action=AUDIT_WAITLIST_LEFT,
+        summary=f"Booked the ordinary way ({entry.booking.code}): off the waitlist",
+    )
     return True
 
 
@@ -419,7 +433,9 @@ def _offer_to(entry: WaitlistEntry, service: Service, starts_at: datetime, now: 
         action=AUDIT_WAITLIST_OFFERED,
         target=entry,
         post=service.post,
-        summary=f"Offered {starts_at:%Y-%m-%d %H:%M} UTC until {hold.expires_at:%Y-%m-%d %H:%M} UTC",
+        summary=(
+            f"Offered {starts_at:%Y-%m-%d %H:%M} UTC until {hold.expires_at:%Y-%m-%d %H:%M} UTC"
+        ),
         changes={"hold": [None, hold.pk]},
     )
     waitlist_email_queue(entry=entry, kind="offer", hold=hold)
@@ -518,11 +534,18 @@ def offer_expire(*, hold_id: int, now: datetime | None = None) -> bool:
         locked.status = HoldStatus.EXPIRED
         locked.ended_at = now
         locked.save(update_fields=["status", "ended_at"])
-        entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("service__post").get(
-            pk=locked.entry_id
+        entry = (
+            WaitlistEntry.objects.select_for_update(of=("self",))
+            .select_related("service__post")
+            .get(pk=locked.entry_id)
         )
-        _end(entry, WaitlistStatus.LAPSED, now, action=AUDIT_WAITLIST_OFFER_EXPIRED,
-             summary=f"Offer of {locked.starts_at:%Y-%m-%d %H:%M} UTC not claimed in time")
+        _end(
+            entry,
+            WaitlistStatus.LAPSED,
+            now,
+            action=AUDIT_WAITLIST_OFFER_EXPIRED,
+            summary=f"Offer of {locked.starts_at:%Y-%m-%d %H:%M} UTC not claimed in time",
+        )
         waitlist_email_queue(entry=entry, kind="lapsed", hold=locked)
         _offer_locked(hold.service, hold.starts_at, now)
     return True
@@ -537,9 +560,11 @@ def waitlist_sweep(*, now: datetime | None = None) -> tuple[int, int]:
         "pk", flat=True
     )
     ended = sum(offer_expire(hold_id=pk, now=now) for pk in list(due))
-    services = Service.objects.filter(
-        active=True, waitlist__status=WaitlistStatus.WAITING
-    ).distinct().select_related("post")
+    services = (
+        Service.objects.filter(active=True, waitlist__status=WaitlistStatus.WAITING)
+        .distinct()
+        .select_related("post")
+    )
     made = sum(offers_make(service=service, now=now) for service in services)
     return ended, made
 
