@@ -323,6 +323,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"queue": "periodic"},
     },
+    "appointments.waitlist": {
+        # Every minute: offers not claimed in time pass to the next person waiting, and seats
+        # free on days people wait for (a lost trigger, more seats) are offered.
+        "task": "acs.appointments.tasks.waitlist_sweep",
+        "schedule": crontab(),
+        "options": {"queue": "periodic"},
+    },
     "appointments.no-shows": {
         # Every 15 minutes: a booking becomes a no-show within 15 minutes of its window closing.
         "task": "acs.appointments.tasks.mark_no_shows",
@@ -433,6 +440,9 @@ ACS_POW_TTL_SECONDS = env.int("ACS_POW_TTL_SECONDS", default=1200)
 # Booking attempts allowed per client address and per email address, per hour.
 ACS_BOOKING_RATE_PER_ADDRESS = env.int("ACS_BOOKING_RATE_PER_ADDRESS", default=30)
 ACS_BOOKING_RATE_PER_EMAIL = env.int("ACS_BOOKING_RATE_PER_EMAIL", default=10)
+# The waitlist of first-come services: how long a freed seat is held for the person it is
+# offered to before it passes to the next one waiting (docs/appointments.md).
+ACS_WAITLIST_HOLD_MINUTES = env.int("ACS_WAITLIST_HOLD_MINUTES", default=120)
 # Enrollment accounts: sign-up, sign-in, and emailed links, per address and per email an hour.
 ACS_ACCOUNT_RATE_PER_ADDRESS = env.int("ACS_ACCOUNT_RATE_PER_ADDRESS", default=60)
 ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)

@@ -16,8 +16,8 @@ import holidays
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from acs.appointments.constants import ACTIVE
-from acs.appointments.models import Booking, Closure, Service
+from acs.appointments.constants import ACTIVE, HoldStatus
+from acs.appointments.models import Booking, Closure, SeatHold, Service
 from acs.core import clock
 
 
@@ -94,8 +94,8 @@ def slots_between(
     the slot's lock).
 
     Four queries whatever the range: the rules (none when prefetched, as
-    ``selectors.service_get`` does), the closures, the seats taken (and the service's post,
-    when not already loaded).
+    ``selectors.service_get`` does), the closures, the seats taken (booked, or held for the
+    waitlist; and the service's post, when not already loaded).
     """
     now = now or timezone.now()
     post = service.post
@@ -126,21 +126,7 @@ def slots_between(
         if closures
         else []
     )
-    taken = (
-        {}
-        if not count_seats
-        else dict(
-            Booking.objects.filter(
-                service=service,
-                status__in=ACTIVE,
-                starts_at__gte=window_start,
-                starts_at__lt=window_end,
-            )
-            .values("starts_at")
-            .annotate(people=Sum("people_count"))
-            .values_list("starts_at", "people")
-        )
-    )
+    taken = seats_taken_between(service, window_start, window_end) if count_seats else {}
 
     result: dict[date, list[Slot]] = {}
     day = first_day
@@ -157,6 +143,55 @@ def slots_between(
                 result[day] = slots
         day += timedelta(days=1)
     return result
+
+
+def seats_taken_between(service: Service, start: datetime, end: datetime) -> dict[datetime, int]:
+    """Seats taken per slot start in [start, end): booked by active bookings, or held for
+    the waitlist (offered and not yet claimed: taken for everyone but the entry they are
+    offered to, ``services.waitlist``). One query (UNION ALL of the two sums)."""
+    booked = (
+        Booking.objects.filter(
+            service=service, status__in=ACTIVE, starts_at__gte=start, starts_at__lt=end
+        )
+        .values("starts_at")
+        .annotate(people=Sum("people_count"))
+        .values_list("starts_at", "people")
+    )
+    held = (
+        SeatHold.objects.filter(
+            service=service, status=HoldStatus.HELD, starts_at__gte=start, starts_at__lt=end
+        )
+        .values("starts_at")
+        .annotate(people=Sum("people_count"))
+        .values_list("starts_at", "people")
+    )
+    taken: dict[datetime, int] = {}
+    # No ORDER BY inside a compound statement (the models' default ordering): SQLite
+    # refuses it.
+    for instant, people in booked.order_by().union(held.order_by(), all=True):
+        taken[instant] = taken.get(instant, 0) + (people or 0)
+    return taken
+
+
+def seats_held(service: Service, starts_at: datetime, *, exclude_hold: int | None = None) -> int:
+    """Seats of one slot held for the waitlist, but for ``exclude_hold`` (the offer being
+    claimed). Counted under the slot's lock by whoever takes seats (``booking_create``)."""
+    holds = SeatHold.objects.filter(service=service, starts_at=starts_at, status=HoldStatus.HELD)
+    if exclude_hold is not None:
+        holds = holds.exclude(pk=exclude_hold)
+    return holds.aggregate(total=Sum("people_count"))["total"] or 0
+
+
+def seats_free(service: Service, starts_at: datetime) -> int:
+    """The seats of one slot neither booked nor held, for the waitlist's offers (to be called
+    under the slot's lock, like the booking's own count)."""
+    booked = (
+        Booking.objects.filter(service=service, starts_at=starts_at, status__in=ACTIVE).aggregate(
+            total=Sum("people_count")
+        )["total"]
+        or 0
+    )
+    return service.seats_per_slot - booked - seats_held(service, starts_at)
 
 
 def slot_offered(

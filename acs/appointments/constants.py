@@ -30,3 +30,35 @@ LATE_CANCELLATION_HOURS = 24
 AUDIT_CLOSURE_CREATED = "acs.closure.created"
 AUDIT_BOOKING_CANCELLED_BY_CLOSURE = "acs.booking.cancelled_by_closure"
 AUDIT_SERVICE_CAPACITY_CHANGED = "acs.service.capacity_changed"
+
+
+# The waitlist of first-come services (services/waitlist.py, docs/appointments.md).
+class WaitlistStatus(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", _("Email not yet confirmed")
+    WAITING = "waiting", _("Waiting")
+    OFFERED = "offered", _("Offered a seat")
+    BOOKED = "booked", _("Booked")
+    LEFT = "left", _("Left the waitlist")
+    REPLACED = "replaced", _("Replaced by a newer request")
+    LAPSED = "lapsed", _("Offer not claimed in time")
+
+
+# Entries that hold their people's place on the waitlist (one per person per service).
+WAITLIST_ACTIVE = {WaitlistStatus.WAITING, WaitlistStatus.OFFERED}
+
+
+class HoldStatus(models.TextChoices):
+    HELD = "held", _("Held")
+    CLAIMED = "claimed", _("Claimed")
+    EXPIRED = "expired", _("Expired")
+    RELEASED = "released", _("Released")
+
+
+AUDIT_WAITLIST_JOINED = "acs.waitlist.joined"
+AUDIT_WAITLIST_CONFIRMED = "acs.waitlist.confirmed"
+AUDIT_WAITLIST_REPLACED = "acs.waitlist.replaced"
+AUDIT_WAITLIST_LEFT = "acs.waitlist.left"
+AUDIT_WAITLIST_OFFERED = "acs.waitlist.offered"
+AUDIT_WAITLIST_CLAIMED = "acs.waitlist.claimed"
+AUDIT_WAITLIST_OFFER_EXPIRED = "acs.waitlist.offer_expired"
+AUDIT_WAITLIST_OFFER_RELEASED = "acs.waitlist.offer_released"

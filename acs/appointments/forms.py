@@ -440,3 +440,37 @@ def opening_rule_formset(*, extra: int = 2):
     return forms.formset_factory(
         OpeningRuleForm, formset=BaseOpeningRuleFormSet, extra=extra, can_delete=True
     )
+
+
+# The waitlist -------------------------------------------------------------------------------
+
+
+class WaitlistDaysForm(forms.Form):
+    """The days a citizen can come on, among the service's open days (``days``: dates)."""
+
+    days = forms.MultipleChoiceField(
+        label=_("Days you can come"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Choose at least one day."),
+            "invalid_choice": _("One of the days you chose is not open. Choose again."),
+        },
+    )
+
+    def __init__(self, *args: Any, days: list[date], most: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.most = most
+        self.fields["days"].choices = [(day.isoformat(), day.isoformat()) for day in days]
+        self.fields["days"].help_text = ngettext(
+            "Choose %(most)d day.", "Choose from 1 to %(most)d days.", most
+        ) % {"most": most}
+
+    def clean_days(self) -> list[date]:
+        chosen = [date.fromisoformat(value) for value in self.cleaned_data["days"]]
+        if len(chosen) > self.most:
+            raise ValidationError(
+                ngettext("Choose %(most)d day.", "Choose from 1 to %(most)d days.", self.most)
+                % {"most": self.most},
+                code="too_many",
+            )
+        return chosen

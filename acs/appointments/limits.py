@@ -31,3 +31,15 @@ def booking_over_limit(request: HttpRequest, email: str) -> bool:
 def find_over_limit(request: HttpRequest) -> bool:
     """Count one lookup; True once the address has passed its limit."""
     return ratelimit.over_limit(request, "find", per_address=FIND_PER_ADDRESS)
+
+
+def waitlist_over_limit(request: HttpRequest, email: str) -> bool:
+    """Count one request to join a waitlist, under the booking's own limits: a place on the
+    waitlist costs the post a seat later, as a booking does now."""
+    return ratelimit.over_limit(
+        request,
+        "waitlist",
+        per_address=settings.ACS_BOOKING_RATE_PER_ADDRESS,
+        email=email,
+        per_email=settings.ACS_BOOKING_RATE_PER_EMAIL,
+    )

@@ -7,9 +7,16 @@ import secrets
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from acs.appointments.constants import ACTIVE, BookingStatus
+from acs.appointments.constants import (
+    ACTIVE,
+    WAITLIST_ACTIVE,
+    BookingStatus,
+    HoldStatus,
+    WaitlistStatus,
+)
 from acs.core.i18n import localized
 from acs.posts.models import Post
 
@@ -263,3 +270,134 @@ class SlotLock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+# The waitlist of first-come services ---------------------------------------------------------
+
+
+class WaitlistEntry(models.Model):
+    """ "Tell me when a seat opens": some people, the days they can come, and an email.
+
+    It counts (joins the queue, in ``confirmed_at`` order) only once the emailed link is
+    confirmed. ``token`` is the link to confirm, see and leave it."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="waitlist")
+    people_count = models.PositiveSmallIntegerField(_("people"))
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=40)
+    language = models.CharField(_("language"), max_length=5, default="en")
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=WaitlistStatus.choices,
+        default=WaitlistStatus.UNCONFIRMED,
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    # Set by the service (its ``now``): the confirmation link's age is counted from it.
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist entries")
+        ordering = ["confirmed_at", "pk"]
+        indexes = [models.Index(fields=["service", "status", "confirmed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.email} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in WAITLIST_ACTIVE
+
+
+class WaitlistDay(models.Model):
+    """One local date (the post's calendar) an entry can come on."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField(_("day"))
+
+    class Meta:
+        ordering = ["entry", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "day"], name="waitlist_day_unique"),
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.day}"
+
+
+class WaitlistPerson(models.Model):
+    """One person of an entry; ``active`` while the entry waits or holds an offer, so that a
+    person is on a service's waitlist once (the same ``identity_key`` as a booking's)."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="people")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    full_name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"))
+    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
+    identity_key = models.CharField(max_length=64)
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("person on the waitlist")
+        verbose_name_plural = _("people on the waitlist")
+        ordering = ["entry", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "identity_key"],
+                condition=Q(active=True),
+                name="one_waitlist_entry_per_person_per_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class SeatHold(models.Model):
+    """Seats of one slot offered to one waitlist entry until ``expires_at``. While ``held``
+    they count as taken for everyone else (``availability``, ``booking_create``), so a seat
+    is never both free and offered, nor offered to two entries."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="holds")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField(_("starts at"))
+    people_count = models.PositiveSmallIntegerField(_("people"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=HoldStatus.choices, default=HoldStatus.HELD
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("offer ends at"))
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("seat offered from the waitlist")
+        verbose_name_plural = _("seats offered from the waitlist")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # One offer at a time per entry: two freed seats never go to the same people.
+            models.UniqueConstraint(
+                fields=["entry"],
+                condition=Q(status=HoldStatus.HELD),
+                name="one_held_offer_per_waitlist_entry",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["service", "starts_at"],
+                condition=Q(status=HoldStatus.HELD),
+                name="seat_hold_held",
+            ),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.starts_at:%Y-%m-%d %H:%M} {self.status}"

@@ -17,8 +17,17 @@ from acs.appointments.constants import (
     AUDIT_CLOSURE_CREATED,
     LATE_CANCELLATION_HOURS,
     BookingStatus,
+    HoldStatus,
 )
-from acs.appointments.models import Booking, BookingPerson, Closure, OpeningRule, Service
+from acs.appointments.models import (
+    Booking,
+    BookingPerson,
+    Closure,
+    OpeningRule,
+    SeatHold,
+    Service,
+    WaitlistEntry,
+)
 from acs.core import clock
 from acs.core.models import AuditEntry
 from acs.posts.models import Post
@@ -372,3 +381,31 @@ def holidays_ahead(*, post: Post, today: date, days: int = 366) -> list[Holiday]
         if name:
             found.append(Holiday(day=day, name=name))
     return found
+
+
+# The waitlist -------------------------------------------------------------------------------
+
+
+def waitlist_entry_by_token(token: str) -> WaitlistEntry | None:
+    """The entry behind an emailed link, with what its page shows."""
+    return (
+        WaitlistEntry.objects.select_related("post", "service__post")
+        .prefetch_related("days", "people")
+        .filter(token=token)
+        .first()
+    )
+
+
+def waitlist_offer_by_token(token: str) -> SeatHold | None:
+    """The offer behind an emailed claim link, with its entry and service."""
+    return (
+        SeatHold.objects.select_related("service__post", "entry__post")
+        .prefetch_related("entry__people")
+        .filter(token=token)
+        .first()
+    )
+
+
+def waitlist_current_offer(entry: WaitlistEntry) -> SeatHold | None:
+    """The offer the entry holds now, if any."""
+    return entry.holds.filter(status=HoldStatus.HELD).first()

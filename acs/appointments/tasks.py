@@ -7,11 +7,13 @@ their rows in the transaction of the change, and ``acs.core.tasks.email_send`` s
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 
 from acs.appointments import services
-from acs.appointments.models import Booking
+from acs.appointments.models import Booking, Service
+from acs.appointments.services import waitlist
 from acs.appointments.services.door import no_shows_mark
 from acs.appointments.services.mail import CLOSURE_EMAIL
 from acs.core.outbox.queue import email_queue
@@ -36,6 +38,31 @@ def mark_no_shows() -> int:
     """Periodic: bookings still "booked" once their start plus the post's late limit has
     passed become no-shows (one conditional update; repeating it marks nothing)."""
     return no_shows_mark()
+
+
+@shared_task
+def waitlist_offer(service_id: int, starts_at: str) -> int:
+    """A seat of this slot may have been freed (a cancellation, a move): offer it to the
+    waitlist. Returns how many offers were made (none if the seat was taken meanwhile)."""
+    service = Service.objects.select_related("post").filter(pk=service_id).first()
+    if service is None:
+        return 0
+    return len(waitlist.slot_offer(service=service, starts_at=datetime.fromisoformat(starts_at)))
+
+
+@shared_task
+def waitlist_service_sweep(service_id: int) -> int:
+    """Offer the seats free on the days people wait for at one service (after a new entry
+    joins the line)."""
+    service = Service.objects.select_related("post").filter(pk=service_id).first()
+    return 0 if service is None else waitlist.offers_make(service=service)
+
+
+@shared_task
+def waitlist_sweep() -> list[int]:
+    """Periodic (every minute): offers not claimed in time pass on; free seats on days
+    people wait for are offered (``services.waitlist.waitlist_sweep``)."""
+    return list(waitlist.waitlist_sweep())
 
 
 # Before the outbox, services queued these tasks to send the emails themselves. Messages of

@@ -12,8 +12,12 @@ urlpatterns = [
     path("manage/<str:token>/reschedule/", public.reschedule, name="reschedule"),
     path("manage/<str:token>/appointment.ics", public.calendar, name="ics"),
     path("manage/<str:token>/qr.svg", public.qr, name="qr"),
+    path("waitlist/<str:token>/", public.waitlist_entry, name="waitlist_entry"),
+    path("waitlist/offer/<str:token>/", public.waitlist_offer, name="waitlist_offer"),
     path("<slug:service>/", public.service, name="service"),
     path("<slug:service>/when/", public.when, name="when"),
     path("<slug:service>/people/", public.people, name="people"),
     path("<slug:service>/review/", public.review, name="review"),
+    path("<slug:service>/waitlist/", public.waitlist_join, name="waitlist"),
+    path("<slug:service>/waitlist/sent/", public.waitlist_sent, name="waitlist_sent"),
 ]

@@ -18,15 +18,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acs.appointments import availability, selectors
-from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus
+from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus, HoldStatus
 from acs.appointments.models import (
     Booking,
     BookingPerson,
     Closure,
     OpeningRule,
+    SeatHold,
     Service,
     SlotLock,
 )
+from acs.appointments.services import holds
 from acs.appointments.services.mail import booking_email_queue
 from acs.core.clock import long_date
 from acs.core.forms.passport import normalize_passport
@@ -77,7 +79,7 @@ class SlotState:
 
     closed: bool  # a closure of the post or of the service covers it now
     person_booked: int | None  # an active BookingPerson with one of the identity keys
-    taken: int  # people in the slot's active bookings
+    taken: int  # people in the slot's active bookings and waitlist holds
     seats: int  # the service's seats per slot, as of now
 
 
@@ -87,6 +89,7 @@ def _slot_state(
     *,
     keys: list[str] | None = None,
     exclude: Booking | None = None,
+    hold_id: int | None = None,
 ) -> SlotState:
     """Everything the booking decides on, read in one query after the slot's lock (a new
     statement, so it sees every booking committed before the lock was granted): whether a
@@ -99,6 +102,7 @@ def _slot_state(
     end = starts_at + timedelta(minutes=service.duration_minutes)
     closures, bookings = quote(Closure._meta.db_table), quote(Booking._meta.db_table)
     people, services = quote(BookingPerson._meta.db_table), quote(Service._meta.db_table)
+    held = quote(SeatHold._meta.db_table)
     statuses = sorted(ACTIVE)
     params: list = [service.post_id, service.pk, when(end), when(starts_at)]
     person = "NULL"
@@ -108,7 +112,8 @@ def _slot_state(
             f"IN ({', '.join(['%s'] * len(keys))}) ORDER BY booking_id, id LIMIT 1)"
         )
         params += [service.pk, True, *keys]
-    params += [service.pk, when(starts_at), *statuses, exclude.pk if exclude else 0, service.pk]
+    params += [service.pk, when(starts_at), *statuses, exclude.pk if exclude else 0]
+    params += [service.pk, when(starts_at), HoldStatus.HELD.value, hold_id or 0, service.pk]
     sql = f"""
         SELECT
           EXISTS (SELECT 1 FROM {closures} WHERE post_id = %s
@@ -116,7 +121,9 @@ def _slot_state(
           {person},
           COALESCE((SELECT SUM(people_count) FROM {bookings} WHERE service_id = %s
                     AND starts_at = %s AND status IN ({", ".join(["%s"] * len(statuses))})
-                    AND id <> %s), 0),
+                    AND id <> %s), 0)
+          + COALESCE((SELECT SUM(people_count) FROM {held} WHERE service_id = %s
+                      AND starts_at = %s AND status = %s AND id <> %s), 0),
           (SELECT seats_per_slot FROM {services} WHERE id = %s)
     """  # noqa: S608 — table names from the models, every value a parameter
     with connection.cursor() as cursor:
@@ -222,12 +229,15 @@ def booking_create(
     language: str = "en",
     now: datetime | None = None,
     horizon_days: int | None = None,
+    hold_id: int | None = None,
 ) -> Booking:
     """Book ``people`` into the slot at ``starts_at``, or raise BookingError.
 
     One transaction: lock the slot, count, write. The partial unique index on active people
     is the backstop for the one-booking-per-person rule under concurrency. ``horizon_days``
     widens the bookable range for a citizen holding a priority link (``services.closures``).
+    ``hold_id`` claims a seat the waitlist offered (``services.waitlist``): its seats are
+    this booking's, and it is claimed in the same transaction, or ``holds.HoldError``.
     """
     now = now or timezone.now()
     email = email.strip().lower()
@@ -239,7 +249,8 @@ def booking_create(
             # update, we share-lock it with the slot); then, under the slot lock, one query
             # reads what the booking depends on, a closure committed meanwhile included.
             lock_row(SlotLock, share=(Post, service.post_id), service=service, starts_at=starts_at)
-            state = _slot_state(service, starts_at, keys=keys)
+            hold = _hold_lock(hold_id, service, starts_at, len(people), now)
+            state = _slot_state(service, starts_at, keys=keys, hold_id=hold_id)
             _check_state(service, starts_at, state, people=len(people), email=email, now=now)
             booking = Booking.objects.create(
                 post_id=service.post_id,
@@ -263,6 +274,8 @@ def booking_create(
                     for person, key in zip(people, keys, strict=True)
                 ]
             )
+            if hold is not None:
+                holds.hold_claimed(hold=hold, booking=booking, now=now)
             booking_email_queue(booking=booking, kind="confirmation")
     except IntegrityError as error:
         # Another booking for one of these people committed between our check and our insert.
@@ -271,6 +284,15 @@ def booking_create(
             _("One of these people already has an appointment for this service."),
         ) from error
     return booking
+
+
+def _hold_lock(hold_id, service, starts_at, people, now):
+    """The waitlist's offer being claimed, locked and checked (None for an ordinary booking)."""
+    if hold_id is None:
+        return None
+    return holds.hold_lock(
+        hold_id=hold_id, service=service, starts_at=starts_at, people=people, now=now
+    )
 
 
 def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
@@ -288,6 +310,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
         booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
         booking.people.update(active=False)
         booking_email_queue(booking=booking, kind="cancelled")
+        holds.seat_freed(service_id=booking.service_id, starts_at=booking.starts_at)
     return booking
 
 
@@ -311,6 +334,7 @@ def booking_reschedule(
         lock_row(SlotLock, share=(Post, service.post_id), service=service, starts_at=starts_at)
         state = _slot_state(service, starts_at, exclude=booking)
         _check_state(service, starts_at, state, people=booking.people_count, email="", now=now)
+        holds.seat_freed(service_id=booking.service_id, starts_at=booking.starts_at)
         booking.starts_at = starts_at
         booking.reschedule_count += 1
         booking.reminder_sent_at = None

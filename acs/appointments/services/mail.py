@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from acs.appointments.models import Booking, Closure
+from acs.appointments.models import Booking, Closure, SeatHold, WaitlistEntry
 from acs.core.outbox.queue import NewEmail, email_queue, emails_queue
 
 # The outbox's kinds: stored on every row, so renaming one strands the rows queued under it.
 BOOKING_EMAIL = "appointments.booking"
 CLOSURE_EMAIL = "appointments.closure"
+WAITLIST_EMAIL = "appointments.waitlist"
 
 
 def booking_email_queue(*, booking: Booking, kind: str) -> int:
@@ -50,4 +51,15 @@ def closure_emails_queue(*, closure: Closure, cancelled: list[Booking]) -> list[
             )
             for bookings in by_person.values()
         ]
+    )
+
+
+def waitlist_email_queue(*, entry: WaitlistEntry, kind: str, hold: SeatHold | None = None) -> int:
+    """Queue the waitlist email of ``kind`` (``waitlist_emails.KINDS``: confirm, offer,
+    lapsed) to the entry's address, about ``hold`` for an offer. Returns the row's id."""
+    arguments = {"entry_id": entry.pk, "kind": kind}
+    if hold is not None:
+        arguments["hold_id"] = hold.pk
+    return email_queue(
+        kind=WAITLIST_EMAIL, to=entry.email, language=entry.language, arguments=arguments
     )

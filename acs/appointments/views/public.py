@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from acs.appointments import limits, selectors, services, summary, times
+from acs.appointments import limits, selectors, services, summary, times, waitlistpages
 from acs.appointments.calendar import booking_ics
 from acs.appointments.constants import BookingStatus
 from acs.appointments.forms import (
@@ -33,6 +33,8 @@ from acs.appointments.forms import (
 )
 from acs.appointments.models import Booking, Service
 from acs.appointments.peopleforms import PeopleForms
+from acs.appointments.services import waitlist
+from acs.appointments.services.holds import HoldError
 from acs.appointments.wizard import Draft, steps
 from acs.core import pow as proof_of_work
 from acs.core.forms.people import date_of_birth_context
@@ -326,3 +328,82 @@ def qr(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
     patch_cache_control(response, private=True, max_age=3600)
     return response
+
+
+# The waitlist: "tell me when a seat opens" -------------------------------------------------
+
+
+@never_cache
+@GET_POST
+def waitlist_join(request: HttpRequest, service: str) -> HttpResponse:
+    forms = waitlistpages.JoinForms(request, _service_or_404(service))
+    if request.method != "POST":
+        return _join_page(request, forms, 200)
+    if limits.waitlist_over_limit(request, request.POST.get("contact-email", "")):
+        return _too_many(request)
+    if not forms.is_valid():
+        return _join_page(request, forms, 400)
+    try:
+        proof_of_work.solution_consume(request.POST.get("altcha"))
+        waitlist.waitlist_join(**forms.join_arguments(request.LANGUAGE_CODE))
+    except (proof_of_work.ProofOfWorkError, waitlist.WaitlistError) as error:
+        return _join_page(request, forms, 400, error_message=error.message)
+    return redirect("appointments:waitlist_sent", service=service)
+
+
+def _join_page(request: HttpRequest, forms, status: int, **extra: Any) -> HttpResponse:
+    context = waitlistpages.join_page(forms, **extra)
+    return render(request, "appointments/waitlist_join.html", context, status=status)
+
+
+@require_safe
+def waitlist_sent(request: HttpRequest, service: str) -> HttpResponse:
+    context = {"service": _service_or_404(service)}
+    return render(request, "appointments/waitlist_sent.html", context)
+
+
+@never_cache
+@GET_POST
+def waitlist_entry(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link of a waitlist request: confirm it, see it, leave the waitlist."""
+    entry = selectors.waitlist_entry_by_token(token)
+    if entry is None:
+        return render(request, "appointments/invalid_link.html", status=404)
+    if request.method == "POST":
+        return _entry_action(request, entry)
+    context = {**waitlistpages.entry_page(entry), "just": request.GET.get("done", "")}
+    return render(request, "appointments/waitlist_entry.html", context)
+
+
+def _entry_action(request: HttpRequest, entry) -> HttpResponse:
+    action = request.POST.get("action")
+    actions = {"confirm": waitlist.waitlist_confirm, "leave": waitlist.waitlist_leave}
+    try:
+        if action not in actions:
+            raise waitlist.WaitlistError("action", _("Please use one of the buttons."))
+        actions[action](entry=entry)
+    except waitlist.WaitlistError as error:
+        context = waitlistpages.entry_page(entry, error_message=error.message)
+        return render(request, "appointments/waitlist_entry.html", context, status=400)
+    url = reverse("appointments:waitlist_entry", kwargs={"token": entry.token})
+    return redirect(f"{url}?done={action}")
+
+
+@never_cache
+@GET_POST
+def waitlist_offer(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed claim link of a seat held for a waitlist entry: book it, once."""
+    hold = selectors.waitlist_offer_by_token(token)
+    if hold is None:
+        return render(request, "appointments/invalid_link.html", status=404)
+    if request.method != "POST":
+        context = waitlistpages.offer_page(hold)
+        status = 200 if context["claimable"] or context["claimed"] else 410
+        return render(request, "appointments/waitlist_offer.html", context, status=status)
+    try:
+        booking = waitlist.offer_claim(hold=hold)
+    except (HoldError, services.BookingError) as error:
+        hold = selectors.waitlist_offer_by_token(token)
+        context = waitlistpages.offer_page(hold, error_message=error.message)
+        return render(request, "appointments/waitlist_offer.html", context, status=409)
+    return redirect(_manage_url(booking, "new"))
