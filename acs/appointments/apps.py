@@ -9,6 +9,8 @@ class AppointmentsConfig(AppConfig):
     def ready(self) -> None:
         # Tell the outbox (core, which must not import this app) how to build our emails.
         from acs.appointments.emails import OUTBOX_KINDS
+        from acs.appointments.round_emails import ROUND_KINDS
         from acs.core.outbox.registry import kinds_register
 
         kinds_register(OUTBOX_KINDS)
+        kinds_register(ROUND_KINDS)

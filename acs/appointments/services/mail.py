@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from acs.appointments.models import Booking, Closure
+from acs.appointments.models import Booking, Closure, RoundRequest
 from acs.core.outbox.queue import NewEmail, email_queue, emails_queue
 
 # The outbox's kinds: stored on every row, so renaming one strands the rows queued under it.
 BOOKING_EMAIL = "appointments.booking"
 CLOSURE_EMAIL = "appointments.closure"
+ROUND_EMAIL = "appointments.round"
 
 
 def booking_email_queue(*, booking: Booking, kind: str) -> int:
@@ -49,5 +50,21 @@ def closure_emails_queue(*, closure: Closure, cancelled: list[Booking]) -> list[
                 },
             )
             for bookings in by_person.values()
+        ]
+    )
+
+
+def round_emails_queue(*, requests: list[RoundRequest], kind: str) -> list[int]:
+    """Queue one email of ``kind`` (``round_emails.KINDS``: confirm, lost, refused, failed)
+    per request, in the caller's transaction. Returns the rows' ids."""
+    return emails_queue(
+        emails=[
+            NewEmail(
+                kind=ROUND_EMAIL,
+                to=request.email,
+                language=request.language,
+                arguments={"request_id": request.pk, "kind": kind},
+            )
+            for request in requests
         ]
     )
