@@ -31,3 +31,14 @@ def booking_over_limit(request: HttpRequest, email: str) -> bool:
 def find_over_limit(request: HttpRequest) -> bool:
     """Count one lookup; True once the address has passed its limit."""
     return ratelimit.over_limit(request, "find", per_address=FIND_PER_ADDRESS)
+
+
+def request_over_limit(request: HttpRequest, email: str) -> bool:
+    """Count one round request; the same limits as confirming a booking, counted apart."""
+    return ratelimit.over_limit(
+        request,
+        "round-request",
+        per_address=settings.ACS_BOOKING_RATE_PER_ADDRESS,
+        email=email,
+        per_email=settings.ACS_BOOKING_RATE_PER_EMAIL,
+    )
