@@ -245,7 +245,9 @@ def requests_over_http(service, round_) -> dict:
     heading(f"2. {REQUESTS:,} requests over HTTP, {CLIENT_THREADS} clients")
     started = time.perf_counter()
     altchas = solutions(REQUESTS)
-    print(f"pre-solved {REQUESTS:,} proof-of-work challenges in {time.perf_counter() - started:.1f} s")
+    print(
+        f"pre-solved {REQUESTS:,} proof-of-work challenges in {time.perf_counter() - started:.1f} s"
+    )
     with translation.override("en"), post_override(service.post):
         path = reverse("appointments:request", kwargs={"service": service.slug})
     days = [day.isoformat() for day in round_days_offered(round_)]
@@ -262,7 +264,9 @@ def requests_over_http(service, round_) -> dict:
     p50 = statistics.median(load.latencies)
     p95 = statistics.quantiles(load.latencies, n=20)[18]
     print(f"statuses {dict(sorted(load.statuses.items()))}; {accepted:,} requests stored")
-    print(f"{rate:.0f} requests/s; p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; {elapsed:.1f} s")
+    print(
+        f"{rate:.0f} requests/s; p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; {elapsed:.1f} s"
+    )
     return {"rate": rate, "p50": p50, "p95": p95, "accepted": accepted}
 
 
@@ -358,7 +362,8 @@ def violations(service) -> tuple[int, int]:
 
 def main() -> int:
     config = configure()
-    print(f"database {config['NAME']}; broker {os.environ['CELERY_BROKER_URL']}; {os.cpu_count()} CPUs")
+    broker = os.environ["CELERY_BROKER_URL"]
+    print(f"database {config['NAME']}; broker {broker}; {os.cpu_count()} CPUs")
     started = time.perf_counter()
     try:
         database_create(config)

@@ -74,7 +74,9 @@ def test_request_confirm_and_see_it(client, service, round_, language):
     assert round_.commitment not in page.content.decode()  # on the round's own page
 
     sent = client.post(url("request", language, service=service.slug), form_data(round_))
-    assert sent.status_code == 200, re.findall(r"usa-alert__text\">(.*?)</", sent.content.decode(), re.S)
+    assert sent.status_code == 200, re.findall(
+        r"usa-alert__text\">(.*?)</", sent.content.decode(), re.S
+    )
     assert "ana@example.org" in sent.content.decode()
     made = RoundRequest.objects.get()
     assert made.status == RequestStatus.UNCONFIRMED and made.language == language
@@ -102,7 +104,7 @@ def test_the_confirmation_email_carries_the_link(service, round_, mailoutbox, mo
         language="es",
     )
     message = round_email_build(request_id=made.pk, kind="confirm")
-    assert made.token in message.body and "Confirme" in message.subject or message.subject
+    assert made.token in message.body and message.to == ["ana@example.org"]
     rounds.request_confirm(token=made.token)
     assert round_email_build(request_id=made.pk, kind="confirm") is None
 

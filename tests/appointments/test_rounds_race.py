@@ -74,7 +74,9 @@ def test_concurrent_confirmations_keep_each_person_once(lima):
     """Thirty requests, each sharing a person with the next, confirmed all at once."""
     service = round_service(lima, slug="confirm-race")
     round_ = open_round(service)
-    made = [request(round_, [n, n + 1], email=f"r{n}@example.org", confirm=False) for n in range(30)]
+    made = [
+        request(round_, [n, n + 1], email=f"r{n}@example.org", confirm=False) for n in range(30)
+    ]
     results = in_threads(lambda n: rounds.request_confirm(token=made[n].token, now=NOW), 30)
     assert all(isinstance(result, RoundRequest) for result in results), results
     active = RoundRequestPerson.objects.filter(round=round_, active=True)
