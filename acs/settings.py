@@ -330,6 +330,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "options": {"queue": "periodic"},
     },
+    "appointments.rounds": {
+        # Every minute: a request round opens, and is drawn, within a minute of its time.
+        "task": "acs.appointments.tasks.rounds_tick",
+        "schedule": crontab(),
+        "options": {"queue": "periodic"},
+    },
     "appointments.no-shows": {
         # Every 15 minutes: a booking becomes a no-show within 15 minutes of its window closing.
         "task": "acs.appointments.tasks.mark_no_shows",

@@ -41,7 +41,7 @@ from acs.appointments.services import BookingError, PersonData, booking_create
 from acs.core import clock, pow, ratelimit
 from acs.core.i18n import localized
 from acs.posts.models import Post
-from acs.posts.routing import post_named
+from acs.posts.routing import post_named, post_override
 from acs.posts.selectors import post_default, post_get, posts_listed
 
 MAX_SEARCH = 100  # characters of ``q``: longer than any post's name or city
@@ -273,7 +273,13 @@ def _consume_pow(payload: object) -> None:
         raise ApiError(400, f"pow_{error.code}", error.message) from error
 
 
-def _booking_error(error: BookingError) -> ApiError:
+def _request_url(service: Service, language: str) -> str:
+    """The request form of a service given by request rounds (``by_request``)."""
+    with translation.override(language), post_override(service.post):
+        return reverse("appointments:request", kwargs={"service": service.slug})
+
+
+def _booking_error(error: BookingError, *, service: Service, language: str) -> ApiError:
     if error.code == "taken":
         return ApiError(409, "taken", error.message, nearest=[s.key for s in error.nearest])
     if error.code == "already_booked":
@@ -284,6 +290,8 @@ def _booking_error(error: BookingError) -> ApiError:
             error.code,
             _("One of these people already has an appointment for this service."),
         )
+    if error.code == "by_request":
+        return ApiError(400, error.code, error.message, request_url=_request_url(service, language))
     return ApiError(400, error.code, error.message)
 
 
@@ -317,7 +325,7 @@ def _book(data: dict, post: Post) -> JsonResponse:
             language=wanted.language,
         )
     except BookingError as error:
-        raise _booking_error(error) from error
+        raise _booking_error(error, service=wanted.service, language=wanted.language) from error
     return JsonResponse(_booking_json(booking, wanted.people, post.zone), status=201)
 
 

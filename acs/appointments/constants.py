@@ -62,3 +62,38 @@ AUDIT_WAITLIST_OFFERED = "acs.waitlist.offered"
 AUDIT_WAITLIST_CLAIMED = "acs.waitlist.claimed"
 AUDIT_WAITLIST_OFFER_EXPIRED = "acs.waitlist.offer_expired"
 AUDIT_WAITLIST_OFFER_RELEASED = "acs.waitlist.offer_released"
+
+
+# Request rounds (docs/release-rounds.md) ------------------------------------------------------
+
+
+class ReleaseMode(models.TextChoices):
+    """How a service's seats reach citizens."""
+
+    FIRST_COME = "first_come", _("First come, first served")
+    ROUNDS = "rounds", _("Request rounds with a draw")
+
+
+class RoundState(models.TextChoices):
+    OPEN = "open", _("Taking requests")
+    DRAWN = "drawn", _("Drawn")
+
+
+class RequestStatus(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", _("Waiting for the email to be confirmed")
+    CONFIRMED = "confirmed", _("Confirmed, waiting for the draw")
+    REPLACED = "replaced", _("Replaced by a later request")
+    WON = "won", _("Drawn, being booked")
+    BOOKED = "booked", _("Drawn and booked")
+    LOST = "lost", _("Not drawn: this round is full")
+    REFUSED = "refused", _("Not in the draw")
+
+
+# Requests the draw has settled: their emails are due (``notified_at``).
+REQUEST_SETTLED = {RequestStatus.LOST, RequestStatus.REFUSED}
+
+AUDIT_ROUND_OPENED = "acs.round.opened"
+AUDIT_ROUND_DRAWN = "acs.round.drawn"
+AUDIT_ROUND_BOOKED = "acs.round.booked"
+AUDIT_ROUND_NOT_BOOKED = "acs.round.not_booked"
+AUDIT_ROUND_NOTIFIED = "acs.round.notified"

@@ -43,3 +43,14 @@ def waitlist_over_limit(request: HttpRequest, email: str) -> bool:
         email=email,
         per_email=settings.ACS_BOOKING_RATE_PER_EMAIL,
     )
+
+
+def request_over_limit(request: HttpRequest, email: str) -> bool:
+    """Count one round request; the same limits as confirming a booking, counted apart."""
+    return ratelimit.over_limit(
+        request,
+        "round-request",
+        per_address=settings.ACS_BOOKING_RATE_PER_ADDRESS,
+        email=email,
+        per_email=settings.ACS_BOOKING_RATE_PER_EMAIL,
+    )

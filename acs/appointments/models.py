@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import secrets
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -15,6 +16,9 @@ from acs.appointments.constants import (
     WAITLIST_ACTIVE,
     BookingStatus,
     HoldStatus,
+    ReleaseMode,
+    RequestStatus,
+    RoundState,
     WaitlistStatus,
 )
 from acs.core.i18n import localized
@@ -58,6 +62,36 @@ class Service(models.Model):
         _("requires reading the federal benefits information"), default=False
     )
 
+    # Request rounds (docs/release-rounds.md): on the schedule below a request window
+    # opens for the slots of a week ahead; at its close a draw allocates them.
+    release_mode = models.CharField(
+        _("how appointments are given"),
+        max_length=20,
+        choices=ReleaseMode.choices,
+        default=ReleaseMode.FIRST_COME,
+    )
+    round_weekday = models.PositiveSmallIntegerField(
+        _("round opens on (weekday)"),
+        default=0,
+        validators=[MaxValueValidator(6)],
+        help_text=_("0 is Monday, 6 is Sunday, on the post's calendar."),
+    )
+    round_opens = models.TimeField(_("round opens at (post's time)"), default=datetime.time(9, 0))
+    round_weeks_ahead = models.PositiveSmallIntegerField(
+        _("weeks ahead"),
+        default=3,
+        validators=[MaxValueValidator(26)],
+        help_text=_(
+            "A round opened this week gives out the slots of the week this many weeks later."
+        ),
+    )
+    round_window_hours = models.PositiveSmallIntegerField(
+        _("request window (hours)"),
+        default=48,
+        # Shorter than a week, so that a service never has two windows open at once.
+        validators=[MinValueValidator(1), MaxValueValidator(167)],
+    )
+
     class Meta:
         verbose_name = _("service")
         verbose_name_plural = _("services")
@@ -72,6 +106,11 @@ class Service(models.Model):
     @property
     def name(self) -> str:
         return localized(self, "name")
+
+    @property
+    def by_request(self) -> bool:
+        """Whether its seats are given by request rounds, not first come."""
+        return self.release_mode == ReleaseMode.ROUNDS
 
     @property
     def description(self) -> str:
@@ -401,3 +440,119 @@ class SeatHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} {self.starts_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+def new_reference() -> str:
+    """128 random bits: a request's reference, from which its id in the published draw is
+    derived (``draw.pseudonym``)."""
+    return secrets.token_hex(16)
+
+
+class Round(models.Model):
+    """One request round of a service: a window for requests, then one draw.
+
+    ``seed`` stays secret until the draw; its SHA-256 (``commitment``) is public from the
+    window's opening, so the post cannot choose the seed once it has seen the requests.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="rounds")
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="rounds")
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    opens_at = models.DateTimeField(_("requests from"))
+    closes_at = models.DateTimeField(_("requests until"))
+    first_day = models.DateField(_("first day offered"))
+    last_day = models.DateField(_("last day offered"))
+    state = models.CharField(
+        _("state"), max_length=20, choices=RoundState.choices, default=RoundState.OPEN
+    )
+    seed = models.CharField(max_length=64, editable=False)
+    commitment = models.CharField(_("commitment (SHA-256 of the seed)"), max_length=64)
+    drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
+    # Figures of the draw, kept for the staff's demand-and-supply table.
+    requests_count = models.PositiveIntegerField(_("requests"), default=0)
+    people_count = models.PositiveIntegerField(_("people"), default=0)
+    seats_count = models.PositiveIntegerField(_("seats"), default=0)
+    served_requests = models.PositiveIntegerField(_("requests served"), default=0)
+    served_people = models.PositiveIntegerField(_("people served"), default=0)
+    # What the round page and its JSON publish once drawn (``draw.published_check`` reads it).
+    published = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("request round")
+        verbose_name_plural = _("request rounds")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "opens_at"], name="round_once_per_opening"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")), name="round_closes_after_opens"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "closes_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.opens_at:%Y-%m-%d %H:%M}"
+
+
+class RoundRequest(models.Model):
+    """A citizen's request in a round: who, how to reach them, which times they accept."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="requests")
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    reference = models.CharField(max_length=32, unique=True, default=new_reference)
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=40)
+    language = models.CharField(_("language"), max_length=5, default="en")
+    people_count = models.PositiveSmallIntegerField(_("people"))
+    # Ranked: ``["2027-02-01/am", "2027-02-03/any"]`` (``draw.choice_parse``).
+    choices = models.JSONField(_("acceptable times, best first"), default=list)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=RequestStatus.choices,
+        default=RequestStatus.UNCONFIRMED,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    starts_at = models.DateTimeField(_("time drawn"), null=True, blank=True)
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("round request")
+        verbose_name_plural = _("round requests")
+        ordering = ["round", "id"]
+        indexes = [models.Index(fields=["round", "status"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class RoundRequestPerson(models.Model):
+    """One person of a request. Active once the request is confirmed; the partial unique
+    index keeps each person in one confirmed request per round."""
+
+    request = models.ForeignKey(RoundRequest, on_delete=models.CASCADE, related_name="people")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    full_name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"))
+    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
+    identity_key = models.CharField(max_length=64)
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["request", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "identity_key"],
+                condition=Q(active=True),
+                name="one_request_per_person_per_round",
+            ),
+        ]
+        indexes = [models.Index(fields=["round", "identity_key"])]
+
+    def __str__(self) -> str:
+        return self.full_name

@@ -24,6 +24,8 @@ from acs.appointments.models import (
     BookingPerson,
     Closure,
     OpeningRule,
+    Round,
+    RoundRequest,
     SeatHold,
     Service,
     WaitlistEntry,
@@ -396,6 +398,45 @@ def waitlist_entry_by_token(token: str) -> WaitlistEntry | None:
     )
 
 
+# Request rounds (docs/release-rounds.md) -----------------------------------------------------
+
+
+def _rounds() -> QuerySet[Round]:
+    # The publication can be megabytes: only the round page and its JSON read it.
+    return Round.objects.select_related("service", "post").defer("published", "seed")
+
+
+def round_open_for(service: Service, *, now: datetime | None = None) -> Round | None:
+    """The service's round taking requests now, if any (windows never overlap)."""
+    now = now or timezone.now()
+    return (
+        _rounds()
+        .filter(service=service, state="open", opens_at__lte=now, closes_at__gt=now)
+        .order_by("-opens_at")
+        .first()
+    )
+
+
+def rounds_recent(service: Service, *, count: int = 5) -> list[Round]:
+    """The service's latest rounds, newest first (the open one included), for their pages."""
+    return list(_rounds().filter(service=service).order_by("-opens_at")[:count])
+
+
+def round_by_token(token: str, *, published: bool = False) -> Round | None:
+    rounds = Round.objects.select_related("service", "post")
+    return (rounds if published else rounds.defer("published")).filter(token=token).first()
+
+
+def request_by_token(token: str) -> RoundRequest | None:
+    return (
+        RoundRequest.objects.select_related("round__service", "round__post", "booking")
+        .defer("round__published")
+        .prefetch_related("people")
+        .filter(token=token)
+        .first()
+    )
+
+
 def waitlist_offer_by_token(token: str) -> SeatHold | None:
     """The offer behind an emailed claim link, with its entry and service."""
     return (
@@ -409,3 +450,61 @@ def waitlist_offer_by_token(token: str) -> SeatHold | None:
 def waitlist_current_offer(entry: WaitlistEntry) -> SeatHold | None:
     """The offer the entry holds now, if any."""
     return entry.holds.filter(status=HoldStatus.HELD).first()
+
+
+def round_days_offered(round_: Round) -> list[date]:
+    """The round's days on which the service has opening hours and that are not holidays:
+    what the request form lets a citizen choose."""
+    service = round_.service
+    weekdays = set(OpeningRule.objects.filter(service=service).values_list("weekday", flat=True))
+    days, day = [], round_.first_day
+    while day <= round_.last_day:
+        if day.weekday() in weekdays and not holiday_name(round_.post.country_code, day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+@dataclass(frozen=True)
+class RoundFigures:
+    """Demand against supply of one drawn round, for the staff's table and chart."""
+
+    round: Round
+    requests: int
+    people: int
+    seats: int
+    served_requests: int
+    served_people: int
+
+    @property
+    def share_served(self) -> float:
+        """The share of the people asking who got a seat (0 to 1; 0 when nobody asked)."""
+        return self.served_people / self.people if self.people else 0.0
+
+
+def rounds_figures(
+    *, post: Post, service: Service | None = None, count: int = 52
+) -> list[RoundFigures]:
+    """Per drawn round of the post (or one service), newest first: requests, people, seats,
+    and how many were served. Figures are kept on the round at its draw: one query."""
+    rounds = _rounds().filter(post=post, state="drawn")
+    if service is not None:
+        rounds = rounds.filter(service=service)
+    return [
+        RoundFigures(
+            round=round_,
+            requests=round_.requests_count,
+            people=round_.people_count,
+            seats=round_.seats_count,
+            served_requests=round_.served_requests,
+            served_people=round_.served_people,
+        )
+        for round_ in rounds.order_by("-opens_at")[:count]
+    ]
+
+
+def round_log(round_: Round) -> QuerySet[AuditEntry]:
+    """The draw's log: the round's audit entries (opened, drawn, told), oldest first."""
+    return AuditEntry.objects.filter(
+        object_type=Round._meta.label_lower, object_id=str(round_.pk)
+    ).order_by("created_at", "pk")

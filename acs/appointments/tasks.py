@@ -13,7 +13,7 @@ from celery import shared_task
 
 from acs.appointments import services
 from acs.appointments.models import Booking, Service
-from acs.appointments.services import waitlist
+from acs.appointments.services import rounds, waitlist
 from acs.appointments.services.door import no_shows_mark
 from acs.appointments.services.mail import CLOSURE_EMAIL
 from acs.core.outbox.queue import email_queue
@@ -31,6 +31,19 @@ def send_reminders() -> int:
 def send_reminder(booking_id: int) -> bool:
     """Queue one booking's reminder, unless it was queued already (``reminder_queue``)."""
     return services.reminder_queue(booking_id=booking_id)
+
+
+@shared_task
+def rounds_tick() -> dict[str, int]:
+    """Periodic (every minute): open request rounds that are due, draw those whose window
+    has closed, settle what a draw left (``services.rounds.rounds_tick``)."""
+    return rounds.rounds_tick()
+
+
+@shared_task
+def round_settle(round_id: int) -> dict[str, int]:
+    """Book a drawn round's winners and tell the others; safe to repeat."""
+    return rounds.round_settle(round_id=round_id)
 
 
 @shared_task

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from acs.appointments.views import public
+from acs.appointments.views import public, rounds
 
 app_name = "appointments"
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("manage/<str:token>/qr.svg", public.qr, name="qr"),
     path("waitlist/<str:token>/", public.waitlist_entry, name="waitlist_entry"),
     path("waitlist/offer/<str:token>/", public.waitlist_offer, name="waitlist_offer"),
+    path("rounds/<str:token>/", rounds.round_page, name="round"),
+    path("rounds/<str:token>/draw.json", rounds.round_json, name="round-json"),
+    path("requests/<str:token>/", rounds.request_status, name="request-status"),
+    path("requests/<str:token>/confirm/", rounds.request_confirm, name="request-confirm"),
+    path("<slug:service>/request/", rounds.request_form, name="request"),
     path("<slug:service>/", public.service, name="service"),
     path("<slug:service>/when/", public.when, name="when"),
     path("<slug:service>/people/", public.people, name="people"),

@@ -153,9 +153,25 @@ class Draft:
             return "people"
         return None
 
+    def by_request(self) -> HttpResponse | None:
+        """A service given by request rounds is never booked first come: say so in plain
+        words and send the citizen to its request form."""
+        if not self.service.by_request:
+            return None
+        messages.info(
+            self.request,
+            _(
+                "Appointments for this service are given by a draw among the requests sent in "
+                "each round, not first come. Send your request here."
+            ),
+        )
+        return redirect("appointments:request", service=self.service.slug)
+
     def guard(self, step: str) -> HttpResponse | None:
         """Send a citizen who skipped a step back to it, saying why; None if ``step`` may
         be shown."""
+        if refused := self.by_request():
+            return refused
         missing = self.missing_step()
         if missing is None or STEPS.index(missing) >= STEPS.index(step):
             return None

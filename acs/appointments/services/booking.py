@@ -161,6 +161,19 @@ def _not_offered() -> BookingError:
     )
 
 
+def _check_first_come(service: Service, *, from_draw: bool) -> None:
+    # Request rounds exist to take the release moment away from the fastest clicker (and
+    # the bots): seats freed later wait for the next draw instead of going back online.
+    if service.by_request and not from_draw:
+        raise BookingError(
+            "by_request",
+            _(
+                "Appointments for this service are not booked first come: they are given by "
+                "a draw among the requests sent in each round. Please send a request instead."
+            ),
+        )
+
+
 def _taken(service: Service, starts_at: datetime, people: int, now: datetime) -> BookingError:
     return BookingError(
         "taken",
@@ -230,6 +243,7 @@ def booking_create(
     now: datetime | None = None,
     horizon_days: int | None = None,
     hold_id: int | None = None,
+    from_draw: bool = False,
 ) -> Booking:
     """Book ``people`` into the slot at ``starts_at``, or raise BookingError.
 
@@ -238,7 +252,9 @@ def booking_create(
     widens the bookable range for a citizen holding a priority link (``services.closures``).
     ``hold_id`` claims a seat the waitlist offered (``services.waitlist``): its seats are
     this booking's, and it is claimed in the same transaction, or ``holds.HoldError``.
+    A service given out by request rounds is booked only by its draw (``from_draw``).
     """
+    _check_first_come(service, from_draw=from_draw)
     now = now or timezone.now()
     email = email.strip().lower()
     _check_slot(service, starts_at, len(people), now, horizon_days=horizon_days)
@@ -324,6 +340,7 @@ def booking_reschedule(
     """
     now = now or timezone.now()
     service = booking.service
+    _check_first_come(service, from_draw=False)
     _check_slot(service, starts_at, booking.people_count, now)
     with transaction.atomic(durable=True):
         booking = Booking.objects.select_for_update().get(pk=booking.pk)

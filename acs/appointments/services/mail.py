@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from acs.appointments.models import Booking, Closure, SeatHold, WaitlistEntry
+from acs.appointments.models import Booking, Closure, RoundRequest, SeatHold, WaitlistEntry
 from acs.core.outbox.queue import NewEmail, email_queue, emails_queue
 
 # The outbox's kinds: stored on every row, so renaming one strands the rows queued under it.
 BOOKING_EMAIL = "appointments.booking"
 CLOSURE_EMAIL = "appointments.closure"
 WAITLIST_EMAIL = "appointments.waitlist"
+ROUND_EMAIL = "appointments.round"
 
 
 def booking_email_queue(*, booking: Booking, kind: str) -> int:
@@ -62,4 +63,20 @@ def waitlist_email_queue(*, entry: WaitlistEntry, kind: str, hold: SeatHold | No
         arguments["hold_id"] = hold.pk
     return email_queue(
         kind=WAITLIST_EMAIL, to=entry.email, language=entry.language, arguments=arguments
+    )
+
+
+def round_emails_queue(*, requests: list[RoundRequest], kind: str) -> list[int]:
+    """Queue one email of ``kind`` (``round_emails.KINDS``: confirm, lost, refused, failed)
+    per request, in the caller's transaction. Returns the rows' ids."""
+    return emails_queue(
+        emails=[
+            NewEmail(
+                kind=ROUND_EMAIL,
+                to=request.email,
+                language=request.language,
+                arguments={"request_id": request.pk, "kind": kind},
+            )
+            for request in requests
+        ]
     )

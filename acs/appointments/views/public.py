@@ -80,6 +80,8 @@ def start(request: HttpRequest) -> HttpResponse:
 def service(request: HttpRequest, service: str) -> HttpResponse:
     service_obj = _service_or_404(service)
     draft = Draft(request, service_obj)
+    if refused := draft.by_request():
+        return refused
     if "priority" in request.GET:
         return _priority_take(draft, request.GET["priority"])
     if request.method == "POST":
