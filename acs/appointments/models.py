@@ -228,6 +228,9 @@ class Booking(models.Model):
     cancelled_late = models.BooleanField(_("cancelled within 24 hours"), default=False)
     reschedule_count = models.PositiveSmallIntegerField(default=0)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # A cancelled booking's priority link (services.closures) is spent by the booking it
+    # made: the mark lives with what the link unlocks, so a forwarded email unlocks nothing.
+    priority_used_at = models.DateTimeField(_("priority link used at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("booking")

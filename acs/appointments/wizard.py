@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from acs.appointments import availability, services
 from acs.appointments.models import Service
 from acs.appointments.services import closures
+from acs.appointments.services.booking import priority_used_text
 
 STEPS = ["service", "when", "people", "review"]
 
@@ -67,16 +68,31 @@ class Draft:
         self.data["contact"] = contact.cleaned_data
         self.save()
 
-    def priority_take(self, token: str) -> int | None:
+    def priority_take(self, token: str) -> str:
         """Keep a priority link's token while it is valid (it widens the horizon for this
-        citizen only) and return its horizon; forget an invalid or expired one."""
-        horizon = closures.priority_horizon(service=self.service, token=token)
-        if horizon is None:
-            self.data.pop("priority", None)
-        else:
+        citizen only); forget a used, invalid or expired one. Returns its state
+        (``closures.PRIORITY_VALID``, ``PRIORITY_USED`` or ``PRIORITY_INVALID``)."""
+        state = closures.priority_state(service=self.service, token=token)
+        if state == closures.PRIORITY_VALID:
             self.data["priority"] = token
+        else:
+            self.data.pop("priority", None)
         self.save()
-        return horizon
+        return state
+
+    def priority_notice(self, state: str) -> tuple[int, str]:
+        """What to tell the citizen who opened a priority link in ``state``."""
+        if state == closures.PRIORITY_USED:
+            return messages.WARNING, priority_used_text()
+        if state != closures.PRIORITY_VALID:
+            return messages.WARNING, _(
+                "This priority link is not valid or has expired. You can still book any of "
+                "the times open to everyone."
+            )
+        return messages.SUCCESS, _(
+            "Priority booking: because we had to cancel your appointment, you can choose "
+            "from times up to %(days)d days ahead."
+        ) % {"days": self.priority_horizon}
 
     # What the steps read -------------------------------------------------------------------
 
@@ -139,6 +155,8 @@ class Draft:
             "email": self.contact["email"],
             "phone": self.contact["phone"],
             "horizon_days": self.priority_horizon,
+            # Spent by the booking it makes (it works once).
+            "priority_token": self.data.get("priority") if self.priority_horizon else None,
         }
 
     # Which step ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail, signing
+from django.test import Client
 from django.utils import timezone
 
 from acs.appointments import availability
@@ -24,7 +25,7 @@ from acs.appointments.constants import (
 )
 from acs.appointments.forms import local_instant
 from acs.appointments.models import Booking, Closure
-from acs.appointments.services import booking_create
+from acs.appointments.services import BookingError, booking_create
 from acs.appointments.services.closures import (
     ClosureError,
     closure_create_and_cancel,
@@ -468,3 +469,51 @@ def test_a_link_only_works_for_its_own_cancelled_booking(lima, short, day):
     slot = next(slot for slots in days.values() for slot in slots)
     still_booked = book(other, slot.starts_at, "luis@example.org")
     assert priority_horizon(service=other, token=priority_token(still_booked)) is None
+
+
+def _book_with_link(browser, short, slot, name: str, passport: str):
+    """Open the priority link, choose ``slot`` and confirm, as the citizen does."""
+    service = short["service"]
+    path = urlsplit(short["link"])
+    browser.get(f"{path.path}?{path.query}", follow=True)
+    browser.post(f"/en/lima/appointments/{service.slug}/", {"policy": "on"})
+    browser.post(f"/en/lima/appointments/{service.slug}/when/", {"people": 1, "slot": slot.key})
+    browser.post(
+        f"/en/lima/appointments/{service.slug}/people/",
+        people_form([{"full_name": name, "born": "1980-05-01", "passport": passport}]),
+    )
+    return browser.post(f"/en/lima/appointments/{service.slug}/review/", {})
+
+
+def test_the_priority_link_works_once(client, short):
+    """Issue 14: after the citizen rebooks, the same link (a forwarded email) no longer
+    opens days past the horizon, and says so in plain words."""
+    service = short["service"]
+    wanted, slot = far_day(service)
+    assert _book_with_link(client, short, slot, "Ana Torres", "").status_code == 302
+    short["booking"].refresh_from_db()
+    assert short["booking"].priority_used_at is not None
+
+    other = Client()
+    path = urlsplit(short["link"])
+    again = other.get(f"{path.path}?{path.query}", follow=True).content.decode()
+    assert "This priority link has already been used to book: it works once." in again
+    assert f'value="{slot.key}"' not in times_page(other, service, wanted)
+    assert priority_horizon(service=service, token=unquote(path.query.split("=", 1)[1])) is None
+
+
+def test_two_tabs_with_one_priority_link_book_once(short):
+    """Two tabs took the link while it was fresh and both confirm: the first booking spends
+    it in its own transaction, the second is refused in plain words and writes nothing."""
+    service = short["service"]
+    _wanted, slot = far_day(service)
+    service.seats_per_slot = 2
+    service.save(update_fields=["seats_per_slot"])
+    token = unquote(urlsplit(short["link"]).query.split("=", 1)[1])
+    horizon = priority_horizon(service=service, token=token)
+    arguments = {"service": service, "starts_at": slot.starts_at, "phone": "+51 1 618 2000"}
+    arguments |= {"horizon_days": horizon, "priority_token": token}
+    booking_create(people=[person(1)], email="ana@example.org", **arguments)
+    with pytest.raises(BookingError, match="already been used to book: it works once"):
+        booking_create(people=[person(2)], email="bruno@example.org", **arguments)
+    assert Booking.objects.filter(service=service, starts_at=slot.starts_at).count() == 1

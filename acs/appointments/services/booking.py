@@ -28,7 +28,7 @@ from acs.appointments.models import (
     Service,
     SlotLock,
 )
-from acs.appointments.services import holds
+from acs.appointments.services import closures, holds
 from acs.appointments.services.mail import booking_email_queue
 from acs.core.clock import long_date
 from acs.core.forms.passport import normalize_passport
@@ -44,6 +44,13 @@ class BookingError(Exception):
         self.code = code
         self.message = message
         self.nearest = nearest or []
+
+
+def priority_used_text() -> str:
+    return _(
+        "This priority link has already been used to book: it works once. You can still "
+        "book any of the times open to everyone."
+    )
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,7 @@ def booking_create(
     horizon_days: int | None = None,
     hold_id: int | None = None,
     from_draw: bool = False,
+    priority_token: str | None = None,
 ) -> Booking:
     """Book ``people`` into the slot at ``starts_at``, or raise BookingError.
 
@@ -253,6 +261,8 @@ def booking_create(
     ``hold_id`` claims a seat the waitlist offered (``services.waitlist``): its seats are
     this booking's, and it is claimed in the same transaction, or ``holds.HoldError``.
     A service given out by request rounds is booked only by its draw (``from_draw``).
+    ``priority_token``: the closure's priority link this booking is made with; it is spent
+    in the same transaction (a second booking with it is refused).
     """
     _check_first_come(service, from_draw=from_draw)
     now = now or timezone.now()
@@ -268,6 +278,10 @@ def booking_create(
             hold = _hold_lock(hold_id, service, starts_at, len(people), now)
             state = _slot_state(service, starts_at, keys=keys, hold_id=hold_id)
             _check_state(service, starts_at, state, people=len(people), email=email, now=now)
+            if priority_token and not closures.priority_spend(
+                service=service, token=priority_token, now=now
+            ):
+                raise BookingError("priority_used", priority_used_text())
             booking = Booking.objects.create(
                 post_id=service.post_id,
                 service=service,

@@ -234,12 +234,12 @@ def priority_expires(*, now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(days=PRIORITY_LINK_DAYS)
 
 
-def priority_horizon(*, service: Service, token: str | None) -> int | None:
-    """The wider horizon (days) a valid priority link grants for ``service``, or None.
+PRIORITY_VALID, PRIORITY_USED, PRIORITY_INVALID = "valid", "used", "invalid"
 
-    Valid: signed by us with this salt, younger than ``PRIORITY_LINK_DAYS``, for this
-    service, and naming a booking of it that was cancelled.
-    """
+
+def _priority_booking_id(service: Service, token: str | None) -> int | None:
+    """The cancelled booking a priority link names, if the link is ours, young enough
+    (``PRIORITY_LINK_DAYS``) and for ``service``."""
     if not token:
         return None
     try:
@@ -248,7 +248,37 @@ def priority_horizon(*, service: Service, token: str | None) -> int | None:
         return None
     if not isinstance(data, dict) or data.get("s") != service.pk:
         return None
-    cancelled = Booking.objects.filter(
-        pk=data.get("b"), service=service, status=BookingStatus.CANCELLED
-    ).exists()
-    return service.horizon_days + PRIORITY_EXTRA_DAYS if cancelled else None
+    return data.get("b") if isinstance(data.get("b"), int) else None
+
+
+def priority_state(*, service: Service, token: str | None) -> str:
+    """``PRIORITY_VALID``, ``PRIORITY_USED`` (it made a booking already: it works once) or
+    ``PRIORITY_INVALID`` (forged, expired, for another service, or its booking was not
+    cancelled)."""
+    pk = _priority_booking_id(service, token)
+    cancelled = Booking.objects.filter(pk=pk, service=service, status=BookingStatus.CANCELLED)
+    found = list(cancelled.values_list("priority_used_at", flat=True)) if pk else []
+    if not found:
+        return PRIORITY_INVALID
+    return PRIORITY_USED if found[0] is not None else PRIORITY_VALID
+
+
+def priority_horizon(*, service: Service, token: str | None) -> int | None:
+    """The wider horizon (days) a valid, unused priority link grants for ``service``, or
+    None."""
+    if priority_state(service=service, token=token) != PRIORITY_VALID:
+        return None
+    return service.horizon_days + PRIORITY_EXTRA_DAYS
+
+
+def priority_spend(*, service: Service, token: str, now: datetime) -> bool:
+    """Spend the link, in the caller's transaction (the booking it makes): mark the
+    cancelled booking it names as used, under a row lock, so that two tabs or a forwarded
+    email book with it once. False if it was spent already or is not valid."""
+    pk = _priority_booking_id(service, token)
+    if pk is None:
+        return False
+    spent = Booking.objects.filter(
+        pk=pk, service=service, status=BookingStatus.CANCELLED, priority_used_at__isnull=True
+    ).update(priority_used_at=now)
+    return spent == 1

@@ -97,26 +97,10 @@ def service(request: HttpRequest, service: str) -> HttpResponse:
 
 def _priority_take(draft: Draft, token: str) -> HttpResponse:
     """The priority link from a closure email: a valid one widens the horizon for this
-    citizen; an invalid or expired one is said plainly and the booking goes on with the
+    citizen; a used, invalid or expired one is said plainly and the booking goes on with the
     normal horizon."""
-    horizon = draft.priority_take(token)
-    if horizon is None:
-        messages.warning(
-            draft.request,
-            _(
-                "This priority link is not valid or has expired. You can still book any of "
-                "the times open to everyone."
-            ),
-        )
-    else:
-        messages.success(
-            draft.request,
-            _(
-                "Priority booking: because we had to cancel your appointment, you can choose "
-                "from times up to %(days)d days ahead."
-            )
-            % {"days": horizon},
-        )
+    level, text = draft.priority_notice(draft.priority_take(token))
+    messages.add_message(draft.request, level, text)
     # Without the token in the address, so that it does not linger in history or logs.
     return redirect("appointments:service", service=draft.service.slug)
 
