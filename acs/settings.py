@@ -452,6 +452,8 @@ ACS_WAITLIST_HOLD_MINUTES = env.int("ACS_WAITLIST_HOLD_MINUTES", default=120)
 # Enrollment accounts: sign-up, sign-in, and emailed links, per address and per email an hour.
 ACS_ACCOUNT_RATE_PER_ADDRESS = env.int("ACS_ACCOUNT_RATE_PER_ADDRESS", default=60)
 ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)
+# Sign-in links sent to one email an hour, from every address together (an inbox's cap).
+ACS_SIGN_IN_LINK_PER_EMAIL = env.int("ACS_SIGN_IN_LINK_PER_EMAIL", default=30)
 # Public pages for anonymous visitors (acs/core/pagecache.py, docs/operations.md): how many
 # seconds a page is kept in the cache and may be kept by a CDN or a browser (max-age); 0 turns
 # the page cache and its headers off. A change of a page, message, closure or the post shows

@@ -11,6 +11,7 @@ demo) count through Django's cache API, one limit after another.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,14 +84,37 @@ def over_limit(
     email: str = "",
     per_email: int = 0,
     window: int = 3600,
+    email_from_address: bool = False,
 ) -> bool:
-    """Count one attempt at ``scope`` from the client's address, and for ``email`` when one is
-    given; True once either has passed its limit in this window. Both are counted on every
-    attempt, so that changing one (a new address, another email) does not escape the other."""
-    limits = [Limit(f"{scope}-address", client_address(request), per_address, window)]
+    """Count one attempt at ``scope`` from the client's address (an IPv6 address counts for
+    its whole /64, ``address_group``), and for ``email`` when one is given; True once either
+    has passed its limit in this window. Both are counted on every attempt, so that changing
+    one (a new address, another email) does not escape the other.
+
+    ``email_from_address``: the email is counted per address (the pair), not alone, so that
+    nobody can use up someone else's allowance from elsewhere: wrong passwords typed against
+    a citizen's email lock out the one who types them, never the owner at home."""
+    group = address_group(client_address(request))
+    limits = [Limit(f"{scope}-address", group, per_address, window)]
     if email:
-        limits.append(Limit(f"{scope}-email", email, per_email, window))
+        identity = f"{email}|{group}" if email_from_address else email
+        limits.append(Limit(f"{scope}-email", identity, per_email, window))
     return not all(hits(limits))
+
+
+def address_group(address: str) -> str:
+    """What a limit counts as one client: an IPv4 address, or the /64 network of an IPv6
+    one (a single subscriber or host is given a whole /64, and a bot in it has millions of
+    addresses). Anything unreadable counts as itself."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:  # an IPv4 client seen through a dual stack
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
 
 
 def client_address(request: HttpRequest) -> str:

@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache, caches
 
 from acs.core import ratelimit
-from acs.core.ratelimit import Limit
+from acs.core.ratelimit import Limit, address_group
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -63,3 +63,18 @@ def test_one_round_trip_for_every_limit_on_redis(backend, monkeypatch):
     key = ratelimit._key("t-email", "b@example.org", 3600)
     assert cache.get(key) == 1
     assert 0 < client.ttl(caches["default"].make_and_validate_key(key)) <= 3605
+
+
+@pytest.mark.parametrize(
+    ("address", "group"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # an IPv4 client seen through a dual stack
+        ("not an address", "not an address"),
+        ("", ""),
+    ],
+)
+def test_an_ipv6_client_is_its_64(address, group):
+    assert address_group(address) == group

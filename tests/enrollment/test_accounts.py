@@ -282,3 +282,38 @@ def test_sign_in_links_and_forms_work_in_spanish(lima, client, commit):
     page = client.get("/es/lima/enroll/sign-in/")
     assert page.status_code == 200
     assert 'lang="es"' in page.content.decode()
+
+
+def test_wrong_passwords_from_elsewhere_never_lock_the_owner_out(verified, settings):
+    """Issue 14: an attacker typing wrong passwords against a citizen's email uses up only
+    their own allowance; the owner, from their own address, signs in with the password, and
+    can still ask for the emailed link."""
+    settings.ACS_ACCOUNT_RATE_PER_EMAIL = 3
+    attacker = CheckingClient(REMOTE_ADDR="203.0.113.9")
+    data = {"email": "ana.quispe@example.org", "password": "wrong wrong wrong"}
+    for _attempt in range(3):
+        assert attacker.post(SIGN_IN, data).status_code == 400
+    assert attacker.post(SIGN_IN, data).status_code == 429
+    for _attempt in range(3):
+        attacker.post("/en/lima/enroll/sign-in/link/", {"email": "ana.quispe@example.org"})
+    assert (
+        attacker.post(
+            "/en/lima/enroll/sign-in/link/", {"email": "ana.quispe@example.org"}
+        ).status_code
+        == 429
+    )
+    owner = CheckingClient(REMOTE_ADDR="198.51.100.20")
+    link = owner.post("/en/lima/enroll/sign-in/link/", {"email": "ana.quispe@example.org"})
+    assert link.status_code == 200
+    assert owner.post(SIGN_IN, data | {"password": PASSWORD})["Location"] == HOME
+
+
+def test_an_ipv6_network_counts_as_one_client(verified, settings):
+    """A bot with a /64 has millions of addresses; they share one allowance."""
+    settings.ACS_ACCOUNT_RATE_PER_ADDRESS = 2
+    data = {"email": "someone@example.org", "password": "wrong wrong wrong"}
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::abcd"):
+        assert CheckingClient(REMOTE_ADDR=host).post(SIGN_IN, data).status_code == 400
+    assert CheckingClient(REMOTE_ADDR="2001:db8:1:2:ffff::9").post(SIGN_IN, data).status_code == 429
+    # Another /64 is another client.
+    assert CheckingClient(REMOTE_ADDR="2001:db8:1:3::1").post(SIGN_IN, data).status_code == 400
