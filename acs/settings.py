@@ -442,6 +442,10 @@ ACS_POST_ROUTES_SECONDS = env.float("ACS_POST_ROUTES_SECONDS", default=1.0)
 # benchmark switches it off with ACS_POW_ENABLED=false; never do that in production.
 ACS_POW_ENABLED = env.bool("ACS_POW_ENABLED", default=True)
 ACS_POW_MAX_NUMBER = env.int("ACS_POW_MAX_NUMBER", default=100_000)
+# The difficulty rises (×4 a level, up to ACS_POW_LEVELS) while more than this many
+# challenges a minute are handed out across the installation (acs/core/pow.py).
+ACS_POW_RISE_PER_MINUTE = env.int("ACS_POW_RISE_PER_MINUTE", default=600)
+ACS_POW_LEVELS = env.int("ACS_POW_LEVELS", default=2)
 ACS_POW_TTL_SECONDS = env.int("ACS_POW_TTL_SECONDS", default=1200)
 # Booking attempts allowed per client address and per email address, per hour.
 ACS_BOOKING_RATE_PER_ADDRESS = env.int("ACS_BOOKING_RATE_PER_ADDRESS", default=30)

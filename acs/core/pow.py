@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -52,12 +53,46 @@ def enabled() -> bool:
     return settings.ACS_POW_ENABLED
 
 
+# The difficulty rises by itself while challenges pile up (a crowd, or a bot farm): each
+# level multiplies the work by ``LEVEL_FACTOR``; level n starts at ``ACS_POW_RISE_PER_MINUTE``
+# × LEVEL_FACTOR^(n-1) challenges handed out in the current minute, across every process
+# (counted in the shared cache), up to ``ACS_POW_LEVELS``. docs/security.md gives the
+# measured cost of each level for a browser and for a bot.
+LEVEL_FACTOR = 4
+
+
+def _minute_key(now: float) -> str:
+    return f"pow-issued:{int(now // 60)}"
+
+
+def level_for(issued: int) -> int:
+    """The difficulty level for ``issued`` challenges handed out this minute."""
+    level, threshold = 0, settings.ACS_POW_RISE_PER_MINUTE
+    while threshold and issued >= threshold and level < settings.ACS_POW_LEVELS:
+        level, threshold = level + 1, threshold * LEVEL_FACTOR
+    return level
+
+
+def max_number_at(level: int) -> int:
+    return settings.ACS_POW_MAX_NUMBER * LEVEL_FACTOR**level
+
+
+def _issued_now() -> int:
+    """Count one challenge handed out in this minute; the count so far (0 if the cache
+    fails: the base difficulty then stands)."""
+    cache, key = caches["default"], _minute_key(time.time())
+    try:
+        cache.add(key, 0, 120)
+        return int(cache.incr(key))
+    except Exception:  # a cache outage must not stop booking: the base difficulty stands
+        return 0
+
+
 def challenge_create() -> Challenge:
     expires = timezone.now() + timedelta(seconds=settings.ACS_POW_TTL_SECONDS)
+    max_number = max_number_at(level_for(_issued_now()))
     challenge = altcha.create_challenge_v1(
-        altcha.ChallengeOptionsV1(
-            hmac_key=_key(), max_number=settings.ACS_POW_MAX_NUMBER, expires=expires
-        )
+        altcha.ChallengeOptionsV1(hmac_key=_key(), max_number=max_number, expires=expires)
     )
     data = {
         "algorithm": challenge.algorithm,

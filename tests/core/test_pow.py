@@ -3,6 +3,7 @@ the database elsewhere; either way a second use of a solution is refused."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -41,3 +42,18 @@ def test_a_solution_is_accepted_once(store):
     assert ProofOfWorkUse.objects.count() == (0 if store == "redis" else 1)
     other = proof_of_work.solve_for_tests(proof_of_work.challenge_create())
     proof_of_work.solution_consume(other)
+
+
+def test_the_difficulty_rises_while_challenges_pile_up(db, settings, monkeypatch):
+    """Issue 14: ×4 the work each level, from ACS_POW_RISE_PER_MINUTE challenges a minute,
+    up to ACS_POW_LEVELS."""
+    monkeypatch.setattr(proof_of_work, "_minute_key", lambda _now: "pow-issued:this-test")
+    cache.delete("pow-issued:this-test")
+    settings.ACS_POW_MAX_NUMBER, settings.ACS_POW_RISE_PER_MINUTE = 1000, 10
+    settings.ACS_POW_LEVELS = 2
+    assert [proof_of_work.level_for(n) for n in (0, 9, 10, 39, 40, 10_000)] == [0, 0, 1, 1, 2, 2]
+    numbers = [json.loads(proof_of_work.challenge_create().json)["maxnumber"] for _n in range(45)]
+    assert numbers[0] == 1000 and numbers[9] == 4000 and numbers[39] == 16000
+    assert max(numbers) == 16000  # capped
+    # Still solvable and accepted at a raised level.
+    proof_of_work.solution_consume(proof_of_work.solve_for_tests(proof_of_work.challenge_create()))
