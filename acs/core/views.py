@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils.translation import gettext
 from django.views.decorators.csrf import requires_csrf_token
 
 logger = logging.getLogger(__name__)
@@ -20,17 +21,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _api_error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse | None:
+    """Under /api/ an error is JSON, in the API's own shape, whatever raised it (a path no
+    pattern matches, a server error): a client never gets an HTML page there."""
+    if not request.path_info.startswith("/api/"):
+        return None
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    found = _api_error(request, 404, "not_found", gettext("There is nothing at this address."))
+    return found or render(request, "404.html", status=404)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", status=403)
+    found = _api_error(request, 403, "forbidden", gettext("This is not allowed."))
+    return found or render(request, "403.html", status=403)
 
 
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
     """Render the styled 500 page; if even that fails (the database is down), a plain one."""
+    found = _api_error(
+        request, 500, "server_error", gettext("Something went wrong on our side. Try again.")
+    )
+    if found is not None:
+        return found
     try:
         return render(request, "500.html", status=500)
     except Exception:

@@ -268,3 +268,19 @@ def test_the_document_marks_the_older_paths_deprecated_and_the_new_ones_not(clie
                 assert not operation.get("deprecated")
                 assert "unknown_post" in operation["responses"]["404"]["description"]
                 assert operation["parameters"][0]["name"] == "post"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nowhere",
+        "/api/v1/posts/lima/services/passport-renewal/availability/extra",
+        "/api/v1/posts/%E2%80%AE/services",
+    ],
+)
+def test_an_address_no_pattern_matches_is_a_json_404(client, lima, path):
+    """Issue 14: under /api/ an error is JSON in the API's shape, never an HTML page."""
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] in ("not_found", "unknown_post")
