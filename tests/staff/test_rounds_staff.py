@@ -197,7 +197,7 @@ def test_demand_against_supply_as_a_chart_and_a_table(officer, drawn):
     service, round_ = drawn
     page = text(officer.get(f"/staff/rounds/services/{service.pk}/"))
     assert '<svg xmlns="http://www.w3.org/2000/svg" role="img"' in page
-    assert "<title id=\"demand-title\">" in page and 'id="demand-desc"' in page
+    assert '<title id="demand-title">' in page and 'id="demand-desc"' in page
     cells = re.findall(r"<td>([^<]*)</td>", page)
     assert cells[:5] == ["4", "8", "192", "8", "100.0 %"]
     assert "Round opened 11 Jan 2027" in page  # the chart's description of the category
@@ -218,9 +218,7 @@ def test_the_draws_log_links_the_public_round_page(officer, drawn, quito_officer
 def test_the_figures_page_keeps_to_a_few_queries(officer, drawn, django_assert_max_num_queries):
     service, _round = drawn
     for n in range(3):
-        round_ = round_helpers.open_round(
-            service, round_helpers.OPENS_AT + timedelta(weeks=n + 1)
-        )
+        round_ = round_helpers.open_round(service, round_helpers.OPENS_AT + timedelta(weeks=n + 1))
         rounds.round_draw(round_id=round_.pk, now=round_.closes_at + timedelta(minutes=1))
     with django_assert_max_num_queries(12):
         assert officer.get(f"/staff/rounds/services/{service.pk}/").status_code == 200

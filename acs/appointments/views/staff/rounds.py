@@ -56,7 +56,7 @@ def _percent(value: float) -> str:
 
 
 def schedule_text(service: Service) -> str:
-    """"Opens Monday at 09:00 for 48 hours; gives out up to 3 weeks ahead" (or "")."""
+    """ "Opens Monday at 09:00 for 48 hours; gives out up to 3 weeks ahead" (or "")."""
     if not service.by_request:
         return ""
     weekday = OpeningRule.Weekday(service.round_weekday).label

@@ -37,9 +37,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
 @require_safe
 def service_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
     """One service's waitlist in its order; every look is audited."""
-    service = get_object_or_404(
-        Service.objects.select_related("post"), pk=pk, post=post_or_404()
-    )
+    service = get_object_or_404(Service.objects.select_related("post"), pk=pk, post=post_or_404())
     post = service.post
     entries = selectors.waitlist_for_staff(service)
     audit.audit_record(
