@@ -30,6 +30,7 @@ LATE_CANCELLATION_HOURS = 24
 AUDIT_CLOSURE_CREATED = "acs.closure.created"
 AUDIT_BOOKING_CANCELLED_BY_CLOSURE = "acs.booking.cancelled_by_closure"
 AUDIT_SERVICE_CAPACITY_CHANGED = "acs.service.capacity_changed"
+AUDIT_SERVICE_ROUNDS_CHANGED = "acs.service.rounds_changed"
 
 
 # The waitlist of first-come services (services/waitlist.py, docs/appointments.md).

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from acs.appointments import availability
 from acs.appointments.availability import Slot
+from acs.appointments.constants import ReleaseMode
 from acs.appointments.models import OpeningRule, Service
 from acs.appointments.services.capacity import CapacityError, RuleData, rules_check
 from acs.appointments.services.closures import ClosureError, closure_check
@@ -389,6 +390,43 @@ class ServiceCapacityForm(StaffForm):
     horizon_days = forms.IntegerField(label=_("Bookable days ahead"), min_value=1, max_value=366)
     min_notice_hours = forms.IntegerField(
         label=_("Minimum notice (hours)"), min_value=0, max_value=24 * 30
+    )
+
+
+class RoundSettingsForm(StaffForm):
+    """How a service's seats are given, and the schedule of its request rounds (the rules
+    that depend on each other are the service's: ``services.round_settings``)."""
+
+    release_mode = forms.ChoiceField(
+        label=_("How appointments are given"),
+        choices=ReleaseMode.choices,
+        error_messages={"required": _("Choose how appointments are given.")},
+    )
+    round_weekday = forms.TypedChoiceField(
+        label=_("A round opens on"),
+        coerce=int,
+        choices=OpeningRule.Weekday.choices,
+        error_messages={"required": _("Choose the weekday a round opens.")},
+    )
+    round_opens = forms.TimeField(
+        label=_("At (the post's time)"),
+        widget=_time_input(),
+        error_messages={"required": _("Enter a time."), "invalid": _("Enter a time as 09:00.")},
+    )
+    round_weeks_ahead = forms.IntegerField(
+        label=_("Weeks ahead"),
+        min_value=0,
+        max_value=26,
+        help_text=_(
+            "A round opened this week gives out the slots up to the end of the week this "
+            "many weeks later."
+        ),
+    )
+    round_window_hours = forms.IntegerField(
+        label=_("Request window (hours)"),
+        min_value=1,
+        max_value=167,
+        help_text=_("How long requests are taken; the draw runs when the window closes."),
     )
 
 

@@ -16,6 +16,7 @@ from acs.appointments.constants import (
     ACTIVE,
     AUDIT_CLOSURE_CREATED,
     LATE_CANCELLATION_HOURS,
+    WAITLIST_ACTIVE,
     BookingStatus,
     HoldStatus,
 )
@@ -28,7 +29,9 @@ from acs.appointments.models import (
     RoundRequest,
     SeatHold,
     Service,
+    WaitlistDay,
     WaitlistEntry,
+    WaitlistPerson,
 )
 from acs.core import clock
 from acs.core.models import AuditEntry
@@ -450,6 +453,41 @@ def waitlist_offer_by_token(token: str) -> SeatHold | None:
 def waitlist_current_offer(entry: WaitlistEntry) -> SeatHold | None:
     """The offer the entry holds now, if any."""
     return entry.holds.filter(status=HoldStatus.HELD).first()
+
+
+def services_release(post: Post) -> QuerySet[Service]:
+    """Every service of the post with how many wait on its waitlist and its rounds open,
+    for the staff's rounds and waitlist pages."""
+    return (
+        Service.objects.filter(post=post)
+        .select_related("post")
+        .annotate(
+            waiting=Count("waitlist", filter=Q(waitlist__status__in=WAITLIST_ACTIVE)),
+        )
+        .order_by("order", "slug")
+    )
+
+
+def waitlist_for_staff(service: Service) -> list[WaitlistEntry]:
+    """The service's waitlist in its order (confirmation time): who waits, for which days,
+    since when, and the offer each holds now, in four queries whatever its length."""
+    held = Prefetch(
+        "holds", queryset=SeatHold.objects.filter(status=HoldStatus.HELD), to_attr="held"
+    )
+    return list(
+        WaitlistEntry.objects.filter(service=service, status__in=WAITLIST_ACTIVE)
+        .prefetch_related(
+            Prefetch("people", queryset=WaitlistPerson.objects.order_by("id")),
+            Prefetch("days", queryset=WaitlistDay.objects.order_by("day")),
+            held,
+        )
+        .order_by("confirmed_at", "pk")
+    )
+
+
+def round_for_staff(*, post: Post, pk: int) -> Round | None:
+    """One round of the post (the publication left out), for its log page."""
+    return _rounds().filter(post=post, pk=pk).first()
 
 
 def round_days_offered(round_: Round) -> list[date]:

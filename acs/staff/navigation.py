@@ -23,6 +23,8 @@ ENTRIES = [
     Entry("staff:door", _("The door"), "appointments.perform_checkin"),
     Entry("staff:closures", _("Closures"), "appointments.close_unit"),
     Entry("staff:capacity", _("Capacity"), "appointments.manage_capacity"),
+    Entry("staff:rounds", _("Request rounds"), "appointments.view_figures"),
+    Entry("staff:waitlist", _("Waitlist"), "appointments.view_waitlistentry"),
     Entry("staff:enrollees", _("Enrollees"), "enrollment.view_enrollees"),
     Entry("staff:messages", _("Messages"), "alerts.view_message"),
     Entry("staff:figures", _("Figures"), "appointments.view_figures"),

@@ -20,6 +20,8 @@ _OFFICER = [
     "appointments.view_figures",
     "appointments.view_service",
     "appointments.change_service",
+    # The waitlist's names and addresses (each look audited).
+    "appointments.view_waitlistentry",
     "appointments.view_closure",
     "appointments.add_closure",
     "appointments.view_openingrule",

@@ -4,7 +4,7 @@ from django.urls import path
 
 from acs.alerts.views import progress as delivery_staff
 from acs.alerts.views import staff as alert_views
-from acs.appointments.views.staff import capacity, day, door
+from acs.appointments.views.staff import capacity, day, door, rounds, waitlist
 from acs.enrollment.views import staff as enrollment
 from acs.staff import account_views as accounts
 from acs.staff import views
@@ -29,6 +29,17 @@ urlpatterns = [
     path("closures/new/", capacity.closure_new, name="closure-new"),
     path("capacity/", capacity.capacity, name="capacity"),
     path("capacity/<int:pk>/", capacity.service_edit, name="service-edit"),
+    # Request rounds and the waitlist (issue 13)
+    path("rounds/", rounds.rounds, name="rounds"),
+    path("rounds/services/<int:pk>/", rounds.service_rounds, name="service-rounds"),
+    path(
+        "rounds/services/<int:pk>/settings/",
+        rounds.service_round_settings,
+        name="service-round-settings",
+    ),
+    path("rounds/<int:pk>/log/", rounds.round_log, name="round-log"),
+    path("waitlist/", waitlist.waitlist, name="waitlist"),
+    path("waitlist/<int:pk>/", waitlist.service_waitlist, name="service-waitlist"),
     # Enrollees (issue: traveler enrollment)
     path("enrollees/", enrollment.enrollees, name="enrollees"),
     path("enrollees/list/", enrollment.enrollee_list, name="enrollee-list"),
