@@ -33,6 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 from _common import free_port, heading, redis_answers  # noqa: E402 — beside this script
 from _scratch_db import bench_database, database_create, database_drop  # noqa: E402
+from appointments import (  # noqa: E402 — the booking benchmark's CPU accounting and ceiling
+    ceiling_django,
+    children_of,
+    cpu_of,
+    cpu_used,
+    database_backends,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_release_bench"
 REQUESTS = 20_000
@@ -68,6 +75,10 @@ def configure() -> dict:
             "ACS_BOOKING_RATE_PER_EMAIL": str(10**9),
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
+            # Each gunicorn thread keeps one PostgreSQL backend through the whole load (the
+            # deployed 60 s would replace them mid-run, and the CPU of a backend that has
+            # exited cannot be read from /proc any more).
+            "CONN_MAX_AGE": "3600",
         }
     )
     return config
@@ -255,19 +266,51 @@ def requests_over_http(service, round_) -> dict:
     server = gunicorn_start(port, Path(os.environ["ACS_VAR_DIR"]) / "gunicorn.log")
     try:
         load = Load(port, path, days, altchas)
+        load_before = os.getloadavg()[0]
+        app, database = children_of(server.pid), database_backends()
+        app_before, database_before = cpu_of(app), cpu_of(database)
+        client_before = time.process_time()
         elapsed = load.run()
+        client_cpu = time.process_time() - client_before
+        app_cpu = cpu_used(app_before, children_of(server.pid))
+        database_cpu = cpu_used(database_before, database_backends())
+        load_after = os.getloadavg()[0]
+        trivial = ceiling_django(port, server)
     finally:
         server.terminate()
         server.wait(timeout=15)
     accepted = RoundRequest.objects.filter(round=round_).count()
-    rate = load.statuses.get(200, 0) / elapsed
+    ok = load.statuses.get(200, 0)
+    rate = ok / elapsed
     p50 = statistics.median(load.latencies)
     p95 = statistics.quantiles(load.latencies, n=20)[18]
+    figures = {
+        "rate": rate,
+        "p50": p50,
+        "p95": p95,
+        "accepted": accepted,
+        "app_cpu": app_cpu / max(ok, 1),
+        "database_cpu": database_cpu / max(ok, 1),
+        "client_cpu": client_cpu / max(ok, 1),
+        "load": (load_before, load_after),
+        "trivial": trivial,
+    }
+    figures["capacity"] = (os.cpu_count() or 1) / (figures["app_cpu"] + figures["database_cpu"])
     print(f"statuses {dict(sorted(load.statuses.items()))}; {accepted:,} requests stored")
     print(
         f"{rate:.0f} requests/s; p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; {elapsed:.1f} s"
+        f"; load average {load_before:.1f} → {load_after:.1f}"
     )
-    return {"rate": rate, "p50": p50, "p95": p95, "accepted": accepted}
+    print(
+        f"CPU per request: gunicorn {figures['app_cpu'] * 1000:.2f} ms, PostgreSQL "
+        f"{figures['database_cpu'] * 1000:.2f} ms, load client {figures['client_cpu'] * 1000:.2f}"
+        f" ms => {os.cpu_count()} otherwise idle cores would take ~{figures['capacity']:.0f}/s"
+    )
+    print(
+        f"same-run ceiling: trivial Django view (GET /healthz), same gunicorn, 32 clients: "
+        f"{trivial['rate']:.0f}/s, gunicorn CPU {trivial['app_cpu'] * 1000:.2f} ms per request"
+    )
+    return figures
 
 
 def confirm_all(round_) -> dict:
@@ -300,13 +343,20 @@ def draw_and_settle(round_) -> dict:
     heading("4. The draw")
     after = round_.closes_at + timedelta(seconds=1)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    draw_load = os.getloadavg()[0]
+    backend = _backend_pid()
+    database_before = cpu_of([backend])
+    started, cpu_started = time.perf_counter(), time.process_time()
     drawn = rounds.round_draw(round_id=round_.pk, now=after)
     draw_seconds = time.perf_counter() - started
+    draw_cpu = time.process_time() - cpu_started
+    draw_database_cpu = cpu_used(database_before, [backend])
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         f"drew {drawn.requests_count:,} requests ({drawn.people_count:,} people) for "
-        f"{drawn.seats_count:,} seats in {draw_seconds:.2f} s; served {drawn.served_requests:,} "
+        f"{drawn.seats_count:,} seats in {draw_seconds:.2f} s (CPU: {draw_cpu:.2f} s in this "
+        f"process, {draw_database_cpu:.2f} s in its PostgreSQL backend; load average "
+        f"{draw_load:.1f}); served {drawn.served_requests:,} "
         f"requests, {drawn.served_people:,} people; peak RSS {rss_after / 1024:.0f} MB "
         f"(+{(rss_after - rss_before) / 1024:.0f} MB)"
     )
@@ -328,6 +378,9 @@ def draw_and_settle(round_) -> dict:
     print(f"{settled['booked']:,} booked, {settled['notified']:,} told, {settle_seconds:.1f} s")
     return {
         "draw": draw_seconds,
+        "draw_cpu": draw_cpu,
+        "draw_database_cpu": draw_database_cpu,
+        "draw_load": draw_load,
         "rss": rss_after / 1024,
         "replay": replay_seconds,
         "replay_peak": replay_peak / 2**20,
@@ -335,6 +388,14 @@ def draw_and_settle(round_) -> dict:
         "settle": settle_seconds,
         "drawn": drawn,
     }
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def violations(service) -> tuple[int, int]:
@@ -383,8 +444,25 @@ def main() -> int:
         result = draw_and_settle(round_)
         over, twice = violations(service)
         heading("Figures")
-        print(f"    requests accepted over HTTP   {http_figures['rate']:6.0f}/s   target ≥ 500/s")
-        print(f"    draw                          {result['draw']:6.2f} s    target < 5 s")
+        load_text = "load average {:.1f} → {:.1f}".format(*http_figures["load"])
+        print(
+            f"    requests accepted over HTTP   {http_figures['rate']:6.0f}/s   target ≥ 500/s"
+            f"  ({load_text})"
+        )
+        print(
+            f"    CPU per request               gunicorn {http_figures['app_cpu'] * 1000:.2f} ms"
+            f" + PostgreSQL {http_figures['database_cpu'] * 1000:.2f} ms"
+            f" => ~{http_figures['capacity']:.0f}/s on idle cores"
+        )
+        print(
+            f"    ceiling, same run             {http_figures['trivial']['rate']:6.0f}/s"
+            f"   trivial Django view, same gunicorn and clients"
+        )
+        print(
+            f"    draw                          {result['draw']:6.2f} s    target < 5 s"
+            f"  (CPU {result['draw_cpu']:.2f} s + PostgreSQL {result['draw_database_cpu']:.2f} s;"
+            f" load average {result['draw_load']:.1f})"
+        )
         print(f"    peak memory (process RSS)     {result['rss']:6.0f} MB")
         print(f"    confirmations, one process    {confirm['confirm_rate']:6.0f}/s")
         print(f"    settle (book + tell)          {result['settle']:6.1f} s")

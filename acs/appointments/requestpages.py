@@ -23,8 +23,7 @@ from acs.core import pow as proof_of_work
 
 def request_forms(request: HttpRequest, service: Service) -> RequestForms:
     """The request page's forms for the service's open round (None: no round is open)."""
-    round_ = selectors.round_open_for(service)
-    days = selectors.round_days_offered(round_) if round_ is not None else []
+    round_, days = selectors.round_open_with_days(service)
     data = request.POST if request.method == "POST" else None
     count_data = request.POST if data is not None else request.GET
     return RequestForms(data, service=service, round_=round_, count_data=count_data, days=days)

@@ -411,13 +411,76 @@ def _rounds() -> QuerySet[Round]:
 
 def round_open_for(service: Service, *, now: datetime | None = None) -> Round | None:
     """The service's round taking requests now, if any (windows never overlap)."""
+    return round_open_with_days(service, now=now)[0]
+
+
+def round_open_with_days(
+    service: Service, *, now: datetime | None = None
+) -> tuple[Round | None, list[date]]:
+    """The service's round taking requests now and the days its form offers
+    (``round_days_offered``), or (None, []). Kept per process like the booking path's
+    catalogue (see ``_OpenRounds``): treat the round as read-only."""
     now = now or timezone.now()
-    return (
+    if settings.ACS_BOOKING_RULES_SECONDS <= 0:
+        round_ = (
+            _rounds()
+            .filter(service=service, state="open", opens_at__lte=now, closes_at__gt=now)
+            .order_by("-opens_at")
+            .first()
+        )
+        return round_, round_days_offered(round_) if round_ is not None else []
+    known = _open_rounds.get(service.pk)
+    if known is None or known.expires <= _clock():
+        known = _open_rounds_read(service)
+    for round_, days in known.rounds:
+        if round_.opens_at <= now < round_.closes_at:
+            return round_, days
+    return None, []
+
+
+# The request form read the service's open round and its opening rules on every request: two
+# queries and a sixth of the request's CPU at a round's busiest moment. Each process keeps
+# the rounds still open (and their days) for ACS_BOOKING_RULES_SECONDS, forgotten at once when
+# this process saves a round, a service or its rules. Safe because what a request's fate
+# depends on is checked elsewhere: the window by the clock against the round's own times
+# (a round only leaves ``open`` after its window closed), and a request counts only once
+# ``request_confirm`` has re-read the round under its lock.
+
+
+@dataclass(frozen=True)
+class _OpenRounds:
+    expires: float
+    rounds: list[tuple[Round, list[date]]]  # newest opening first
+
+
+_open_rounds: dict[int, _OpenRounds] = {}
+
+
+def _open_rounds_read(service: Service) -> _OpenRounds:
+    found = (
         _rounds()
-        .filter(service=service, state="open", opens_at__lte=now, closes_at__gt=now)
+        .filter(service=service, state="open", closes_at__gt=timezone.now())
         .order_by("-opens_at")
-        .first()
     )
+    known = _OpenRounds(
+        _clock() + settings.ACS_BOOKING_RULES_SECONDS,
+        [(round_, round_days_offered(round_)) for round_ in found],
+    )
+    with _catalogues_lock:
+        _open_rounds[service.pk] = known
+    return known
+
+
+def open_rounds_forget(**_kwargs: Any) -> None:
+    """Read the open rounds afresh on the next request form."""
+    with _catalogues_lock:
+        _open_rounds.clear()
+
+
+for _model in (Round, Service, OpeningRule):
+    _uid = f"acs.appointments.open_rounds_forget.{_model.__name__}"
+    post_save.connect(open_rounds_forget, sender=_model, dispatch_uid=f"{_uid}.save")
+    post_delete.connect(open_rounds_forget, sender=_model, dispatch_uid=f"{_uid}.delete")
 
 
 def rounds_recent(service: Service, *, count: int = 5) -> list[Round]:

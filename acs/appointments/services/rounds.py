@@ -24,7 +24,7 @@ import secrets
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -403,18 +403,16 @@ def round_draw(*, round_id: int, now: datetime | None = None) -> Round | None:
         slots = round_slots(round_, service, now)
         excluded = _excluded(round_, service)
         confirmed = RoundRequest.objects.filter(round=round_, status=RequestStatus.CONFIRMED)
-        requests = {
-            draw.pseudonym(seed, reference): (
-                pk,
-                draw.DrawRequest(
-                    id=draw.pseudonym(seed, reference), people=people, choices=tuple(choices)
-                ),
-            )
-            for pk, reference, people, choices in confirmed.values_list(
-                "pk", "reference", "people_count", "choices"
-            )
-            if pk not in excluded
-        }
+        requests: dict[str, tuple[int, draw.DrawRequest]] = {}
+        for pk, reference, people, choices in confirmed.values_list(
+            "pk", "reference", "people_count", "choices"
+        ):
+            if pk not in excluded:
+                request_id = draw.pseudonym(seed, reference)  # one HMAC per request, not two
+                requests[request_id] = (
+                    pk,
+                    draw.DrawRequest(id=request_id, people=people, choices=tuple(choices)),
+                )
         entries = [entry for _pk, entry in requests.values()]
         allocation = draw.allocate(seed, slots, entries)
         _outcomes_write(round_, requests, allocation, excluded)
@@ -454,22 +452,51 @@ def _outcomes_write(
     allocation: dict[str, str | None],
     excluded: set[int],
 ) -> None:
-    """Every confirmed request lost, then the winners and the excluded marked: three
-    statements and one batch, not one update per request."""
+    """The excluded refused, the winners marked, then every other confirmed request lost:
+    three statements, and each row written once (the round's lock keeps confirmations out
+    meanwhile, so "confirmed" is exactly the requests of this draw)."""
+    RoundRequest.objects.filter(pk__in=excluded).update(status=RequestStatus.REFUSED)
+    _winners_mark(
+        [
+            (pk, availability.parse_slot_key(allocation[request_id]))
+            for request_id, (pk, _entry) in requests.items()
+            if allocation[request_id] is not None
+        ]
+    )
     RoundRequest.objects.filter(round=round_, status=RequestStatus.CONFIRMED).update(
         status=RequestStatus.LOST
     )
-    RoundRequest.objects.filter(pk__in=excluded).update(status=RequestStatus.REFUSED)
-    winners = [
-        RoundRequest(
-            pk=pk,
-            status=RequestStatus.WON,
-            starts_at=availability.parse_slot_key(allocation[request_id]),
+
+
+def _winners_mark(winners: list[tuple[int, datetime]]) -> None:
+    """Mark the winners with their drawn times. ``bulk_update`` built a ``CASE WHEN`` of
+    thousands of branches through the ORM (a third of the draw); here PostgreSQL gets one
+    ``UPDATE … FROM (VALUES …)`` and SQLite one prepared statement run for each winner."""
+    if not winners:
+        return
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite stores naive UTC text
+    winners = [(pk, adapt(starts_at)) for pk, starts_at in winners]
+    table = connection.ops.quote_name(RoundRequest._meta.db_table)
+    if connection.vendor == "postgresql":
+        for start in range(0, len(winners), WINNERS_PER_STATEMENT):
+            chunk = winners[start : start + WINNERS_PER_STATEMENT]
+            values = ", ".join(["(%s, %s::timestamptz)"] * len(chunk))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} AS r SET status = %s, starts_at = v.starts_at "  # noqa: S608 — our table's name; values are parameters
+                    f"FROM (VALUES {values}) AS v (id, starts_at) WHERE r.id = v.id",
+                    [RequestStatus.WON, *(item for pair in chunk for item in pair)],
+                )
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET status = %s, starts_at = %s WHERE id = %s",  # noqa: S608 — as above
+            [(RequestStatus.WON, starts_at, pk) for pk, starts_at in winners],
         )
-        for request_id, (pk, _entry) in requests.items()
-        if allocation[request_id] is not None
-    ]
-    RoundRequest.objects.bulk_update(winners, ["status", "starts_at"], batch_size=500)
+
+
+# Winners per UPDATE on PostgreSQL: two parameters each, far under its 65,535 per statement.
+WINNERS_PER_STATEMENT = 10_000
 
 
 def _settle_later(round_id: int) -> None:
@@ -509,10 +536,29 @@ def winner_book(*, request_id: int, now: datetime | None = None) -> bool:
     people, never booked twice (one active booking per person per service). Returns whether
     this call marked the request booked."""
     now = now or timezone.now()
-    request = RoundRequest.objects.select_related("round__service__post").get(pk=request_id)
+    request = RoundRequest.objects.prefetch_related("people").get(pk=request_id)
     if request.status != RequestStatus.WON:
         return False
-    round_, service = request.round, request.round.service
+    round_, service = _settle_round(request.round_id)
+    return _winner_book(request, round_, service, now)
+
+
+def _settle_round(round_id: int) -> tuple[Round, Service]:
+    """The round without its publication (megabytes of JSON, which settling never reads:
+    reading it with each winner made settling a round of 20,000 take minutes), and its
+    service with the post and opening rules the booking path checks."""
+    round_ = Round.objects.defer("published").get(pk=round_id)
+    service = (
+        Service.objects.select_related("post")
+        .prefetch_related("opening_rules")
+        .get(pk=round_.service_id)
+    )
+    round_.service = service
+    return round_, service
+
+
+def _winner_book(request: RoundRequest, round_: Round, service: Service, now: datetime) -> bool:
+    request.round = round_
     people = list(request.people.all())
     try:
         booking = booking_create(
@@ -587,7 +633,7 @@ def _notify_batch(round_id: int, now: datetime) -> int:
         audit_record(
             actor=None,
             action=AUDIT_ROUND_NOTIFIED,
-            target=Round.objects.get(pk=round_id),
+            target=Round.objects.only("pk", "post").get(pk=round_id),
             summary=f"{len(batch)} people told the round is full or their request was not drawn",
         )
     return len(batch)
@@ -597,11 +643,17 @@ def round_settle(*, round_id: int, now: datetime | None = None) -> dict[str, int
     """After the draw: book every winner, then tell everyone else. Safe to repeat and to
     run on two workers at once; the periodic tick runs it again for work left behind."""
     now = now or timezone.now()
+    round_, service = _settle_round(round_id)
     winners = RoundRequest.objects.filter(round_id=round_id, status=RequestStatus.WON)
-    booked = sum(
-        winner_book(request_id=pk, now=now)
-        for pk in winners.order_by("pk").values_list("pk", flat=True)
-    )
+    booked = 0
+    pks = list(winners.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), NOTIFY_BATCH):
+        # Read in batches with their people (two queries a batch, not two a winner); each
+        # is then re-checked by its own transaction's conditional UPDATE, as before.
+        batch = RoundRequest.objects.filter(
+            pk__in=pks[start : start + NOTIFY_BATCH], status=RequestStatus.WON
+        ).prefetch_related("people")
+        booked += sum(_winner_book(request, round_, service, now) for request in batch)
     notified = 0
     while count := _notify_batch(round_id, now):
         notified += count
