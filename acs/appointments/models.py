@@ -270,16 +270,28 @@ class Booking(models.Model):
         return self.starts_at.astimezone(self.post.zone)
 
 
-class BookingPerson(models.Model):
+class PersonRecord(models.Model):
+    """A person as a booking, a waitlist entry and a round request name them: the identity
+    the one-per-service rules compare (``identity_key``, from services.booking)."""
+
+    full_name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"))
+    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
+    identity_key = models.CharField(max_length=64)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class BookingPerson(PersonRecord):
     """One person covered by a booking. ``identity_key`` enforces one active booking per
     person per service, whatever booking they are in."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="people")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
-    full_name = models.CharField(_("full name"), max_length=150)
-    date_of_birth = models.DateField(_("date of birth"))
-    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
-    identity_key = models.CharField(max_length=64)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -293,9 +305,6 @@ class BookingPerson(models.Model):
                 name="one_active_booking_per_person_per_service",
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.full_name
 
 
 class SlotLock(models.Model):
@@ -375,16 +384,12 @@ class WaitlistDay(models.Model):
         return f"{self.entry_id} {self.day}"
 
 
-class WaitlistPerson(models.Model):
+class WaitlistPerson(PersonRecord):
     """One person of an entry; ``active`` while the entry waits or holds an offer, so that a
     person is on a service's waitlist once (the same ``identity_key`` as a booking's)."""
 
     entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="people")
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
-    full_name = models.CharField(_("full name"), max_length=150)
-    date_of_birth = models.DateField(_("date of birth"))
-    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
-    identity_key = models.CharField(max_length=64)
     active = models.BooleanField(default=False)
 
     class Meta:
@@ -398,9 +403,6 @@ class WaitlistPerson(models.Model):
                 name="one_waitlist_entry_per_person_per_service",
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.full_name
 
 
 class SeatHold(models.Model):
@@ -532,16 +534,12 @@ class RoundRequest(models.Model):
         return self.reference
 
 
-class RoundRequestPerson(models.Model):
+class RoundRequestPerson(PersonRecord):
     """One person of a request. Active once the request is confirmed; the partial unique
     index keeps each person in one confirmed request per round."""
 
     request = models.ForeignKey(RoundRequest, on_delete=models.CASCADE, related_name="people")
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
-    full_name = models.CharField(_("full name"), max_length=150)
-    date_of_birth = models.DateField(_("date of birth"))
-    passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
-    identity_key = models.CharField(max_length=64)
     active = models.BooleanField(default=False)
 
     class Meta:
@@ -556,6 +554,3 @@ class RoundRequestPerson(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["round", "identity_key"])]
-
-    def __str__(self) -> str:
-        return self.full_name
