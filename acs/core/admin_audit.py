@@ -17,19 +17,18 @@ from django.contrib import admin
 from django.db import models, transaction
 from django.http import HttpRequest
 
-from acs.core.audit import audit_record
+from acs.core.audit import audit_record, plain
 from acs.core.ratelimit import client_address
 from acs.posts.selectors import post_default
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
+def _value(value: Any) -> Any:
+    """A form's value for the entry: a record as its id, a choice of several as a list."""
     if isinstance(value, models.Model):
         return str(value.pk)
     if isinstance(value, list | tuple | set | models.QuerySet):
-        return [_plain(item) for item in value]
-    return str(value)
+        return [_value(item) for item in value]
+    return plain(value)
 
 
 def _action(obj: models.Model, verb: str) -> str:
@@ -58,8 +57,8 @@ class AuditedModelAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         changes = {
             name: [
-                _plain(before.get(name)) if change else None,
-                _plain(form.cleaned_data.get(name)),
+                _value(before.get(name)) if change else None,
+                _value(form.cleaned_data.get(name)),
             ]
             for name in form.changed_data
         }

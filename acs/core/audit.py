@@ -14,7 +14,8 @@ from django.db import models
 from acs.core.models import AuditEntry
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as an entry's ``changes`` keep it (JSON): as it is, or as its text."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
@@ -29,7 +30,7 @@ def diff(before: models.Model | dict | None, after: models.Model | dict, fields:
         return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
     return {
-        name: [_plain(get(before, name)), _plain(get(after, name))]
+        name: [plain(get(before, name)), plain(get(after, name))]
         for name in fields
         if get(before, name) != get(after, name)
     }

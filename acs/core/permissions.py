@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from acs.posts.routing import post_override
+
 # For the few pages every staff member may open (the back office's front page).
 ANY_STAFF = ""
 
@@ -37,3 +39,11 @@ def staff_view(permission: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def held_at(user, permission: str, post) -> bool:
+    """Whether ``user`` holds ``permission`` at ``post``: roles are held per post
+    (``acs.staff.backends``), so a service checking a record's permission asks at the
+    record's post, whatever page the request came from."""
+    with post_override(post):
+        return user.is_active and user.has_perm(permission)

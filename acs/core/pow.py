@@ -82,8 +82,10 @@ def _issued_now() -> int:
     fails: the base difficulty then stands)."""
     cache, key = caches["default"], _minute_key(time.time())
     try:
-        cache.add(key, 0, 120)
-        return int(cache.incr(key))
+        try:
+            return int(cache.incr(key))  # one round trip, but for the minute's first
+        except ValueError:  # the minute's first challenge (or two processes racing to it)
+            return 1 if cache.add(key, 1, 120) else int(cache.incr(key))
     except Exception:  # a cache outage must not stop booking: the base difficulty stands
         return 0
 

@@ -28,6 +28,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from acs.core.audit import audit_record
+from acs.core.permissions import held_at
 from acs.posts.models import Post
 from acs.posts.routing import post_override
 from acs.staff.models import StaffRole
@@ -50,10 +51,7 @@ def holds(actor: AbstractBaseUser, permission: str, post: Post | None) -> bool:
         return False
     if actor.is_superuser:
         return True
-    if post is None:
-        return False
-    with post_override(post):
-        return actor.has_perm(permission)
+    return post is not None and held_at(actor, permission, post)
 
 
 def _role_codes(role: Group) -> set[str]:

@@ -36,8 +36,8 @@ from acs.alerts.models import Message
 from acs.alerts.services.outbox import fanout_start
 from acs.core.audit import audit_record, diff
 from acs.core.models import AuditEntry
+from acs.core.permissions import held_at
 from acs.posts.models import Post, Region
-from acs.posts.routing import post_override
 
 __all__ = [
     "ALONE_KINDS",
@@ -99,9 +99,7 @@ def _refuse(message: str, code: str) -> ValidationError:
 
 
 def _may(actor: AbstractBaseUser, permission: str, post: Post) -> bool:
-    """Whether ``actor`` holds ``permission`` at ``post`` (roles are held per post)."""
-    with post_override(post):
-        return actor.is_active and actor.has_perm(permission)
+    return held_at(actor, permission, post)
 
 
 def _require(actor: AbstractBaseUser, permission: str, post: Post) -> None:
