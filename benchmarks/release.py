@@ -13,6 +13,7 @@ slot holds more people than its seats and nobody holds two seats. See benchmarks
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import random
 import re
@@ -43,6 +44,9 @@ from appointments import (  # noqa: E402 — the booking benchmark's CPU account
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_release_bench"
 REQUESTS = 20_000
+# Of the 20,000: most through the JSON API (what an app sends, as the booking benchmark's load
+# does), the rest through the HTML request form (what a browser sends); each rate is printed.
+FORM_REQUESTS = 4_000
 SEATS_PER_SLOT = 25  # 16 quarter-hours a day, 5 days: 80 slots, 2,000 seats
 CLIENT_THREADS = 32
 CONFIRM_TIMED = 1_000
@@ -146,21 +150,29 @@ def solutions(count: int) -> list[str]:
 
 
 class Load:
-    """32 clients, each with one keep-alive connection, posting the request form."""
+    """32 clients, each with one keep-alive connection, posting the request form; requests
+    ``first`` to ``first + count``, each with its own person and email."""
 
-    def __init__(self, port: int, path: str, days: list[str], altchas: list[str]) -> None:
+    def __init__(
+        self, port: int, path: str, days: list[str], altchas: list[str], first: int, count: int
+    ) -> None:
         self.port, self.path, self.days, self.altchas = port, path, days, altchas
         self.lock = threading.Lock()
-        self.serial = 0
+        self.serial, self.end = first, first + count
         self.statuses: dict[int, int] = {}
         self.latencies: list[float] = []
 
     def take(self) -> int | None:
         with self.lock:
-            if self.serial >= len(self.altchas):
+            if self.serial >= self.end:
                 return None
             self.serial += 1
             return self.serial - 1
+
+    def record(self, status: int, started: float) -> None:
+        with self.lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.latencies.append(time.perf_counter() - started)
 
     def body(self, number: int, token: str, rng: random.Random) -> str:
         people = rng.choices([1, 2, 3], weights=[60, 25, 15])[0]
@@ -204,9 +216,7 @@ class Load:
             connection.request("POST", self.path, self.body(number, token, rng), headers)
             response = connection.getresponse()
             response.read()
-            with self.lock:
-                self.statuses[response.status] = self.statuses.get(response.status, 0) + 1
-                self.latencies.append(time.perf_counter() - started)
+            self.record(response.status, started)
 
     def run(self) -> float:
         threads = [threading.Thread(target=self.client, args=(n,)) for n in range(CLIENT_THREADS)]
@@ -216,6 +226,44 @@ class Load:
         for thread in threads:
             thread.join()
         return time.perf_counter() - started
+
+
+class ApiLoad(Load):
+    """The same people and choices, as JSON to the API's requests endpoint (no cookie)."""
+
+    def json_body(self, number: int, rng: random.Random) -> str:
+        people = rng.choices([1, 2, 3], weights=[60, 25, 15])[0]
+        return json.dumps(
+            {
+                "people": [
+                    {
+                        "full_name": f"Person {number} Number{index}",
+                        "date_of_birth": f"{1950 + number % 60}-{1 + number % 12:02d}-"
+                        f"{1 + index:02d}",
+                        "passport_number": f"{number * 4 + index:09d}",
+                    }
+                    for index in range(people)
+                ],
+                "email": f"requester{number}@example.org",
+                "phone": "+51 987 654 321",
+                "choices": [
+                    {"day": day, "part": rng.choice(["am", "pm", "any"])}
+                    for day in rng.sample(self.days, rng.randint(1, 3))
+                ],
+                "altcha": self.altchas[number],
+            }
+        )
+
+    def client(self, seed: int) -> None:
+        rng = random.Random(seed)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Content-Type": "application/json"}
+        while (number := self.take()) is not None:
+            started = time.perf_counter()
+            connection.request("POST", self.path, self.json_body(number, rng), headers)
+            response = connection.getresponse()
+            response.read()
+            self.record(response.status, started)
 
 
 def gunicorn_start(port: int, log_path: Path):
@@ -245,6 +293,47 @@ def gunicorn_start(port: int, log_path: Path):
     raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}")
 
 
+def _measured(server, load: Load, ok_status: int) -> dict:
+    """Run ``load`` against ``server`` and read the CPU it cost gunicorn and PostgreSQL."""
+    load_before = os.getloadavg()[0]
+    app, database = children_of(server.pid), database_backends()
+    app_before, database_before = cpu_of(app), cpu_of(database)
+    client_before = time.process_time()
+    elapsed = load.run()
+    client_cpu = time.process_time() - client_before
+    app_cpu = cpu_used(app_before, children_of(server.pid))
+    database_cpu = cpu_used(database_before, database_backends())
+    ok = load.statuses.get(ok_status, 0)
+    figures = {
+        "rate": ok / elapsed,
+        "elapsed": elapsed,
+        "p50": statistics.median(load.latencies),
+        "p95": statistics.quantiles(load.latencies, n=20)[18],
+        "app_cpu": app_cpu / max(ok, 1),
+        "database_cpu": database_cpu / max(ok, 1),
+        "client_cpu": client_cpu / max(ok, 1),
+        "load": (load_before, os.getloadavg()[0]),
+        "statuses": dict(sorted(load.statuses.items())),
+    }
+    figures["capacity"] = (os.cpu_count() or 1) / (figures["app_cpu"] + figures["database_cpu"])
+    return figures
+
+
+def _print_measured(name: str, figures: dict) -> None:
+    print(f"{name}: statuses {figures['statuses']}")
+    print(
+        f"  {figures['rate']:.0f} requests/s; p50 {figures['p50'] * 1000:.0f} ms, p95 "
+        f"{figures['p95'] * 1000:.0f} ms; {figures['elapsed']:.1f} s; load average "
+        "{:.1f} → {:.1f}".format(*figures["load"])
+    )
+    print(
+        f"  CPU per request: gunicorn {figures['app_cpu'] * 1000:.2f} ms, PostgreSQL "
+        f"{figures['database_cpu'] * 1000:.2f} ms, load client "
+        f"{figures['client_cpu'] * 1000:.2f} ms => {os.cpu_count()} otherwise idle cores "
+        f"would take ~{figures['capacity']:.0f}/s"
+    )
+
+
 def requests_over_http(service, round_) -> dict:
     from django.urls import reverse
     from django.utils import translation
@@ -253,64 +342,40 @@ def requests_over_http(service, round_) -> dict:
     from acs.appointments.selectors import round_days_offered
     from acs.posts.routing import post_override
 
-    heading(f"2. {REQUESTS:,} requests over HTTP, {CLIENT_THREADS} clients")
+    api_count = REQUESTS - FORM_REQUESTS
+    heading(
+        f"2. {REQUESTS:,} requests over HTTP, {CLIENT_THREADS} clients: {api_count:,} through "
+        f"the API, {FORM_REQUESTS:,} through the HTML form"
+    )
     started = time.perf_counter()
     altchas = solutions(REQUESTS)
     print(
         f"pre-solved {REQUESTS:,} proof-of-work challenges in {time.perf_counter() - started:.1f} s"
     )
     with translation.override("en"), post_override(service.post):
-        path = reverse("appointments:request", kwargs={"service": service.slug})
+        form_path = reverse("appointments:request", kwargs={"service": service.slug})
+    api_path = f"/api/v1/posts/{service.post.slug}/services/{service.slug}/requests"
     days = [day.isoformat() for day in round_days_offered(round_)]
     port = free_port()
     server = gunicorn_start(port, Path(os.environ["ACS_VAR_DIR"]) / "gunicorn.log")
     try:
-        load = Load(port, path, days, altchas)
-        load_before = os.getloadavg()[0]
-        app, database = children_of(server.pid), database_backends()
-        app_before, database_before = cpu_of(app), cpu_of(database)
-        client_before = time.process_time()
-        elapsed = load.run()
-        client_cpu = time.process_time() - client_before
-        app_cpu = cpu_used(app_before, children_of(server.pid))
-        database_cpu = cpu_used(database_before, database_backends())
-        load_after = os.getloadavg()[0]
+        api = _measured(server, ApiLoad(port, api_path, days, altchas, 0, api_count), 202)
+        form = _measured(
+            server, Load(port, form_path, days, altchas, api_count, FORM_REQUESTS), 200
+        )
         trivial = ceiling_django(port, server)
     finally:
         server.terminate()
         server.wait(timeout=15)
     accepted = RoundRequest.objects.filter(round=round_).count()
-    ok = load.statuses.get(200, 0)
-    rate = ok / elapsed
-    p50 = statistics.median(load.latencies)
-    p95 = statistics.quantiles(load.latencies, n=20)[18]
-    figures = {
-        "rate": rate,
-        "p50": p50,
-        "p95": p95,
-        "accepted": accepted,
-        "app_cpu": app_cpu / max(ok, 1),
-        "database_cpu": database_cpu / max(ok, 1),
-        "client_cpu": client_cpu / max(ok, 1),
-        "load": (load_before, load_after),
-        "trivial": trivial,
-    }
-    figures["capacity"] = (os.cpu_count() or 1) / (figures["app_cpu"] + figures["database_cpu"])
-    print(f"statuses {dict(sorted(load.statuses.items()))}; {accepted:,} requests stored")
-    print(
-        f"{rate:.0f} requests/s; p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; {elapsed:.1f} s"
-        f"; load average {load_before:.1f} → {load_after:.1f}"
-    )
-    print(
-        f"CPU per request: gunicorn {figures['app_cpu'] * 1000:.2f} ms, PostgreSQL "
-        f"{figures['database_cpu'] * 1000:.2f} ms, load client {figures['client_cpu'] * 1000:.2f}"
-        f" ms => {os.cpu_count()} otherwise idle cores would take ~{figures['capacity']:.0f}/s"
-    )
+    print(f"{accepted:,} requests stored")
+    _print_measured(f"API, POST {api_path}", api)
+    _print_measured(f"HTML form, POST {form_path}", form)
     print(
         f"same-run ceiling: trivial Django view (GET /healthz), same gunicorn, 32 clients: "
         f"{trivial['rate']:.0f}/s, gunicorn CPU {trivial['app_cpu'] * 1000:.2f} ms per request"
     )
-    return figures
+    return {"api": api, "form": form, "trivial": trivial, "accepted": accepted}
 
 
 def confirm_all(round_) -> dict:
@@ -444,16 +509,19 @@ def main() -> int:
         result = draw_and_settle(round_)
         over, twice = violations(service)
         heading("Figures")
-        load_text = "load average {:.1f} → {:.1f}".format(*http_figures["load"])
-        print(
-            f"    requests accepted over HTTP   {http_figures['rate']:6.0f}/s   target ≥ 500/s"
-            f"  ({load_text})"
-        )
-        print(
-            f"    CPU per request               gunicorn {http_figures['app_cpu'] * 1000:.2f} ms"
-            f" + PostgreSQL {http_figures['database_cpu'] * 1000:.2f} ms"
-            f" => ~{http_figures['capacity']:.0f}/s on idle cores"
-        )
+        for name, figures, target in (
+            ("API", http_figures["api"], "   target ≥ 500/s"),
+            ("HTML form", http_figures["form"], ""),
+        ):
+            load_text = "load average {:.1f} → {:.1f}".format(*figures["load"])
+            print(
+                f"    requests accepted, {name:9}   {figures['rate']:6.0f}/s{target}  ({load_text})"
+            )
+            print(
+                f"      CPU per request             gunicorn {figures['app_cpu'] * 1000:.2f} ms"
+                f" + PostgreSQL {figures['database_cpu'] * 1000:.2f} ms"
+                f" => ~{figures['capacity']:.0f}/s on idle cores"
+            )
         print(
             f"    ceiling, same run             {http_figures['trivial']['rate']:6.0f}/s"
             f"   trivial Django view, same gunicorn and clients"

@@ -44,7 +44,9 @@ ERROR_CODES = {
     "taken": "The slot has no seats left for this many people; see `nearest`.",
     "already_booked": "One of these people already holds a booking for this service.",
     "duplicate_person": "The same person is listed twice.",
-    "people_count": "Too many or too few people for one booking.",
+    "people_count": "Too many or too few people for one booking or request.",
+    "no_open_round": "The service takes requests, but no round is open now; see `next_opens`.",
+    "closed": "The round stopped taking requests while this one was being checked.",
 }
 
 FIELD_CODES = [
@@ -61,6 +63,9 @@ FIELD_CODES = [
     "invalid_email",
     "invalid_phone",
     "invalid_language",
+    "too_many_choices",
+    "invalid_day",
+    "invalid_part",
 ]
 
 SCHEMAS: dict[str, Any] = {
@@ -95,6 +100,12 @@ SCHEMAS: dict[str, Any] = {
                     "post": {
                         "type": "string",
                         "description": "With `unknown_post`: the slug that was not found.",
+                    },
+                    "next_opens": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "With `no_open_round`: when the next round opens, "
+                        "in the post's time zone.",
                     },
                     "nearest": {
                         "type": "array",
@@ -279,6 +290,67 @@ SCHEMAS: dict[str, Any] = {
             "altcha": {"type": "string", "description": "The solved challenge, base64."},
         },
     },
+    "RoundRequest": {
+        "type": "object",
+        "required": ["people", "email", "phone", "choices", "altcha"],
+        "properties": {
+            "people": {"type": "array", "minItems": 1, "maxItems": 10, "items": _ref("Person")},
+            "email": {
+                "type": "string",
+                "format": "email",
+                "description": "The request takes part in the draw once the link emailed "
+                "here is followed.",
+            },
+            "phone": {
+                "type": "string",
+                "description": "International form, or national form of the post's country.",
+            },
+            "language": {"type": "string", "enum": ["en", "es"], "default": "en"},
+            "choices": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 5,
+                "description": "Acceptable days and parts of the day, best first.",
+                "items": _ref("Choice"),
+            },
+            "altcha": {"type": "string", "description": "The solved challenge, base64."},
+        },
+    },
+    "Choice": {
+        "type": "object",
+        "required": ["day"],
+        "properties": {
+            "day": {"type": "string", "format": "date", "description": "A day of the round."},
+            "part": {"type": "string", "enum": ["any", "am", "pm"], "default": "any"},
+        },
+    },
+    "RoundRequestTaken": {
+        "type": "object",
+        "required": ["status", "email", "people", "choices", "round"],
+        "properties": {
+            "status": {"type": "string", "enum": ["unconfirmed"]},
+            "email": {"type": "string"},
+            "people": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"full_name": {"type": "string"}}},
+            },
+            "choices": {"type": "array", "items": _ref("Choice")},
+            "round": {
+                "type": "object",
+                "properties": {
+                    "closes": {"type": "string", "format": "date-time"},
+                    "first_day": {"type": "string", "format": "date"},
+                    "last_day": {"type": "string", "format": "date"},
+                    "commitment": {
+                        "type": "string",
+                        "description": "SHA-256 of the draw's secret seed, published at "
+                        "the opening; the seed is published at the draw.",
+                    },
+                    "url": {"type": "string", "description": "The round's public page."},
+                },
+            },
+        },
+    },
     "Booking": {
         "type": "object",
         "required": ["code", "manage_token", "service", "start", "local", "people"],
@@ -387,6 +459,34 @@ def _booking_create() -> dict[str, Any]:
     }
 
 
+def _round_request_create() -> dict[str, Any]:
+    return {
+        "summary": "Ask for a seat in a service's open request round",
+        "description": "For services given by request rounds: requests are collected while "
+        "a round is open and seats are drawn at random when it closes. The same rate limits "
+        "as the request page, per client address and per email; fields are checked first, "
+        "then the proof of work. The request counts in the draw only once the link emailed "
+        "to `email` is followed; a later confirmed request for the same person replaces it.",
+        "parameters": [
+            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("RoundRequest")}},
+        },
+        "responses": {
+            "202": _json(_ref("RoundRequestTaken"), "Taken; the confirmation email is on its way."),
+            "400": _error(
+                "`invalid_json`, `invalid_fields`, `pow_missing`, `pow_invalid`, "
+                "`pow_replayed`, `already_booked`, `duplicate_person`, `people_count`."
+            ),
+            "404": _error("`unknown_service`: no service of the post takes requests by that name."),
+            "409": _error("`no_open_round`, with `next_opens`; or `closed`."),
+            "429": _error("`rate_limited`; see the Retry-After header."),
+        },
+    }
+
+
 def _scoped(operation: dict[str, Any], operation_id: str) -> dict[str, Any]:
     """The operation under ``/posts/{post}``: the post is a path parameter and may be unknown."""
     responses = {**operation["responses"], "404": _merge_404(operation, UNKNOWN_POST)}
@@ -466,6 +566,9 @@ PATHS: dict[str, Any] = {
         "get": _scoped(_availability(), "availability_get")
     },
     f"{PREFIX}/posts/{{post}}/bookings": {"post": _scoped(_booking_create(), "booking_create")},
+    f"{PREFIX}/posts/{{post}}/services/{{slug}}/requests": {
+        "post": _scoped(_round_request_create(), "round_request_create")
+    },
     f"{PREFIX}/pow/challenge": {
         "get": {
             "operationId": "pow_challenge_get",

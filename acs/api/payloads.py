@@ -170,18 +170,21 @@ def _person(person: Any, index: int, today: date, errors: _Errors) -> PersonData
     return PersonData(full_name=name, date_of_birth=born, passport_number=passport)
 
 
-def _people(data: dict, service: Service | None, today: date, errors: _Errors) -> list:
+def _people(
+    data: dict, service: Service | None, today: date, errors: _Errors, *, request=False
+) -> list:
     people = data.get("people")
     if not isinstance(people, list) or not people:
         errors.add("people", "required", _("List at least one person."))
         return []
     most = service.max_people if service else MOST_PEOPLE
     if len(people) > most:
-        errors.add(
-            "people",
-            "people_count",
-            _("One booking can cover from 1 to %(most)d people.") % {"most": most},
+        message = (
+            _("One request can cover from 1 to %(most)d people.")
+            if request
+            else _("One booking can cover from 1 to %(most)d people.")
         )
+        errors.add("people", "people_count", message % {"most": most})
         return []
     return [_person(person, index, today, errors) for index, person in enumerate(people)]
 
@@ -205,4 +208,73 @@ def booking_request_parse(data: dict, *, post: Post) -> BookingRequest:
         email=email,
         phone=phone,
         language=language,
+    )
+
+
+# Round requests ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundRequestData:
+    people: list[PersonData]
+    email: str
+    phone: str
+    language: str
+    choices: list[str]
+
+
+CHOICE_PARTS = ("any", "am", "pm")
+
+
+def _choices(data: dict, days: frozenset[str], most: int, errors: _Errors) -> list[str]:
+    """The ranked choices as ``services.rounds`` stores them ("YYYY-MM-DD/am"), each a day
+    the round offers; every wrong entry is reported under its own path."""
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        errors.add("choices", "required", _("List at least one day that suits you."))
+        return []
+    if len(choices) > most:
+        errors.add(
+            "choices",
+            "too_many_choices",
+            _("Choose at most %(most)d days and times.") % {"most": most},
+        )
+        return []
+    kept: list[str] = []
+    for index, choice in enumerate(choices):
+        where = f"choices[{index}]"
+        if not isinstance(choice, dict):
+            errors.add(where, "invalid", _("Each choice is an object with a day and a part."))
+            continue
+        day, part = choice.get("day"), choice.get("part", "any")
+        if not isinstance(day, str) or day not in days:
+            errors.add(f"{where}.day", "invalid_day", _("Choose each day from the round's days."))
+            continue
+        if part not in CHOICE_PARTS:
+            errors.add(
+                f"{where}.part", "invalid_part", _("The part of the day is “any”, “am” or “pm”.")
+            )
+            continue
+        if f"{day}/{part}" not in kept:
+            kept.append(f"{day}/{part}")
+    return kept
+
+
+def round_request_parse(
+    data: dict, *, service: Service, days: list[date], most_choices: int
+) -> RoundRequestData:
+    """Check a round request against the service and its open round's days; raise
+    FieldErrors listing every problem, before any proof of work is spent."""
+    errors = _Errors()
+    post = service.post
+    people = _people(data, service, clock.today(post), errors, request=True)
+    email = _email(data, errors)
+    phone = _phone(data, post, errors)
+    language = _language(data, errors)
+    offered = frozenset(day.isoformat() for day in days)
+    choices = _choices(data, offered, most_choices, errors)
+    if errors:
+        raise FieldErrors(dict(errors))
+    return RoundRequestData(
+        people=people, email=email, phone=phone, language=language, choices=choices
     )

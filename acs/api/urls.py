@@ -18,6 +18,11 @@ urlpatterns = [
         name="post-availability",
     ),
     path("posts/<str:post>/bookings", views.bookings, name="post-bookings"),
+    path(
+        "posts/<str:post>/services/<slug:slug>/requests",
+        views.round_requests,
+        name="post-round-requests",
+    ),
     path("pow/challenge", views.pow_challenge, name="pow-challenge"),
     path("openapi.json", views.openapi, name="openapi"),
     # The default post's, answered directly, for clients written before posts were named

@@ -33,11 +33,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from acs.api import openapi as openapi_document
-from acs.api.payloads import LANGUAGES, FieldErrors, booking_request_parse
+from acs.api.payloads import LANGUAGES, FieldErrors, booking_request_parse, round_request_parse
 from acs.appointments import selectors
 from acs.appointments.availability import slots_between
 from acs.appointments.models import Booking, Service
-from acs.appointments.services import BookingError, PersonData, booking_create
+from acs.appointments.services import BookingError, PersonData, booking_create, rounds
 from acs.core import clock, pow, ratelimit
 from acs.core.i18n import localized
 from acs.posts.models import Post
@@ -338,17 +338,20 @@ def _booking_post(slug: str | None) -> Post:
     return _post(slug)  # the same 404s as every other endpoint
 
 
-def _booking_limits(request: HttpRequest, data: dict | None) -> list[ratelimit.Limit]:
-    """Per client address always; per email too when the body names one."""
+def _booking_limits(
+    request: HttpRequest, data: dict | None, *, scope: str = "booking"
+) -> list[ratelimit.Limit]:
+    """Per client address (an IPv6 address counts for its /64) always; per email too when
+    the body names one. ``scope`` names the counters, shared with the HTML pages'."""
     window = RATE_WINDOW
-    address = ratelimit.client_address(request)
+    address = ratelimit.address_group(ratelimit.client_address(request))
     limits = [
-        ratelimit.Limit("booking-address", address, settings.ACS_BOOKING_RATE_PER_ADDRESS, window)
+        ratelimit.Limit(f"{scope}-address", address, settings.ACS_BOOKING_RATE_PER_ADDRESS, window)
     ]
     email = data.get("email") if data is not None else None
     if isinstance(email, str) and email.strip():
         limit = settings.ACS_BOOKING_RATE_PER_EMAIL
-        limits.append(ratelimit.Limit("booking-email", email, limit, window))
+        limits.append(ratelimit.Limit(f"{scope}-email", email, limit, window))
     return limits
 
 
@@ -372,6 +375,85 @@ def bookings(request: HttpRequest, post: str | None = None) -> JsonResponse:
         if not all(email_ok):
             raise _too_many()
         return _book(data, _booking_post(post))
+
+
+@csrf_exempt  # no cookie or session is read, as for bookings
+@never_cache
+@api_view("POST")
+def round_requests(request: HttpRequest, post: str, slug: str) -> JsonResponse:
+    """Ask for a seat in the service's open request round: the same rate limits (counted
+    apart, as on the request page), then every field, then the proof of work, then the
+    request. It takes part in the draw once the link emailed to ``email`` is followed."""
+    data = _body(request)
+    address_ok, *email_ok = ratelimit.hits(_booking_limits(request, data, scope="round-request"))
+    if not address_ok:
+        raise _too_many()
+    if data is None:
+        raise ApiError(400, "invalid_json", _("The body must be a JSON object."))
+    language = data.get("language") if data.get("language") in LANGUAGES else "en"
+    with translation.override(language):
+        if not all(email_ok):
+            raise _too_many()
+        return _request(data, _booking_post(post), slug)
+
+
+def _request(data: dict, post: Post, slug: str) -> JsonResponse:
+    service = selectors.service_get(post=post, slug=slug)
+    if service is None or not service.by_request:
+        raise ApiError(404, "unknown_service", _("This service takes no requests for a draw."))
+    round_, days = selectors.round_open_with_days(service)
+    if round_ is None:
+        opens = rounds.next_opening(service, after=clock.now())
+        raise ApiError(
+            409,
+            "no_open_round",
+            _("No round is taking requests now."),
+            next_opens=opens.astimezone(post.zone).isoformat(),
+        )
+    try:
+        wanted = round_request_parse(
+            data, service=service, days=days, most_choices=rounds.MAX_CHOICES
+        )
+    except FieldErrors as error:
+        raise ApiError(
+            400, "invalid_fields", _("Please correct the fields listed."), fields=error.errors
+        ) from error
+    _consume_pow(data.get("altcha"))
+    try:
+        made = rounds.request_create(
+            round_=round_,
+            people=wanted.people,
+            email=wanted.email,
+            phone=wanted.phone,
+            choices=wanted.choices,
+            language=wanted.language,
+        )
+    except rounds.RoundError as error:
+        raise ApiError(409 if error.code == "closed" else 400, error.code, error.message) from error
+    return JsonResponse(_request_json(made, round_, wanted, post), status=202)
+
+
+def _request_json(made, round_, wanted, post: Post) -> dict:
+    """What the caller sent, the round, and what happens next; never the request's token,
+    which only the emailed link carries (the email is what proves the address)."""
+    with translation.override(wanted.language), post_override(post):
+        round_url = reverse("appointments:round", kwargs={"token": round_.token})
+    return {
+        "status": "unconfirmed",
+        "email": made.email,
+        "people": [{"full_name": person.full_name.strip()} for person in wanted.people],
+        "choices": [
+            {"day": day, "part": part}
+            for day, _slash, part in (choice.partition("/") for choice in made.choices)
+        ],
+        "round": {
+            "closes": round_.closes_at.astimezone(post.zone).isoformat(),
+            "first_day": round_.first_day.isoformat(),
+            "last_day": round_.last_day.isoformat(),
+            "commitment": round_.commitment,
+            "url": round_url,
+        },
+    }
 
 
 @api_view("GET")

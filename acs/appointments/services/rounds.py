@@ -50,12 +50,12 @@ from acs.appointments.models import (
     RoundRequestPerson,
     Service,
 )
+from acs.appointments.services import intake
 from acs.appointments.services.booking import (
     BookingError,
     PersonData,
     booking_create,
     identity_key,
-    normalize_passport,
 )
 from acs.appointments.services.mail import round_emails_queue
 from acs.core import clock
@@ -192,16 +192,18 @@ def _check_people(service: Service, people: list[PersonData], email: str) -> lis
     keys = [identity_key(person, email=email) for person in people]
     if len(set(keys)) != len(keys):
         raise RoundError("duplicate_person", _("The same person is listed twice."))
-    if BookingPerson.objects.filter(service=service, identity_key__in=keys, active=True).exists():
-        # Said without naming who or when: the person asking may not be the one booked.
-        raise RoundError(
-            "already_booked",
-            _(
-                "One of these people already has an appointment for this service. A person "
-                "can hold one appointment per service; cancel it first to ask for another."
-            ),
-        )
     return keys
+
+
+def _already_booked() -> RoundError:
+    # Said without naming who or when: the person asking may not be the one booked.
+    return RoundError(
+        "already_booked",
+        _(
+            "One of these people already has an appointment for this service. A person "
+            "can hold one appointment per service; cancel it first to ask for another."
+        ),
+    )
 
 
 def choices_check(round_: Round, choices: list[str]) -> list[str]:
@@ -245,30 +247,19 @@ def request_create(
     _check_open(round_, now)
     keys = _check_people(round_.service, people, email)
     kept = choices_check(round_, choices)
-    with transaction.atomic(durable=True):
-        request = RoundRequest.objects.create(
-            round=round_,
-            email=email,
-            phone=phone,
-            language=language,
-            people_count=len(people),
-            choices=kept,
-        )
-        RoundRequestPerson.objects.bulk_create(
-            [
-                RoundRequestPerson(
-                    request=request,
-                    round=round_,
-                    full_name=person.full_name.strip(),
-                    date_of_birth=person.date_of_birth,
-                    passport_number=normalize_passport(person.passport_number),
-                    identity_key=key,
-                )
-                for person, key in zip(people, keys, strict=True)
-            ]
-        )
-        round_emails_queue(requests=[request], kind="confirm")
-    return request
+    pending = intake.Pending(
+        round_=round_,
+        people=people,
+        keys=keys,
+        email=email,
+        phone=phone,
+        language=language,
+        choices=kept,
+    )
+    try:
+        return intake.request_write(pending)
+    except intake.AlreadyBooked:
+        raise _already_booked() from None
 
 
 def request_confirm(*, token: str, now: datetime | None = None) -> RoundRequest:
