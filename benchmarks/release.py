@@ -53,7 +53,7 @@ CONFIRM_TIMED = 1_000
 # The proof of work stays on: the server verifies every solution (one HMAC, one SHA-256, one
 # insert). Its difficulty is lowered so that the load client can pre-solve 20,000 challenges
 # in seconds; verifying costs the server the same whatever the difficulty.
-POW_MAX_NUMBER = 1_000
+POW_MAX_NUMBER = 100
 GUNICORN_ARGS = os.environ.get(
     "BENCH_GUNICORN_ARGS", "--workers 2 --worker-class gthread --threads 8 --preload"
 ).split()

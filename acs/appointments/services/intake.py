@@ -27,10 +27,12 @@ import threading
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from acs.appointments.models import BookingPerson, Round, RoundRequest, RoundRequestPerson
 from acs.appointments.services.booking import PersonData, normalize_passport
 from acs.appointments.services.mail import round_emails_queue
+from acs.core.rows import rows_insert
 
 # The most requests one transaction writes; a bigger queue is written in several.
 BATCH_MOST = 100
@@ -147,35 +149,49 @@ def _not_booked(batch: list[Pending]) -> list[Pending]:
 
 
 def _rows_create(batch: list[Pending]) -> None:
+    """The requests, their people and their confirmation emails: three INSERTs for the
+    whole batch (``rows_insert``)."""
     if not batch:
         return
-    requests = RoundRequest.objects.bulk_create(
+    requests = [
+        RoundRequest(
+            round=pending.round_,
+            email=pending.email,
+            phone=pending.phone,
+            language=pending.language,
+            people_count=len(pending.people),
+            choices=pending.choices,
+            created_at=timezone.now(),
+        )
+        for pending in batch
+    ]
+    ids = rows_insert(RoundRequest, [_columns(request, REQUEST_FIELDS) for request in requests])
+    for request, pk in zip(requests, ids, strict=True):
+        request.pk = pk
+    rows_insert(
+        RoundRequestPerson,
         [
-            RoundRequest(
-                round=pending.round_,
-                email=pending.email,
-                phone=pending.phone,
-                language=pending.language,
-                people_count=len(pending.people),
-                choices=pending.choices,
-            )
-            for pending in batch
-        ]
-    )
-    RoundRequestPerson.objects.bulk_create(
-        [
-            RoundRequestPerson(
-                request=request,
-                round=pending.round_,
-                full_name=person.full_name.strip(),
-                date_of_birth=person.date_of_birth,
-                passport_number=normalize_passport(person.passport_number),
-                identity_key=key,
-            )
+            {
+                "request_id": request.pk,
+                "round_id": request.round_id,
+                "full_name": person.full_name.strip(),
+                "date_of_birth": person.date_of_birth,
+                "passport_number": normalize_passport(person.passport_number),
+                "identity_key": key,
+            }
             for pending, request in zip(batch, requests, strict=True)
             for person, key in zip(pending.people, pending.keys, strict=True)
-        ]
+        ],
     )
     round_emails_queue(requests=requests, kind="confirm")
     for pending, request in zip(batch, requests, strict=True):
         pending.written = request
+
+
+REQUEST_FIELDS = [
+    field.attname for field in RoundRequest._meta.concrete_fields if not field.primary_key
+]
+
+
+def _columns(request: RoundRequest, names: list[str]) -> dict:
+    return {name: getattr(request, name) for name in names}

@@ -1,0 +1,60 @@
+"""Many new rows of one model in one INSERT, without building a model instance per row.
+
+For the few writes on a hot path, where Django's ``bulk_create`` cost more than the write
+itself: at a round's busiest moment, writing one request with its people and its email
+through ``bulk_create`` took about 2 ms of the web process's CPU, and this about 0.4 ms
+(benchmarks/release.py). Values still go through each field's ``get_db_prep_save``, so
+dates, JSON and foreign keys are stored exactly as the ORM stores them, on PostgreSQL and on
+SQLite alike. Nothing else of the ORM runs: no ``save()``, no signals, no ``auto_now`` other
+than a fill-in for ``auto_now_add``: use it only for models that need none of those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+from django.utils import timezone
+
+
+def _value(field: models.Field, row: dict[str, Any], now) -> Any:
+    if field.attname in row:
+        return row[field.attname]
+    if field.name in row:
+        value = row[field.name]
+        return value.pk if field.is_relation and value is not None else value
+    if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+        return now
+    # The default, "" for text that may be blank, else None (the database refuses a missing
+    # value where NULL is not allowed).
+    return field.get_default()
+
+
+def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (field name, or ``<fk>_id``, to value; a field left out takes its
+    default, the time for ``auto_now_add``, or NULL) in one statement, in the current
+    transaction. Returns the new primary keys, in the order of ``rows``."""
+    if not rows:
+        return []
+    if not connection.features.can_return_rows_from_bulk_insert:  # an old SQLite
+        made = model._default_manager.bulk_create([model(**row) for row in rows])
+        return [row.pk for row in made]
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    now = timezone.now()
+    quote = connection.ops.quote_name
+    values: list[Any] = []
+    for row in rows:
+        values.extend(
+            field.get_db_prep_save(_value(field, row, now), connection) for field in fields
+        )
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Only the model's own table and column names go into the text; every value is a parameter.
+    table, columns = quote(meta.db_table), ", ".join(quote(field.column) for field in fields)
+    returning = quote(meta.pk.column)
+    placeholders = ", ".join([one] * len(rows))
+    sql = f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING {returning}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return [pk for (pk,) in cursor.fetchall()]
