@@ -55,6 +55,21 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     returning = quote(meta.pk.column)
     placeholders = ", ".join([one] * len(rows))
     sql = f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING {returning}"  # noqa: S608
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, values)
         return [pk for (pk,) in cursor.fetchall()]
+
+
+def _cursor():
+    """Django's cursor, but on PostgreSQL one that sends the values apart from the text
+    (server-side binding): the default quotes every value into the statement in Python,
+    which for a few hundred values was half of this function's CPU."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = ServerBindingCursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    return wrap(raw)
