@@ -4,8 +4,9 @@ Run from the project root: ``.venv/bin/python benchmarks/release.py``. It needs 
 ``DATABASE_URL`` (default postgres://postgres@127.0.0.1:5432/acs_release_bench) names a
 database it creates and drops itself, so the name must contain "bench".
 
-It prints: requests accepted per second with 32 clients over HTTP against gunicorn (the HTML
-request form, with CSRF, rate limits and the proof of work switched on), the time and peak
+It prints: requests accepted per second with 32 clients over HTTP against gunicorn, through
+the JSON API and through the HTML request form (with CSRF), rate limits and the proof of work
+switched on for both; the time and peak
 memory of the draw, the time to settle (book the winners, tell the others), and proves that no
 slot holds more people than its seats and nobody holds two seats. See benchmarks/README.md.
 """

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -80,11 +81,39 @@ _catalogues_lock = threading.Lock()
 _clock = time.monotonic  # the tests move it on
 
 
+@contextmanager
+def _refreshing(key: object, stale: object):
+    """Whether this thread should read ``key``'s copy afresh: yes if there is no copy, or if
+    no other thread of the process is reading it already; otherwise the others go on with
+    the ``stale`` copy for the few milliseconds that takes, instead of all reading it at
+    once when it expires (at 16 threads, a burst of identical queries every second)."""
+    with _catalogues_lock:
+        mine = stale is None or key not in _being_read
+        if mine:
+            _being_read.add(key)
+    try:
+        yield mine
+    finally:
+        if mine:
+            with _catalogues_lock:
+                _being_read.discard(key)
+
+
+_being_read: set[object] = set()
+
+
 def _catalogue(slug: str) -> _Catalogue:
     now = _clock()
     known = _catalogues.get(slug)
     if known is not None and known.expires > now:
         return known
+    with _refreshing(("post", slug), known) as mine:
+        if not mine:
+            return known
+        return _catalogue_read(slug, now)
+
+
+def _catalogue_read(slug: str, now: float) -> _Catalogue:
     post = Post.objects.filter(slug=slug).first()
     services: dict[str, Service] = {}
     if post is not None:
@@ -431,7 +460,9 @@ def round_open_with_days(
         return round_, round_days_offered(round_) if round_ is not None else []
     known = _open_rounds.get(service.pk)
     if known is None or known.expires <= _clock():
-        known = _open_rounds_read(service)
+        with _refreshing(("rounds", service.pk), known) as mine:
+            if mine:
+                known = _open_rounds_read(service)
     for round_, days in known.rounds:
         if round_.opens_at <= now < round_.closes_at:
             return round_, days

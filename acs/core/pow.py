@@ -175,7 +175,11 @@ def _first_use(signature: str) -> bool:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         digest = hashlib.sha256(signature.encode()).hexdigest()
-        return bool(backend.add(f"pow:{digest}", 1, timeout=seconds + 5))
+        # ``backend.add``'s own command, sent as is: redis-py's ``set`` checks its
+        # experimental arguments on every call, which cost more CPU than the round trip.
+        key = backend.make_and_validate_key(f"pow:{digest}")
+        client = backend._cache.get_client(key, write=True)
+        return bool(client.execute_command("SET", key, 1, "EX", seconds + 5, "NX"))
     try:
         with transaction.atomic():
             ProofOfWorkUse.objects.create(

@@ -53,7 +53,9 @@ def _count_in_redis(backend: RedisCache, keys: list[tuple[str, int]]) -> list[in
     redis_keys = [backend.make_and_validate_key(key) for key, _window in keys]
     pipe = backend._cache.get_client(redis_keys[0], write=True).pipeline(transaction=False)
     for redis_key, (_key_name, window) in zip(redis_keys, keys, strict=True):
-        pipe.set(redis_key, 0, ex=window + 5, nx=True)  # the window's first attempt
+        # The window's first attempt. The command itself rather than ``pipe.set``, whose
+        # check of its experimental arguments cost more CPU than the round trip.
+        pipe.execute_command("SET", redis_key, 0, "EX", window + 5, "NX")
         pipe.incr(redis_key)
     return [int(count) for count in pipe.execute()[1::2]]
 

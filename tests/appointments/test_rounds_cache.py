@@ -69,3 +69,23 @@ def test_the_copy_never_takes_a_request_after_the_window(lima):
             now=cached.closes_at + timedelta(seconds=1),
         )
     assert refused.value.code == "closed"
+
+
+def test_while_one_thread_reads_the_expired_copy_the_others_keep_the_old_one(
+    lima, django_assert_num_queries, _deployed
+):
+    """At a round's busiest moment sixteen threads find the copy expired in the same
+    millisecond: one reads it afresh, the others go on with the old copy meanwhile."""
+    service = round_service(lima)
+    round_ = open_round(service)
+    selectors.round_open_with_days(service, now=NOW)
+    _deployed["now"] += 1.0
+    with selectors._refreshing(("rounds", service.pk), "stale") as mine:
+        assert mine  # this "thread" is reading it
+        with django_assert_num_queries(0):
+            found, _days = selectors.round_open_with_days(service, now=NOW)
+        assert found.pk == round_.pk
+    with django_assert_num_queries(2):  # the round, its opening days
+        selectors.round_open_with_days(service, now=NOW)
+    with django_assert_num_queries(0):
+        selectors.round_open_with_days(service, now=NOW)
