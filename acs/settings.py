@@ -94,7 +94,7 @@ MIDDLEWARE = [
     # Under /staff/: a session idle for ACS_STAFF_IDLE_SECONDS ends (with a message).
     "acs.staff.idle.StaffIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "acs.core.csp.CSPMiddleware",  # django-csp's, the plain header built once
     # Axes must come last: it turns a lockout raised during sign-in into its response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -103,7 +103,7 @@ def render_markdown(text: str) -> SafeString:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return mark_safe(clean.strip())  # noqa: S308 — sanitised by nh3 just above
+    return mark_safe(clean.strip())  # noqa: S308 — sanitised by nh3 just above  # nosec B308, B703
 
 
 # Plain text -----------------------------------------------------------------------------------

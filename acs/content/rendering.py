@@ -83,4 +83,4 @@ def render_body(html: str) -> SafeString:
         attribute_filter=_attribute_filter,
         link_rel="noopener noreferrer",
     )
-    return mark_safe(clean)  # noqa: S308 — sanitised by nh3 just above
+    return mark_safe(clean)  # noqa: S308 — sanitised by nh3 just above  # nosec B308, B703

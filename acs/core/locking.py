@@ -52,20 +52,21 @@ def lock_row(
     table, names = quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
     placeholders = ", ".join(["%s"] * len(values))
     on_conflict = (
-        f"ON CONFLICT ({names}) DO UPDATE SET {quote(columns[0])} = EXCLUDED.{quote(columns[0])}"
+        # Column names only: the values are parameters.
+        f"ON CONFLICT ({names}) DO UPDATE SET {quote(columns[0])} = EXCLUDED.{quote(columns[0])}"  # nosec B608
     )
     if share is not None and connection.vendor == "postgresql":
         # The CTE is read (its one row counted) before the insert, so the shared lock is
         # taken first, as two statements would take it.
         shared = quote(share[0]._meta.db_table)
         sql = (
-            f"WITH shared AS (SELECT 1 FROM {shared} WHERE id = %s FOR SHARE) "  # noqa: S608
+            f"WITH shared AS (SELECT 1 FROM {shared} WHERE id = %s FOR SHARE) "  # noqa: S608  # nosec B608
             f"INSERT INTO {table} ({names}) SELECT {placeholders} "
             f"FROM (SELECT count(*) FROM shared) AS s {on_conflict}"
         )
         params = [share[1], *values]
     else:
-        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders}) {on_conflict}"  # noqa: S608
+        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders}) {on_conflict}"  # noqa: S608  # nosec B608
         params = values
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -97,4 +98,4 @@ def share_lock_row(model: type[models.Model], pk: int) -> None:
         return
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [pk])  # noqa: S608
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [pk])  # noqa: S608  # nosec B608

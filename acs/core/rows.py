@@ -54,7 +54,7 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     table, columns = quote(meta.db_table), ", ".join(quote(field.column) for field in fields)
     returning = quote(meta.pk.column)
     placeholders = ", ".join([one] * len(rows))
-    sql = f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING {returning}"  # noqa: S608
+    sql = f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING {returning}"  # noqa: S608  # nosec B608
     with _cursor() as cursor:
         cursor.execute(sql, values)
         return [pk for (pk,) in cursor.fetchall()]

@@ -109,3 +109,27 @@ def test_500_page_is_styled_in_both_languages(lima, language, heading):
     html = response.content.decode()
     assert heading in html
     assert 'class="usa-banner"' in html
+
+
+def test_the_policy_built_once_is_the_stock_one_and_a_nonce_still_reaches_the_header(rf, settings):
+    """acs.core.csp keeps the header of plain responses per process: the same text as
+    django-csp builds, a new one when the settings change, and a response whose view used a
+    nonce goes through django-csp and carries it."""
+    from csp.constants import NONCE, SELF
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+
+    from acs.core.csp import CSPMiddleware
+
+    plain = CSPMiddleware(lambda request: HttpResponse("plain"))
+    assert plain(rf.get("/en/"))["Content-Security-Policy"] == build_policy()
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": [SELF, NONCE]}}
+    assert plain(rf.get("/en/"))["Content-Security-Policy"] == build_policy()
+
+    def uses_nonce(request):
+        return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+
+    response = CSPMiddleware(uses_nonce)(rf.get("/en/"))
+    nonce = response.content.decode().split("nonce='")[1].split("'")[0]
+    assert f"script-src 'self' 'nonce-{nonce}'" in response["Content-Security-Policy"]

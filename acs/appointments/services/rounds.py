@@ -474,14 +474,14 @@ def _winners_mark(winners: list[tuple[int, datetime]]) -> None:
             values = ", ".join(["(%s, %s::timestamptz)"] * len(chunk))
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} AS r SET status = %s, starts_at = v.starts_at "  # noqa: S608 — our table's name; values are parameters
+                    f"UPDATE {table} AS r SET status = %s, starts_at = v.starts_at "  # noqa: S608 — our table's name; values are parameters  # nosec B608
                     f"FROM (VALUES {values}) AS v (id, starts_at) WHERE r.id = v.id",
                     [RequestStatus.WON, *(item for pair in chunk for item in pair)],
                 )
         return
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {table} SET status = %s, starts_at = %s WHERE id = %s",  # noqa: S608 — as above
+            f"UPDATE {table} SET status = %s, starts_at = %s WHERE id = %s",  # noqa: S608 — as above  # nosec B608
             [(RequestStatus.WON, starts_at, pk) for pk, starts_at in winners],
         )
 
