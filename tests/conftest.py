@@ -277,3 +277,18 @@ class CheckingClient(Client):
 @pytest.fixture
 def client() -> CheckingClient:
     return CheckingClient()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many cases the property-based tests tried (each records ``fuzz: <what>`` with
+    ``record_property``; xdist brings the records of every worker here)."""
+    counts: dict[str, int] = {}
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, value in getattr(report, "user_properties", []):
+                if isinstance(name, str) and name.startswith("fuzz: "):
+                    counts[name[6:]] = counts.get(name[6:], 0) + int(value)
+    if counts:
+        terminalreporter.write_sep("-", "property-based tests: cases tried")
+        for what, count in sorted(counts.items()):
+            terminalreporter.write_line(f"{count:8,d}  {what}")

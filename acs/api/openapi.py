@@ -21,7 +21,11 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+    """An error response: RFC 9457 problem details (``acs.core.problems``)."""
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
 
 
 ERROR_CODES = {
@@ -32,7 +36,10 @@ ERROR_CODES = {
     "invalid_date": "`from` is not a date (YYYY-MM-DD).",
     "invalid_days": "`days` is not a whole number from 1 to 92.",
     "unknown_service": "No bookable service has this slug.",
-    "not_found": "The site has no default post configured (the older paths without a post).",
+    "not_found": "Nothing at this address: an unknown path, or (the older paths without a "
+    "post) a site with no default post configured.",
+    "forbidden": "Not allowed.",
+    "server_error": "Something went wrong on the server; try again later.",
     "method_not_allowed": "The method is not allowed on this path.",
     "invalid_json": "The body is not a JSON object.",
     "invalid_fields": "One or more fields are wrong; see `fields`.",
@@ -47,6 +54,8 @@ ERROR_CODES = {
     "people_count": "Too many or too few people for one booking or request.",
     "no_open_round": "The service takes requests, but no round is open now; see `next_opens`.",
     "closed": "The round stopped taking requests while this one was being checked.",
+    "choices": "A choice is not one of the round's days and times.",
+    "by_request": "The service gives its seats by request rounds; see `request_url`.",
 }
 
 FIELD_CODES = [
@@ -68,52 +77,79 @@ FIELD_CODES = [
     "invalid_part",
 ]
 
-SCHEMAS: dict[str, Any] = {
-    "Error": {
+_EXTENSIONS: dict[str, Any] = {
+    "fields": {
         "type": "object",
-        "required": ["error"],
+        "description": "With `invalid_fields`: one entry per wrong field, "
+        "named by its path, such as `people[0].date_of_birth`.",
+        "additionalProperties": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": FIELD_CODES},
+                "message": {"type": "string"},
+            },
+        },
+    },
+    "post": {
+        "type": "string",
+        "description": "With `unknown_post`: the slug that was not found.",
+    },
+    "next_opens": {
+        "type": "string",
+        "format": "date-time",
+        "description": "With `no_open_round`: when the next round opens, in the post's time zone.",
+    },
+    "nearest": {
+        "type": "array",
+        "description": "With `taken`: the closest free start times.",
+        "items": _ref("SlotKey"),
+    },
+    "request_url": {
+        "type": "string",
+        "description": "With `by_request`: the service's request form.",
+    },
+}
+_CODE = {
+    "type": "string",
+    "enum": list(ERROR_CODES),
+    "description": "Stable; branch on it. "
+    + " ".join(f"`{code}`: {text}" for code, text in ERROR_CODES.items()),
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "Every error, as RFC 9457 problem details "
+        "(`Content-Type: application/problem+json`).",
+        "required": ["type", "title", "status", "detail", "code"],
         "properties": {
+            "type": {
+                "type": "string",
+                "description": "`/api/v1/problems/<code>`: what this kind of problem means.",
+            },
+            "title": {"type": "string", "description": "The kind of problem, in English."},
+            "status": {"type": "integer", "description": "The HTTP status, repeated."},
+            "detail": {"type": "string", "description": "For people; translated."},
+            "code": _CODE,
+            **_EXTENSIONS,
             "error": {
                 "type": "object",
+                "deprecated": True,
+                "description": "The shape of errors before problem details: `code`, "
+                "`message` (as `detail`) and the same extension members.",
                 "required": ["code", "message"],
-                "properties": {
-                    "code": {
-                        "type": "string",
-                        "enum": list(ERROR_CODES),
-                        "description": "Stable; branch on it. "
-                        + " ".join(f"`{code}`: {text}" for code, text in ERROR_CODES.items()),
-                    },
-                    "message": {"type": "string", "description": "For people; translated."},
-                    "fields": {
-                        "type": "object",
-                        "description": "With `invalid_fields`: one entry per wrong field, "
-                        "named by its path, such as `people[0].date_of_birth`.",
-                        "additionalProperties": {
-                            "type": "object",
-                            "required": ["code", "message"],
-                            "properties": {
-                                "code": {"type": "string", "enum": FIELD_CODES},
-                                "message": {"type": "string"},
-                            },
-                        },
-                    },
-                    "post": {
-                        "type": "string",
-                        "description": "With `unknown_post`: the slug that was not found.",
-                    },
-                    "next_opens": {
-                        "type": "string",
-                        "format": "date-time",
-                        "description": "With `no_open_round`: when the next round opens, "
-                        "in the post's time zone.",
-                    },
-                    "nearest": {
-                        "type": "array",
-                        "description": "With `taken`: the closest free start times.",
-                        "items": _ref("SlotKey"),
-                    },
-                },
-            }
+                "properties": {"code": _CODE, "message": {"type": "string"}, **_EXTENSIONS},
+            },
+        },
+    },
+    "ProblemType": {
+        "type": "object",
+        "required": ["type", "code", "title"],
+        "properties": {
+            "type": {"type": "string"},
+            "code": {"type": "string"},
+            "title": {"type": "string"},
         },
     },
     "SlotKey": {
@@ -530,8 +566,9 @@ POSTS_LIST = {
             "in": "query",
             "required": False,
             "description": "Only this country's posts (an assigned ISO 3166-1 alpha-2 "
-            "code, any case); a country with no post gives an empty list.",
-            "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+            "code, any case; `invalid_country` for an unassigned one); a country with no post "
+            "gives an empty list, and an empty value is no filter.",
+            "schema": {"type": "string", "pattern": "^([A-Za-z]{2})?$"},
         },
         {
             "name": "q",
@@ -576,6 +613,19 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json(_ref("Challenge"), "Solve it within 20 minutes.")},
         }
     },
+    f"{PREFIX}/problems/{{code}}": {
+        "get": {
+            "operationId": "problem_get",
+            "summary": "What a problem `type` means",
+            "parameters": [
+                {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": _json(_ref("ProblemType"), "The kind of problem."),
+                "404": _error("`not_found`: no such kind of problem."),
+            },
+        }
+    },
     f"{PREFIX}/openapi.json": {
         "get": {
             "operationId": "openapi_get",
@@ -591,6 +641,57 @@ PATHS: dict[str, Any] = {
 }
 
 
+DEFAULT_ERROR = _error(
+    "Any other error, as problem details: `not_found` for a path that does not exist, "
+    "`method_not_allowed` (with `Allow`), `server_error`."
+)
+
+
+_POST_OF_LIST = "$response.body#/posts/0/slug"
+_POST_OF_PATH = "$request.path.post"
+_FIRST_SERVICE = "$response.body#/services/0/slug"
+# How a client goes from one answer to the next request (OpenAPI links): the posts, a post,
+# its services, a service's availability or its round requests. Stateful fuzzing follows them.
+LINKS: dict[str, dict[str, Any]] = {
+    "posts_list": {
+        "Post": {"operationId": "post_get", "parameters": {"post": _POST_OF_LIST}},
+        "Services": {"operationId": "services_list", "parameters": {"post": _POST_OF_LIST}},
+    },
+    "post_get": {
+        "Services": {"operationId": "services_list", "parameters": {"post": "$response.body#/slug"}}
+    },
+    "services_list": {
+        "Availability": {
+            "operationId": "availability_get",
+            "parameters": {"post": _POST_OF_PATH, "slug": _FIRST_SERVICE},
+        },
+        "RoundRequest": {
+            "operationId": "round_request_create",
+            "parameters": {"post": _POST_OF_PATH, "slug": _FIRST_SERVICE},
+        },
+    },
+    "availability_get": {
+        "Booking": {"operationId": "booking_create", "parameters": {"post": _POST_OF_PATH}}
+    },
+}
+
+
+def _operation_finished(operation: dict[str, Any]) -> dict[str, Any]:
+    """Every operation also describes the errors any path may give, and its links."""
+    responses = {**operation["responses"], "default": DEFAULT_ERROR}
+    links = LINKS.get(operation.get("operationId", ""))
+    if links:
+        responses["200"] = {**responses["200"], "links": links}
+    return {**operation, "responses": responses}
+
+
+def _with_default_error(paths: dict[str, Any]) -> dict[str, Any]:
+    return {
+        path: {method: _operation_finished(operation) for method, operation in operations.items()}
+        for path, operations in paths.items()
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -601,9 +702,10 @@ def document() -> dict[str, Any]:
             "(embassies and consulates) this installation serves: list them at `/posts`, "
             "then use a post's resources under `/posts/{post}`. The older paths without a "
             "post answer for the default post and are deprecated. No cookies, no sessions: "
-            "every request stands on its own. Errors are "
-            '`{"error": {"code", "message"}}` with a stable code.',
+            "every request stands on its own. Every error is RFC 9457 problem details "
+            "(`application/problem+json`) with a stable `code`; the older `error` member "
+            "repeats it for clients written before.",
         },
-        "paths": PATHS,
+        "paths": _with_default_error(PATHS),
         "components": {"schemas": SCHEMAS},
     }

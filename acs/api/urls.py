@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("pow/challenge", views.pow_challenge, name="pow-challenge"),
     path("openapi.json", views.openapi, name="openapi"),
+    path("problems/<str:code>", views.problem, name="problem"),
     # The default post's, answered directly, for clients written before posts were named
     # (deprecated in the OpenAPI document).
     path("services", views.services, name="services"),

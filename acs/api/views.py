@@ -33,6 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from acs.api import openapi as openapi_document
+from acs.api.openapi import PREFIX
 from acs.api.payloads import LANGUAGES, FieldErrors, booking_request_parse, round_request_parse
 from acs.appointments import selectors
 from acs.appointments.availability import slots_between
@@ -40,6 +41,7 @@ from acs.appointments.models import Booking, Service
 from acs.appointments.services import BookingError, PersonData, booking_create, rounds
 from acs.core import clock, pow, ratelimit
 from acs.core.i18n import localized
+from acs.core.problems import problem_response
 from acs.posts.models import Post
 from acs.posts.routing import post_named, post_override
 from acs.posts.selectors import post_default, post_get, posts_listed
@@ -61,17 +63,23 @@ class ApiError(Exception):
         self.headers: dict[str, str] = {}
 
     def response(self) -> JsonResponse:
-        body = {"error": {"code": self.code, "message": str(self.message), **self.extra}}
-        response = JsonResponse(body, status=self.status)
+        """RFC 9457 problem details (``acs.core.problems``), titled by the code's description."""
+        title = openapi_document.ERROR_CODES.get(self.code, "")
+        response = problem_response(
+            self.status, self.code, self.message, title=title.replace("`", ""), **self.extra
+        )
         for name, value in self.headers.items():
             response[name] = value
         return response
 
 
 def api_view(*methods: str) -> Callable:
-    """Allow only ``methods`` and turn an ApiError into its JSON response."""
+    """Allow only ``methods`` and turn an ApiError into its problem details. Exempt from
+    CSRF (no endpoint reads a cookie or a session), so that a method the path does not
+    allow gets the API's 405 with ``Allow``, not the pages' CSRF refusal."""
 
     def decorate(view: Callable) -> Callable:
+        @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
             try:
@@ -454,6 +462,17 @@ def _request_json(made, round_, wanted, post: Post) -> dict:
             "url": round_url,
         },
     }
+
+
+@api_view("GET")
+def problem(request: HttpRequest, code: str) -> JsonResponse:
+    """What a problem ``type`` means: the URI every error's ``type`` names resolves here."""
+    description = openapi_document.ERROR_CODES.get(code)
+    if description is None:
+        raise ApiError(404, "not_found", _("There is nothing at this address."))
+    return JsonResponse(
+        {"type": f"{PREFIX}/problems/{code}", "code": code, "title": description.replace("`", "")}
+    )
 
 
 @api_view("GET")

@@ -11,6 +11,8 @@ from django.template import loader
 from django.utils.translation import gettext
 from django.views.decorators.csrf import requires_csrf_token
 
+from acs.core.problems import problem_response
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,7 +28,7 @@ def _api_error(request: HttpRequest, status: int, code: str, message: str) -> Ht
     pattern matches, a server error): a client never gets an HTML page there."""
     if not request.path_info.startswith("/api/"):
         return None
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    return problem_response(status, code, message)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -77,3 +77,19 @@ def booking_body(client: Client, *, service: str, start: str, **fields) -> dict:
 def post_json(client: Client, body, path: str = f"{API}/bookings"):
     raw = body if isinstance(body, str | bytes) else json.dumps(body)
     return client.post(path, data=raw, content_type="application/json")
+
+
+def error_of(response, status: int) -> dict:
+    """The error of an API response, checked as RFC 9457 problem details: its media type,
+    ``type``, ``title``, ``status`` and ``detail``; the older ``error`` member repeats
+    ``code``, ``detail`` and every extension member. Returns ``error``."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    code = problem["code"]
+    assert problem["type"] == f"/api/v1/problems/{code}" and problem["title"]
+    assert problem["status"] == status and problem["detail"]
+    error = problem["error"]
+    assert error["code"] == code and error["message"] == problem["detail"]
+    assert all(problem[name] == value for name, value in error.items() if name != "message")
+    return error

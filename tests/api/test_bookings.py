@@ -16,6 +16,7 @@ from tests.api.helpers import (
     ANA,
     API,
     booking_body,
+    error_of,
     post_json,
     service_create,
     slot_keys,
@@ -33,12 +34,6 @@ CARLA = {"full_name": "Carla Rojas", "date_of_birth": "2015-07-02"}
 def queued_emails(monkeypatch):
     """Booking emails are written to the outbox (docs/mail.md) and not sent."""
     hold_emails(monkeypatch)
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    return response.json()["error"]
 
 
 def book(client: Client, start: str, *, slug: str = "passport-renewal", **fields):

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from acs.appointments.models import Booking
 from acs.posts.models import Post
-from tests.api.helpers import ANA, API, booking_body, post_json, service_create, slot_keys
+from tests.api.helpers import ANA, API, booking_body, error_of, post_json, service_create, slot_keys
 from tests.appointments.factories import make_service
 from tests.core.outbox import hold_emails
 
@@ -25,12 +25,6 @@ MEXICO = f"{API}/posts/mexico-city-test"
 @pytest.fixture(autouse=True)
 def queued_emails(monkeypatch):
     hold_emails(monkeypatch)
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    return response.json()["error"]
 
 
 # The list of posts --------------------------------------------------------------------------
@@ -281,6 +275,4 @@ def test_the_document_marks_the_older_paths_deprecated_and_the_new_ones_not(clie
 def test_an_address_no_pattern_matches_is_a_json_404(client, lima, path):
     """Issue 14: under /api/ an error is JSON in the API's shape, never an HTML page."""
     response = client.get(path)
-    assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
-    assert response.json()["error"]["code"] in ("not_found", "unknown_post")
+    assert error_of(response, 404)["code"] in ("not_found", "unknown_post")

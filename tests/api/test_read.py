@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver
 from acs.api import urls as api_urls
 from acs.appointments.models import Service
 from acs.core import pow
-from tests.api.helpers import API, service_create
+from tests.api.helpers import API, error_of, service_create
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +27,6 @@ def queued_emails(monkeypatch):
         lambda *args, **kwargs: calls.append((args, kwargs)),
     )
     return calls
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    return response.json()["error"]
 
 
 # Services ---------------------------------------------------------------------------------
@@ -177,7 +171,7 @@ def test_the_openapi_document_describes_every_api_url(client, service):
     document = client.get(f"{API}/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     routes = _routes(api_urls.urlpatterns)
-    assert len(routes) == 11  # the posts, a post's five, the challenge, this, the older three
+    assert len(routes) == 12  # the posts, a post's five, the challenge, this, problems, older 3
     for route in routes:
         templated = API + "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
         assert templated in document["paths"], f"{templated} is not in openapi.json"
@@ -190,3 +184,30 @@ def test_every_reference_in_the_openapi_document_resolves(client, service):
     for ref in _refs(document):
         name = ref.removeprefix("#/components/schemas/")
         assert name in document["components"]["schemas"], ref
+
+
+def test_every_error_type_resolves_to_its_description(client, lima):
+    response = client.get(f"{API}/posts/atlantis")
+    problem = response.json()
+    described = client.get(problem["type"])
+    assert described.status_code == 200
+    assert described.json() == {
+        "type": problem["type"],
+        "code": "unknown_post",
+        "title": problem["title"],
+    }
+    assert error_of(client.get(f"{API}/problems/no_such_problem"), 404)["code"] == "not_found"
+
+
+def test_every_operation_describes_its_errors_as_problem_details(client, lima):
+    document = client.get(f"{API}/openapi.json").json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            errors = {
+                status: response
+                for status, response in operation["responses"].items()
+                if status == "default" or int(status) >= 400
+            }
+            assert "default" in errors, (path, method)
+            for response in errors.values():
+                assert list(response["content"]) == ["application/problem+json"], (path, method)

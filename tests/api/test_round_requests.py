@@ -15,7 +15,7 @@ from acs.appointments.constants import RequestStatus
 from acs.appointments.models import RoundRequest
 from acs.appointments.services import rounds
 from acs.core.models import OutgoingEmail
-from tests.api.helpers import ANA, API, solved_challenge
+from tests.api.helpers import ANA, API, error_of, solved_challenge
 from tests.appointments.rounds import open_round, round_service
 from tests.core.outbox import hold_emails
 
@@ -58,12 +58,6 @@ def body(client: Client, round_, **change) -> dict:
 
 def send(client: Client, service, data, **kwargs):
     return client.post(path(service, **kwargs), data, content_type="application/json")
-
-
-def error_of(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    return response.json()["error"]
 
 
 def test_a_request_is_taken_unconfirmed_and_confirmed_from_its_email(client, service, round_):
