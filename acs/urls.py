@@ -20,6 +20,7 @@ from acs.core import views as core_views
 from acs.posts.routing import PostPrefixPattern
 from acs.posts.views import public as posts_views
 
+handler400 = "acs.core.views.bad_request"
 handler403 = "acs.core.views.permission_denied"
 handler404 = "acs.core.views.page_not_found"
 handler500 = "acs.core.views.server_error"
@@ -85,6 +86,7 @@ class _URLconf(SimpleNamespace):
     def __init__(self, urlpatterns: list) -> None:
         super().__init__(
             urlpatterns=urlpatterns,
+            handler400=handler400,
             handler403=handler403,
             handler404=handler404,
             handler500=handler500,

@@ -40,6 +40,8 @@ ERROR_CODES = {
     "post) a site with no default post configured.",
     "forbidden": "Not allowed.",
     "server_error": "Something went wrong on the server; try again later.",
+    "too_large": "The body is larger than the server reads (2.5 MB).",
+    "bad_request": "The request could not be read (too many fields, a malformed body).",
     "method_not_allowed": "The method is not allowed on this path.",
     "invalid_json": "The body is not a JSON object.",
     "invalid_fields": "One or more fields are wrong; see `fields`.",
@@ -643,7 +645,7 @@ PATHS: dict[str, Any] = {
 
 DEFAULT_ERROR = _error(
     "Any other error, as problem details: `not_found` for a path that does not exist, "
-    "`method_not_allowed` (with `Allow`), `server_error`."
+    "`method_not_allowed` (with `Allow`), `too_large`, `bad_request`, `server_error`."
 )
 
 

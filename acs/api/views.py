@@ -266,10 +266,13 @@ def _too_many() -> ApiError:
 
 
 def _body(request: HttpRequest) -> dict | None:
-    """The body's JSON object; None if it is not one."""
+    """The body's JSON object; None if it is not one, if it nests deeper than Python can
+    read (``RecursionError``), or if a string in it cannot be encoded (a lone surrogate
+    written as ``\\ud800``: no field, no database and no email could take it)."""
     try:
         data = json.loads(request.body)
-    except ValueError:
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
         return None
     return data if isinstance(data, dict) else None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -29,6 +30,16 @@ def _api_error(request: HttpRequest, status: int, code: str, message: str) -> Ht
     if not request.path_info.startswith("/api/"):
         return None
     return problem_response(status, code, message)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django could not read: a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many
+    fields, a malformed multipart body. Nothing was read, so nothing was changed."""
+    if isinstance(exception, RequestDataTooBig):
+        found = _api_error(request, 413, "too_large", gettext("The body is too large."))
+    else:
+        found = _api_error(request, 400, "bad_request", gettext("The request could not be read."))
+    return found or render(request, "400.html", status=400)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
