@@ -15,6 +15,8 @@ at the end of the run ("property-based tests").
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import deque
 from html.parser import HTMLParser
 from urllib.parse import quote_from_bytes, urljoin, urlsplit
@@ -62,7 +64,21 @@ EDGES = [
     b"../../etc/passwd",
     b"%00",
 ]
+# The proof-of-work widget is a field of its form too: its payload is base64 of JSON.
+FIELD_TAGS = ("input", "select", "textarea", "button", "altcha-widget")
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
+    max_leaves=10,
+)
+POW_KEYS = st.sampled_from(["algorithm", "challenge", "number", "salt", "signature"])
+POW_PAYLOAD = st.one_of(
+    JSON_VALUE, st.dictionaries(POW_KEYS | st.text(max_size=5), JSON_VALUE, max_size=6)
+).map(lambda value: base64.b64encode(json.dumps(value).encode()))
 VALUE = st.one_of(
+    POW_PAYLOAD,
     st.sampled_from(EDGES),
     st.text(max_size=60).map(lambda text: text.encode()),
     st.binary(max_size=40),
@@ -101,7 +117,7 @@ class _Forms(HTMLParser):
                     "fields": {},
                 }
             )
-        elif tag in ("input", "select", "textarea", "button") and self.forms and found.get("name"):
+        elif tag in FIELD_TAGS and self.forms and found.get("name"):
             fields = self.forms[-1]["fields"]
             if found.get("type") in ("checkbox", "radio") and found["name"] in fields:
                 return

@@ -156,10 +156,12 @@ def solution_consume(payload: str | None) -> None:
     try:
         data = json.loads(base64.b64decode(payload, validate=True))
         signature = str(data["signature"])
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise ProofOfWorkError(
             "invalid", _("The anti-robot check failed. Please try again.")
         ) from error
+    if not _well_formed(data):
+        raise ProofOfWorkError("invalid", _("The anti-robot check failed. Please try again."))
     ok, _detail = altcha.verify_solution_v1(data, _key(), check_expires=True)
     if not ok:
         raise ProofOfWorkError(
@@ -167,6 +169,22 @@ def solution_consume(payload: str | None) -> None:
         )
     if not _first_use(signature):
         raise ProofOfWorkError("replayed", _("This check was already used. Please try again."))
+
+
+def _well_formed(data: object) -> bool:
+    """A solution as the widget sends it: four texts and a whole number. Anything else
+    (a salt that is null, a number that is text) the altcha library does not expect, and
+    it may raise instead of answering False."""
+    if not isinstance(data, dict):
+        return False
+    texts = ("algorithm", "challenge", "salt", "signature")
+    number = data.get("number")
+    return (
+        all(isinstance(data.get(name), str) for name in texts)
+        and isinstance(number, int)
+        and not isinstance(number, bool)
+        and 0 <= number <= 10**12
+    )
 
 
 def _first_use(signature: str) -> bool:

@@ -57,3 +57,29 @@ def test_the_difficulty_rises_while_challenges_pile_up(db, settings, monkeypatch
     assert max(numbers) == 16000  # capped
     # Still solvable and accepted at a raised level.
     proof_of_work.solution_consume(proof_of_work.solve_for_tests(proof_of_work.challenge_create()))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "solution",
+    [
+        {"algorithm": "SHA-256", "challenge": 5, "number": "x", "salt": None, "signature": "s"},
+        {"algorithm": "SHA-256", "challenge": "a", "number": True, "salt": "b", "signature": "s"},
+        {"algorithm": "SHA-256", "challenge": "a", "number": 10**400, "salt": "b", "signature": ""},
+        {"algorithm": ["SHA-256"], "challenge": "a", "number": 1, "salt": "b", "signature": "s"},
+        {"signature": "s"},
+        [1, 2],
+        "text",
+        None,
+    ],
+)
+def test_a_malformed_solution_is_refused_in_plain_words(settings, solution):
+    """A probe of malformed payloads found that a null salt made the altcha library raise:
+    every shape that is not the widget's is refused as invalid, never a server error."""
+    import base64
+
+    settings.ACS_POW_ENABLED = True
+    payload = base64.b64encode(json.dumps(solution).encode()).decode()
+    with pytest.raises(proof_of_work.ProofOfWorkError) as refused:
+        proof_of_work.solution_consume(payload)
+    assert refused.value.code == "invalid" and refused.value.message.endswith(".")
