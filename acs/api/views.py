@@ -366,17 +366,13 @@ def _booking_limits(
     return limits
 
 
-@csrf_exempt  # no cookie or session is read: see the module's docstring
-@never_cache
-@api_view("POST")
-def bookings(request: HttpRequest, post: str | None = None) -> JsonResponse:
-    """Book a slot: rate limits, the post, then every field, then the proof of work, then
-    the seat. The service is looked up within the post, so a booking lands at that post.
-
-    Both rate limits are counted in one round trip; a body that is not JSON still counts
-    against the address, and the address's limit is told first, as before."""
+def _posted(request: HttpRequest, scope: str, then: Callable[[dict], JsonResponse]):
+    """The front of every POST: both rate limits in one round trip (a body that is not JSON
+    still counts against the address, whose limit is told first), then the body, then
+    ``then(data)`` in the body's language. ``scope`` names the counters, shared with the
+    pages that take the same thing."""
     data = _body(request)
-    address_ok, *email_ok = ratelimit.hits(_booking_limits(request, data))
+    address_ok, *email_ok = ratelimit.hits(_booking_limits(request, data, scope=scope))
     if not address_ok:
         raise _too_many()
     if data is None:
@@ -385,27 +381,24 @@ def bookings(request: HttpRequest, post: str | None = None) -> JsonResponse:
     with translation.override(language):
         if not all(email_ok):
             raise _too_many()
-        return _book(data, _booking_post(post))
+        return then(data)
 
 
-@csrf_exempt  # no cookie or session is read, as for bookings
+@never_cache
+@api_view("POST")
+def bookings(request: HttpRequest, post: str | None = None) -> JsonResponse:
+    """Book a slot: rate limits, the post, then every field, then the proof of work, then
+    the seat. The service is looked up within the post, so a booking lands at that post."""
+    return _posted(request, "booking", lambda data: _book(data, _booking_post(post)))
+
+
 @never_cache
 @api_view("POST")
 def round_requests(request: HttpRequest, post: str, slug: str) -> JsonResponse:
     """Ask for a seat in the service's open request round: the same rate limits (counted
     apart, as on the request page), then every field, then the proof of work, then the
     request. It takes part in the draw once the link emailed to ``email`` is followed."""
-    data = _body(request)
-    address_ok, *email_ok = ratelimit.hits(_booking_limits(request, data, scope="round-request"))
-    if not address_ok:
-        raise _too_many()
-    if data is None:
-        raise ApiError(400, "invalid_json", _("The body must be a JSON object."))
-    language = data.get("language") if data.get("language") in LANGUAGES else "en"
-    with translation.override(language):
-        if not all(email_ok):
-            raise _too_many()
-        return _request(data, _booking_post(post), slug)
+    return _posted(request, "round-request", lambda data: _request(data, _booking_post(post), slug))
 
 
 def _request(data: dict, post: Post, slug: str) -> JsonResponse:
