@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, timedelta
 from functools import wraps
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pycountry
@@ -318,13 +319,19 @@ def _booking_json(booking: Booking, people: list[PersonData], zone: ZoneInfo) ->
     }
 
 
-def _book(data: dict, post: Post) -> JsonResponse:
+def _checked(parse: Callable[[], Any]) -> Any:
+    """What ``parse`` reads from a body, or the field errors it found, every one of them,
+    before anything is spent."""
     try:
-        wanted = booking_request_parse(data, post=post)
+        return parse()
     except FieldErrors as error:
         raise ApiError(
             400, "invalid_fields", _("Please correct the fields listed."), fields=error.errors
         ) from error
+
+
+def _book(data: dict, post: Post) -> JsonResponse:
+    wanted = _checked(lambda: booking_request_parse(data, post=post))
     _consume_pow(data.get("altcha"))
     try:
         booking = booking_create(
@@ -414,14 +421,11 @@ def _request(data: dict, post: Post, slug: str) -> JsonResponse:
             _("No round is taking requests now."),
             next_opens=opens.astimezone(post.zone).isoformat(),
         )
-    try:
-        wanted = round_request_parse(
+    wanted = _checked(
+        lambda: round_request_parse(
             data, service=service, days=days, most_choices=rounds.MAX_CHOICES
         )
-    except FieldErrors as error:
-        raise ApiError(
-            400, "invalid_fields", _("Please correct the fields listed."), fields=error.errors
-        ) from error
+    )
     _consume_pow(data.get("altcha"))
     try:
         made = rounds.request_create(
