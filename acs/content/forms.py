@@ -15,43 +15,85 @@ from acs.posts.models import Post
 
 # One trillion dollars: beyond any real household, so a typo rather than a fortune.
 MAX_AMOUNT = Decimal("1000000000000")
-_GROUPING = re.compile(r"[\s,$]|USD", re.IGNORECASE)
+_NOISE = re.compile(r"\s|\$|USD|US", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[.,]")
+
+
+def _plain_number(text: str) -> str | None:
+    """ "12,500.50", "12.500,50", "12 500", "$12500" as "12500.50"; None if it cannot be
+    read without guessing. Money has at most two decimals, so a lone separator followed by
+    exactly three digits groups thousands ("10.000" and "10,000" are ten thousand, as on
+    the English and the Spanish page alike), and one followed by one or two digits is the
+    decimal mark; with both marks, the last is the decimal mark."""
+    marks = _SEPARATORS.findall(text)
+    if not marks:
+        return text
+    if len(set(marks)) == 2:
+        decimal = text[max(text.rfind("."), text.rfind(","))]
+        whole, _mark, cents = text.rpartition(decimal)
+        grouping = "," if decimal == "." else "."
+        groups = whole.split(grouping)
+        if decimal in whole or (len(groups) > 1 and not _grouped(groups)):
+            return None
+        return "".join(groups) + "." + cents
+    mark = marks[0]
+    groups = text.split(mark)
+    if _grouped(groups):  # "1,250,000", "10.000"
+        return "".join(groups)
+    if len(groups) == 2:  # "10000.5", "10000,50"; "10000.005" is read, then refused (cents)
+        return groups[0] + "." + groups[1]
+    return None
+
+
+def _grouped(groups: list[str]) -> bool:
+    """Thousands groups: one to three digits, then groups of exactly three."""
+    return len(groups) > 1 and 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
 
 
 class DollarField(forms.Field):
-    """A whole-dollar amount. Accepts "12,500" and "$12500"; refuses the rest in plain words."""
+    """An amount in U.S. dollars, exact to the cent: "12,500", "$12500", "10.000,01".
+    Refuses the rest in plain words. Never rounded: a threshold is "more than $10,000", and
+    $10,000.01 is more (FinCEN rounds up to the next dollar, which agrees)."""
 
     widget = forms.TextInput
 
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "numeric", "maxlength": "40", "autocomplete": "off"})
+        attrs.update({"inputmode": "decimal", "maxlength": "40", "autocomplete": "off"})
         return attrs
 
     def to_python(self, value: Any) -> Decimal | None:
-        text = _GROUPING.sub("", str(value or "").strip())
+        text = _NOISE.sub("", str(value or "").strip())
         if not text:
             return None
         if len(text) > 40:
             raise ValidationError(
                 _("That amount is too large to be right. Check the number of digits.")
             )
+        plain = _plain_number(text)
         try:
-            amount = Decimal(text)
-        except InvalidOperation as error:
+            amount = Decimal(plain) if plain is not None else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite():
             raise ValidationError(
-                _("Enter an amount in U.S. dollars using digits only, such as 12500."),
+                _(
+                    "Enter an amount in U.S. dollars using digits, with cents if you have "
+                    "them, such as 12500 or 12500.50."
+                ),
                 code="invalid",
-            ) from error
-        if not amount.is_finite():
-            raise ValidationError(_("Enter an amount in U.S. dollars, such as 12500."))
+            )
         if amount < 0:
             raise ValidationError(_("The amount cannot be negative. Enter 0 if you had none."))
         if amount > MAX_AMOUNT:
             raise ValidationError(
                 _("That amount is too large to be right. Check the number of digits.")
             )
-        return amount.quantize(Decimal("1"))
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValidationError(
+                _("Enter at most two digits after the decimal point (cents)."), code="cents"
+            )
+        return amount
 
 
 class TaxpayerCheckerForm(forms.Form):

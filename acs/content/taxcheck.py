@@ -1,8 +1,9 @@
 """Which foreign-asset forms (FBAR, Form 8938) likely apply to an overseas taxpayer.
 
 The thresholds are data (``data/foreign_asset_thresholds.json``, with their tax year and
-source), so a new tax year is a change of one file, not of code. Both tests are "more than":
-a total exactly at a threshold does not trigger the form.
+source), so a new tax year is a change of one file, not of code. Both tests are "more than",
+on exact amounts (to the cent, never rounded): a total exactly at a threshold does not
+trigger the form, one cent more does.
 """
 
 from __future__ import annotations
@@ -64,23 +65,31 @@ def thresholds() -> dict:
 
 
 def _money(amount: Decimal | int) -> str:
-    return f"${amount:,.0f}"
+    """Dollars, with the cents when there are any: "$10,000", "$10,000.01"."""
+    if Decimal(amount) == Decimal(amount).to_integral_value():
+        return f"${amount:,.0f}"
+    return f"${amount:,.2f}"
 
 
 def _fbar(answers: Answers, data: dict) -> FormVerdict:
     limit = data["aggregate_accounts_exceeds"]
     applies = answers.accounts_highest > limit
+    values = {"total": _money(answers.accounts_highest), "limit": _money(limit)}
     if applies:
         reason = gettext(
-            "Your foreign accounts together reached %(total)s at their highest, which is more "
-            "than %(limit)s. The FBAR is filed with FinCEN, separately from your tax return."
-        ) % {"total": _money(answers.accounts_highest), "limit": _money(limit)}
+            "The FBAR is needed when your foreign accounts together are more than %(limit)s "
+            "at any time of the year. Yours reached %(total)s at their highest. It is filed "
+            "with FinCEN, separately from your tax return."
+        )
     else:
         reason = gettext(
-            "Your foreign accounts together never went above %(limit)s during the year, so the "
-            "FBAR is likely not required."
-        ) % {"limit": _money(limit)}
-    return FormVerdict(form=data["form"], applies=applies, reasons=[reason], source=data["source"])
+            "The FBAR is needed when your foreign accounts together are more than %(limit)s "
+            "at any time of the year. Yours reached %(total)s at most, so the FBAR is likely "
+            "not required."
+        )
+    return FormVerdict(
+        form=data["form"], applies=applies, reasons=[reason % values], source=data["source"]
+    )
 
 
 def _8938_row(answers: Answers, data: dict) -> dict:

@@ -50,7 +50,9 @@ def test_result_in_spanish(client, lima):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("accounts_highest", "twelve", "digits only"),
+        ("accounts_highest", "twelve", "using digits"),
+        ("accounts_highest", "10000.005", "two digits after the decimal point"),
+        ("accounts_highest", "1,25,000", "using digits"),
         ("accounts_highest", "-5", "cannot be negative"),
         ("accounts_highest", "1e400", "too large"),
         ("accounts_highest", "99999999999999999", "too large"),
@@ -70,3 +72,24 @@ def test_bad_input_gives_the_form_back_with_a_message_beside_the_field(
     assert message in html
     assert f'id="id_{field}-error"' in html
     assert "Your result" not in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("12,500", "12500"),
+        ("12.500", "12500"),  # thousands, as the Spanish page's reader writes them
+        ("$12,500.50", "12500.50"),
+        ("12.500,50", "12500.50"),
+        ("10000,01", "10000.01"),
+        ("1 250 000", "1250000"),
+        ("1.250.000,99 USD", "1250000.99"),
+        ("0,5", "0.5"),
+    ],
+)
+def test_amounts_are_read_exactly_as_either_page_writes_them(typed, read):
+    from decimal import Decimal
+
+    from acs.content.forms import DollarField
+
+    assert DollarField().clean(typed) == Decimal(read)
