@@ -25,6 +25,7 @@ from acs.alerts.constants import (
 from acs.alerts.models import Message
 from acs.alerts.services.messages import REASON_MIN_WORDS
 from acs.core import clock
+from acs.core.forms.rows import RowsChoiceField
 from acs.posts.models import Post
 from acs.posts.selectors import post_whole_area_text, regions_of
 
@@ -151,13 +152,13 @@ class MessageForm(_Styled, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     whole_country = forms.BooleanField(label=_("The whole country"), required=False)
-    regions = forms.ModelMultipleChoiceField(
+    regions = RowsChoiceField(
         label=_("Affected regions"),
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    network_posts = forms.ModelMultipleChoiceField(
+    network_posts = RowsChoiceField(
         label=_("Also for these posts"),
         help_text=_(
             "A network message: also shown on these posts' pages and sent to everyone in "

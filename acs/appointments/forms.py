@@ -24,6 +24,7 @@ from acs.core.forms.passport import PassportField
 from acs.core.forms.people import PersonForm as CorePersonForm
 from acs.core.forms.people import full_name_field
 from acs.core.forms.phone import PhoneField, phone_hint
+from acs.core.forms.rows import RowChoiceField
 
 
 class AcknowledgementForm(forms.Form):
@@ -302,7 +303,7 @@ def local_instant(day: date, at: time, zone: Any) -> datetime | None:
 class ClosureForm(StaffForm):
     """Step 1 of a closure: what closes, from when until when (post's local time), why."""
 
-    service = forms.ModelChoiceField(
+    service = RowChoiceField(
         label=_("What closes"),
         queryset=Service.objects.none(),
         required=False,

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from acs.core.forms.rows import RowChoiceField, RowsChoiceField
 from acs.staff.selectors import AuditQuery
 
 
@@ -69,7 +70,7 @@ class AccountForm(forms.Form):
         help_text=_("3 to 150 letters, digits or the signs . @ + - _"),
     )
     email = forms.EmailField(label=_("Email"), max_length=254)
-    roles = forms.ModelMultipleChoiceField(
+    roles = RowsChoiceField(
         label=_("Roles at this post"),
         queryset=None,
         required=False,
@@ -89,7 +90,7 @@ class AccountForm(forms.Form):
 class RoleForm(forms.Form):
     """One role to give at this post (from those the person giving it may give)."""
 
-    role = forms.ModelChoiceField(label=_("Role"), queryset=None, empty_label=None)
+    role = RowChoiceField(label=_("Role"), queryset=None, empty_label=None)
 
     def __init__(self, *args: Any, grantable: list, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
