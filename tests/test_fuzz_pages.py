@@ -37,7 +37,7 @@ pytestmark = pytest.mark.django_db
 
 PAGES_MOST = 100  # pages crawled per visitor
 PAGE_EXAMPLES = 3  # hostile queries per page
-FORM_EXAMPLES = 12  # hostile submissions per form
+FORM_EXAMPLES = 8  # hostile submissions per form
 # Never followed: signing out ends the crawl's session; files are not pages; the admin is
 # Django's own (its forms are covered by Django); the API has its own fuzzing.
 SKIP = ("/static/", "/api/", "/staff/admin/", "sign-out", "logout", ".ics", ".csv", ".pdf")

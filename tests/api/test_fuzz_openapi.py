@@ -30,7 +30,7 @@ from tests.core.outbox import hold_emails
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 100  # per operation and mode (valid, invalid); the stateful run has its own
+EXAMPLES = 60  # per operation and mode (valid, invalid); the stateful run has its own
 FUZZ = hypothesis_settings(
     max_examples=EXAMPLES,
     deadline=None,
