@@ -18,6 +18,7 @@ from acs.appointments import availability
 from acs.appointments.availability import Slot
 from acs.appointments.constants import ReleaseMode
 from acs.appointments.models import OpeningRule, Service
+from acs.appointments.services.booking import PersonData
 from acs.appointments.services.capacity import CapacityError, RuleData, rules_check
 from acs.appointments.services.closures import ClosureError, closure_check
 from acs.core.forms.passport import PassportField
@@ -189,6 +190,17 @@ class BasePersonFormSet(forms.BaseFormSet):
                     _("This passport number is already given for another person."),
                 )
             seen.add(number)
+
+    def people(self) -> list[PersonData]:
+        """The people of a valid formset, as the services take them."""
+        return [
+            PersonData(
+                full_name=form.cleaned_data["full_name"],
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                passport_number=form.cleaned_data["passport_number"],
+            )
+            for form in self.forms
+        ]
 
 
 def person_formset(*, people: int):

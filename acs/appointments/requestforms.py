@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 
 from acs.appointments.forms import ContactForm, person_formset
 from acs.appointments.models import Round, Service
-from acs.appointments.services import PersonData
 from acs.appointments.services.rounds import MAX_CHOICES
 from acs.core import clock
 
@@ -121,14 +120,7 @@ class RequestForms:
         """What ``services.rounds.request_create`` takes (all but the language)."""
         return {
             "round_": self.round,
-            "people": [
-                PersonData(
-                    full_name=form.cleaned_data["full_name"],
-                    date_of_birth=form.cleaned_data["date_of_birth"],
-                    passport_number=form.cleaned_data["passport_number"],
-                )
-                for form in self.formset.forms
-            ],
+            "people": self.formset.people(),
             "email": self.email,
             "phone": self.contact.cleaned_data["phone"],
             "choices": self.choices.choices(),

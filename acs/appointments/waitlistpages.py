@@ -16,7 +16,6 @@ from acs.appointments.constants import HoldStatus, WaitlistStatus
 from acs.appointments.forms import ContactForm, PeopleCountForm, WaitlistDaysForm, person_formset
 from acs.appointments.models import SeatHold, Service, WaitlistEntry
 from acs.appointments.services import waitlist
-from acs.appointments.services.booking import PersonData
 from acs.appointments.services.holds import hold_refusal
 from acs.core import clock
 from acs.core import pow as proof_of_work
@@ -59,14 +58,7 @@ class JoinForms:
         return {
             "service": self.service,
             "days": self.days.cleaned_data["days"],
-            "people": [
-                PersonData(
-                    full_name=form.cleaned_data["full_name"],
-                    date_of_birth=form.cleaned_data["date_of_birth"],
-                    passport_number=form.cleaned_data["passport_number"],
-                )
-                for form in self.formset.forms
-            ],
+            "people": self.formset.people(),
             "email": self.contact.cleaned_data["email"],
             "phone": self.contact.cleaned_data["phone"],
             "language": language,
