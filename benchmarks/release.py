@@ -41,6 +41,8 @@ from appointments import (  # noqa: E402 — the booking benchmark's CPU account
     cpu_of,
     cpu_used,
     database_backends,
+    gunicorn_start,
+    gunicorn_stop,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/acs_release_bench"
@@ -55,9 +57,6 @@ CONFIRM_TIMED = 1_000
 # insert). Its difficulty is lowered so that the load client can pre-solve 20,000 challenges
 # in seconds; verifying costs the server the same whatever the difficulty.
 POW_MAX_NUMBER = 100
-GUNICORN_ARGS = os.environ.get(
-    "BENCH_GUNICORN_ARGS", "--workers 2 --worker-class gthread --threads 8 --preload"
-).split()
 LOCAL_REDIS = "redis://127.0.0.1:6379/13"
 GIVEN_ENVIRONMENT = frozenset(os.environ)
 
@@ -267,33 +266,6 @@ class ApiLoad(Load):
             self.record(response.status, started)
 
 
-def gunicorn_start(port: int, log_path: Path):
-    import subprocess
-
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "acs.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        *GUNICORN_ARGS,
-    ]
-    with log_path.open("w") as log:
-        server = subprocess.Popen(  # noqa: S603 — our own gunicorn with fixed arguments
-            command, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            probe.request("GET", "/healthz")
-            if probe.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}")
-
-
 def _measured(server, load: Load, ok_status: int) -> dict:
     """Run ``load`` against ``server`` and read the CPU it cost gunicorn and PostgreSQL."""
     load_before = os.getloadavg()[0]
@@ -366,8 +338,7 @@ def requests_over_http(service, round_) -> dict:
         )
         trivial = ceiling_django(port, server)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        gunicorn_stop(server)
     accepted = RoundRequest.objects.filter(round=round_).count()
     print(f"{accepted:,} requests stored")
     _print_measured(f"API, POST {api_path}", api)
