@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /api/: the API's own short chain, API_MIDDLEWARE, instead of everything below.
+    "acs.api.lane.ApiLaneMiddleware",
     # Which post the URL (or the host) names, and its URLconf: the page cache keys by post.
     "acs.posts.routing.PostRoutingMiddleware",
     # Before the session, locale and CSRF work: a cached public page costs one cache read.
@@ -97,6 +99,14 @@ MIDDLEWARE = [
     "acs.core.csp.CSPMiddleware",  # django-csp's, the plain header built once
     # Axes must come last: it turns a lockout raised during sign-in into its response.
     "axes.middleware.AxesMiddleware",
+]
+# What an API request goes through after the three above (acs/api/lane.py): the host check,
+# the language of a refusal, and the same headers on the way out; no session, CSRF or sign-in.
+API_MIDDLEWARE = [
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "acs.core.csp.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "acs.urls"

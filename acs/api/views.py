@@ -17,6 +17,7 @@ Every refusal is ``{"error": {"code", "message", …}}`` with a stable ``code``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, timedelta
@@ -34,6 +35,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from acs.api import openapi as openapi_document
+from acs.api.lane import lane_view
 from acs.api.openapi import PREFIX
 from acs.api.payloads import LANGUAGES, FieldErrors, booking_request_parse, round_request_parse
 from acs.appointments import selectors
@@ -77,9 +79,11 @@ class ApiError(Exception):
 def api_view(*methods: str) -> Callable:
     """Allow only ``methods`` and turn an ApiError into its problem details. Exempt from
     CSRF (no endpoint reads a cookie or a session), so that a method the path does not
-    allow gets the API's 405 with ``Allow``, not the pages' CSRF refusal."""
+    allow gets the API's 405 with ``Allow``, not the pages' CSRF refusal; served through the
+    API's short middleware chain (``acs.api.lane``) for the same reason."""
 
     def decorate(view: Callable) -> Callable:
+        @lane_view
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
@@ -270,19 +274,51 @@ def _body(request: HttpRequest) -> dict | None:
     """The body's JSON object; None if it is not one, if it nests deeper than Python can
     read (``RecursionError``), or if a string in it cannot be encoded (a lone surrogate
     written as ``\\ud800``: no field, no database and no email could take it)."""
+    body = request.body
     try:
-        data = json.loads(request.body)
-        json.dumps(data, ensure_ascii=False).encode()
+        data = json.loads(body)
+        if _SURROGATE.search(body):  # read it all again only where one may be
+            json.dumps(data, ensure_ascii=False).encode()
     except (ValueError, RecursionError):  # UnicodeError is a ValueError
         return None
     return data if isinstance(data, dict) else None
 
 
-def _consume_pow(payload: object) -> None:
-    try:
-        pow.solution_consume(payload if isinstance(payload, str) else None)
-    except pow.ProofOfWorkError as error:
-        raise ApiError(400, f"pow_{error.code}", error.message) from error
+# Where a lone surrogate can come from: an escape \ud800–\udfff, or its bytes (0xED then
+# 0xA0–0xBF), which json.loads lets through.
+_SURROGATE = re.compile(rb"\\[uU][dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+class _Limits:
+    """A POST's rate limits, counted exactly once: together with the proof of work in one
+    round trip (``spend``) when the request gets that far, or alone (``count``) when it is
+    refused before. Either way an attempt over a limit is told so first."""
+
+    def __init__(self, limits: list[ratelimit.Limit]) -> None:
+        self.limits = limits
+        self.counted = False
+
+    def count(self) -> None:
+        if self.counted:
+            return
+        self.counted = True
+        if not all(ratelimit.hits(self.limits)):
+            raise _too_many()
+
+    def spend(self, payload: object) -> None:
+        """Check the proof of work, count the limits and use the solution."""
+        try:
+            verdicts = pow.solution_spend(
+                payload if isinstance(payload, str) else None, self.limits
+            )
+        except pow.ProofOfWorkError as error:
+            self.counted = error.code == "replayed"  # a solution that was checked, and counted
+            if not self.counted:
+                self.count()
+            raise ApiError(400, f"pow_{error.code}", error.message) from error
+        self.counted = True
+        if not all(verdicts):
+            raise _too_many()
 
 
 def _request_url(service: Service, language: str) -> str:
@@ -330,9 +366,9 @@ def _checked(parse: Callable[[], Any]) -> Any:
         ) from error
 
 
-def _book(data: dict, post: Post) -> JsonResponse:
+def _book(data: dict, limits: _Limits, post: Post) -> JsonResponse:
     wanted = _checked(lambda: booking_request_parse(data, post=post))
-    _consume_pow(data.get("altcha"))
+    limits.spend(data.get("altcha"))
     try:
         booking = booking_create(
             service=wanted.service,
@@ -373,22 +409,26 @@ def _booking_limits(
     return limits
 
 
-def _posted(request: HttpRequest, scope: str, then: Callable[[dict], JsonResponse]):
-    """The front of every POST: both rate limits in one round trip (a body that is not JSON
-    still counts against the address, whose limit is told first), then the body, then
-    ``then(data)`` in the body's language. ``scope`` names the counters, shared with the
-    pages that take the same thing."""
+def _posted(
+    request: HttpRequest, scope: str, then: Callable[[dict, _Limits], JsonResponse]
+) -> JsonResponse:
+    """The front of every POST: the body, then ``then(data, limits)`` in the body's language.
+    ``then`` spends the proof of work with the rate limits (``_Limits.spend``) once every
+    field is checked; a refusal before that counts the limits alone, so that every attempt
+    counts, even a body that is not JSON, and one over its limit is told that first.
+    ``scope`` names the counters, shared with the pages that take the same thing."""
     data = _body(request)
-    address_ok, *email_ok = ratelimit.hits(_booking_limits(request, data, scope=scope))
-    if not address_ok:
-        raise _too_many()
+    limits = _Limits(_booking_limits(request, data, scope=scope))
     if data is None:
+        limits.count()
         raise ApiError(400, "invalid_json", _("The body must be a JSON object."))
     language = data.get("language") if data.get("language") in LANGUAGES else "en"
     with translation.override(language):
-        if not all(email_ok):
-            raise _too_many()
-        return then(data)
+        try:
+            return then(data, limits)
+        except ApiError:
+            limits.count()
+            raise
 
 
 @never_cache
@@ -396,7 +436,9 @@ def _posted(request: HttpRequest, scope: str, then: Callable[[dict], JsonRespons
 def bookings(request: HttpRequest, post: str | None = None) -> JsonResponse:
     """Book a slot: rate limits, the post, then every field, then the proof of work, then
     the seat. The service is looked up within the post, so a booking lands at that post."""
-    return _posted(request, "booking", lambda data: _book(data, _booking_post(post)))
+    return _posted(
+        request, "booking", lambda data, limits: _book(data, limits, _booking_post(post))
+    )
 
 
 @never_cache
@@ -405,10 +447,14 @@ def round_requests(request: HttpRequest, post: str, slug: str) -> JsonResponse:
     """Ask for a seat in the service's open request round: the same rate limits (counted
     apart, as on the request page), then every field, then the proof of work, then the
     request. It takes part in the draw once the link emailed to ``email`` is followed."""
-    return _posted(request, "round-request", lambda data: _request(data, _booking_post(post), slug))
+    return _posted(
+        request,
+        "round-request",
+        lambda data, limits: _request(data, limits, _booking_post(post), slug),
+    )
 
 
-def _request(data: dict, post: Post, slug: str) -> JsonResponse:
+def _request(data: dict, limits: _Limits, post: Post, slug: str) -> JsonResponse:
     service = selectors.service_get(post=post, slug=slug)
     if service is None or not service.by_request:
         raise ApiError(404, "unknown_service", _("This service takes no requests for a draw."))
@@ -426,7 +472,7 @@ def _request(data: dict, post: Post, slug: str) -> JsonResponse:
             data, service=service, days=days, most_choices=rounds.MAX_CHOICES
         )
     )
-    _consume_pow(data.get("altcha"))
+    limits.spend(data.get("altcha"))
     try:
         made = rounds.request_create(
             round_=round_,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -48,16 +48,25 @@ def _count_in_cache(key: str, window: int) -> int:
 
 
 def _count_in_redis(backend: RedisCache, keys: list[tuple[str, int]]) -> list[int]:
-    """Count one attempt for each (key, window) in one round trip. The values are the plain
-    integers Django's Redis cache stores for ints, so ``cache.get`` reads them as before."""
+    """Count one attempt for each (key, window) in one round trip."""
     redis_keys = [backend.make_and_validate_key(key) for key, _window in keys]
     pipe = backend._cache.get_client(redis_keys[0], write=True).pipeline(transaction=False)
-    for redis_key, (_key_name, window) in zip(redis_keys, keys, strict=True):
+    _queue(pipe, redis_keys, [window for _key_name, window in keys])
+    return _counts(pipe.execute())
+
+
+def _queue(pipe, redis_keys: list[str], windows: list[int]) -> None:
+    """Add to ``pipe`` the commands that count one attempt per key. The values are the plain
+    integers Django's Redis cache stores for ints, so ``cache.get`` reads them as before."""
+    for redis_key, window in zip(redis_keys, windows, strict=True):
         # The window's first attempt. The command itself rather than ``pipe.set``, whose
         # check of its experimental arguments cost more CPU than the round trip.
         pipe.execute_command("SET", redis_key, 0, "EX", window + 5, "NX")
         pipe.incr(redis_key)
-    return [int(count) for count in pipe.execute()[1::2]]
+
+
+def _counts(replies: list) -> list[int]:
+    return [int(count) for count in replies[1::2]]
 
 
 def hits(limits: Sequence[Limit]) -> list[bool]:
@@ -69,6 +78,23 @@ def hits(limits: Sequence[Limit]) -> list[bool]:
         counts = _count_in_redis(backend, keys)
     else:
         counts = [_count_in_cache(key, window) for key, window in keys]
+    return _verdicts(counts, limits)
+
+
+def hits_with(limits: Sequence[Limit], backend: RedisCache, pipe) -> Callable[[list], list[bool]]:
+    """Queue the counting of ``limits`` in ``pipe``, a pipeline of ``backend`` that carries
+    another check's commands too (the proof of work's mark), so that both cost one round
+    trip. Returns what reads the verdicts (as ``hits`` gives them) from the replies of these
+    commands, which come first."""
+    keys = [
+        backend.make_and_validate_key(_key(lim.scope, lim.identity, lim.window)) for lim in limits
+    ]
+    _queue(pipe, keys, [lim.window for lim in limits])
+    size = 2 * len(limits)
+    return lambda replies: _verdicts(_counts(replies[:size]), limits)
+
+
+def _verdicts(counts: list[int], limits: Sequence[Limit]) -> list[bool]:
     return [count <= lim.limit for count, lim in zip(counts, limits, strict=True)]
 
 

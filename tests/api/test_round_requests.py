@@ -180,6 +180,21 @@ def test_a_solution_works_once(client, service, round_):
     assert error_of(send(client, service, again), 400)["code"] == "pow_replayed"
 
 
+def test_an_attempt_over_the_limit_is_told_so_first_whatever_its_proof_of_work(
+    client, service, round_, settings
+):
+    settings.ACS_BOOKING_RATE_PER_ADDRESS = 2
+    data = body(client, round_)
+    assert send(client, service, data).status_code == 202
+    # A wrong proof of work counts as an attempt too.
+    wrong = error_of(send(client, service, body(client, round_, altcha="bm90aGluZw==")), 400)
+    assert wrong["code"] == "pow_invalid"
+    # Third attempt: the used solution would be refused, but the limit is what is told.
+    again = {**data, "email": "else@example.org", "people": [CARLA]}
+    assert error_of(send(client, service, again), 429)["code"] == "rate_limited"
+    assert RoundRequest.objects.count() == 1
+
+
 def test_a_forged_solution_is_refused(client, service, round_):
     payload = json.loads(base64.b64decode(solved_challenge(client)))
     payload["number"] += 1

@@ -7,10 +7,12 @@ import json
 import os
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from acs.core import pow as proof_of_work
+from acs.core import ratelimit
 from acs.core.models import ProofOfWorkUse
+from acs.core.ratelimit import Limit
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -42,6 +44,46 @@ def test_a_solution_is_accepted_once(store):
     assert ProofOfWorkUse.objects.count() == (0 if store == "redis" else 1)
     other = proof_of_work.solve_for_tests(proof_of_work.challenge_create())
     proof_of_work.solution_consume(other)
+
+
+@pytest.mark.django_db
+def test_spending_counts_the_limits_and_uses_the_solution(store):
+    limits = [Limit("t-spend-address", "10.9.0.1", 2), Limit("t-spend-email", "s@example.org", 9)]
+    first = proof_of_work.solve_for_tests(proof_of_work.challenge_create())
+    assert proof_of_work.solution_spend(first, limits) == [True, True]
+    with pytest.raises(proof_of_work.ProofOfWorkError) as replayed:
+        proof_of_work.solution_spend(first, limits)  # counted: the second attempt
+    assert replayed.value.code == "replayed"
+    # Over a limit, that is what the caller learns first, even with a solution used before.
+    assert proof_of_work.solution_spend(first, limits) == [False, True]
+    # A solution that does not check out counts nothing.
+    with pytest.raises(proof_of_work.ProofOfWorkError) as invalid:
+        proof_of_work.solution_spend("bm90IGEgc29sdXRpb24=", [Limit("t-spend-x", "x", 1)])
+    assert invalid.value.code == "invalid"
+    assert ratelimit.hits([Limit("t-spend-x", "x", 1)]) == [True]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("store", ["redis"], indirect=True)
+def test_spending_is_one_round_trip_on_redis(store, monkeypatch):
+    client = caches["default"]._cache.get_client(write=True)
+    pipeline, sent = type(client.pipeline()), []
+    original_execute, original_command = pipeline.execute, type(client).execute_command
+
+    def counted(self, *args, **kwargs):
+        sent.append(len(self.command_stack))
+        return original_execute(self, *args, **kwargs)
+
+    def direct(self, *args, **kwargs):
+        sent.append(args[0])
+        return original_command(self, *args, **kwargs)
+
+    solution = proof_of_work.solve_for_tests(proof_of_work.challenge_create())
+    monkeypatch.setattr(pipeline, "execute", counted)
+    monkeypatch.setattr(type(client), "execute_command", direct)
+    limits = [Limit("t-trip-address", "10.9.0.2", 5), Limit("t-trip-email", "t@example.org", 5)]
+    assert proof_of_work.solution_spend(solution, limits) == [True, True]
+    assert sent == [5]  # SET … NX and INCR per limit, and the solution's mark: one pipeline
 
 
 def test_the_difficulty_rises_while_challenges_pile_up(db, settings, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import DataError, connection, transaction
 
 from acs.core.constants import EmailStatus
 from acs.core.models import OutgoingEmail
@@ -45,3 +46,26 @@ def test_rows_are_written_in_one_go_with_defaults_and_their_ids_in_order(
 def test_nothing_to_write_asks_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert rows_insert(OutgoingEmail, []) == []
+
+
+def test_one_row_and_many_rows_read_back_alike():
+    one = rows_insert(OutgoingEmail, [_email("a")])
+    many = rows_insert(OutgoingEmail, [{**_email(n), "arguments": [n]} for n in range(40)])
+    assert OutgoingEmail.objects.get(pk=one[0]).to == "a@example.org"
+    assert [OutgoingEmail.objects.get(pk=pk).arguments for pk in many] == [[n] for n in range(40)]
+
+
+def test_a_text_longer_than_its_column_is_never_cut():
+    # PostgreSQL refuses it, as for the ORM; SQLite checks no size, and stores all of it.
+    too_long = "x" * (OutgoingEmail._meta.get_field("to").max_length + 1)
+    if connection.vendor == "postgresql":
+        with pytest.raises(DataError), transaction.atomic():
+            rows_insert(OutgoingEmail, [{**_email("a"), "to": too_long}])
+        assert not OutgoingEmail.objects.filter(kind="k").exists()
+    else:
+        [pk] = rows_insert(OutgoingEmail, [{**_email("a"), "to": too_long}])
+        assert OutgoingEmail.objects.get(pk=pk).to == too_long
+
+
+def _email(name) -> dict:
+    return {"kind": "k", "to": f"{name}@example.org", "message_id": f"<{name}@example.org>"}
