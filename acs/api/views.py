@@ -40,6 +40,7 @@ from acs.api.openapi import PREFIX
 from acs.api.payloads import LANGUAGES, FieldErrors, booking_request_parse, round_request_parse
 from acs.appointments import selectors
 from acs.appointments.availability import slots_between
+from acs.appointments.constants import BookingChannel
 from acs.appointments.models import Booking, Service
 from acs.appointments.services import BookingError, PersonData, booking_create, rounds
 from acs.core import clock, pow, ratelimit
@@ -377,6 +378,7 @@ def _book(data: dict, limits: _Limits, post: Post) -> JsonResponse:
             email=wanted.email,
             phone=wanted.phone,
             language=wanted.language,
+            via=BookingChannel.API,
         )
     except BookingError as error:
         raise _booking_error(error, service=wanted.service, language=wanted.language) from error

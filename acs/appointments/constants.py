@@ -33,6 +33,50 @@ AUDIT_SERVICE_CAPACITY_CHANGED = "acs.service.capacity_changed"
 AUDIT_SERVICE_ROUNDS_CHANGED = "acs.service.rounds_changed"
 
 
+# A booking's story (docs/appointments.md, "A booking's history") --------------------------
+
+AUDIT_BOOKING_CREATED = "acs.booking.created"
+AUDIT_BOOKING_RESCHEDULED = "acs.booking.rescheduled"
+AUDIT_BOOKING_CANCELLED = "acs.booking.cancelled"
+
+
+class BookingChannel(models.TextChoices):
+    """How a booking was made, as its history tells it."""
+
+    PAGES = "pages", _("Booked through the booking pages")
+    API = "api", _("Booked through the API")
+    WAITLIST = "waitlist", _("Booked from a waitlist offer")
+    DRAW = "draw", _("Booked by a request round's draw")
+
+
+# Every answer of the door (``services.door``, by its stable code) is one audit entry with
+# this action: on the booking, or, for a code that matches none, on the post alone (the
+# door's log of the day).
+DOOR_ACTIONS = {
+    "admitted": "acs.checkin.admitted",
+    "overridden": "acs.checkin.overridden",
+    "early": "acs.checkin.early",
+    "late": "acs.checkin.refused_late",
+    "other_day": "acs.checkin.refused_other_day",
+    "cancelled": "acs.checkin.refused_cancelled",
+    "already_checked_in": "acs.checkin.refused_already_checked_in",
+    "not_found": "acs.checkin.refused_not_found",
+}
+DOOR_ANSWER_LABELS = {
+    "acs.checkin.admitted": _("Admitted"),
+    "acs.checkin.overridden": _("Admitted by override"),
+    "acs.checkin.early": _("Early: asked to come back"),
+    "acs.checkin.refused_late": _("Not admitted: late"),
+    "acs.checkin.refused_other_day": _("Not admitted: another day"),
+    "acs.checkin.refused_cancelled": _("Not admitted: cancelled"),
+    "acs.checkin.refused_already_checked_in": _("Not admitted: already checked in"),
+    "acs.checkin.refused_not_found": _("Not admitted: no booking has this code"),
+}
+# Answers shown green, amber and red on the day page and in the door's log.
+DOOR_ADMITTED = {"acs.checkin.admitted", "acs.checkin.overridden"}
+DOOR_EARLY = {"acs.checkin.early"}
+
+
 # The waitlist of first-come services (services/waitlist.py, docs/appointments.md).
 class WaitlistStatus(models.TextChoices):
     UNCONFIRMED = "unconfirmed", _("Email not yet confirmed")

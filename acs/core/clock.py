@@ -56,6 +56,13 @@ def utc_offset_text(moment: datetime) -> str:
     return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
+def zone_short(moment: datetime) -> str:
+    """An aware moment's zone in a table cell: "EDT" where the zone has a letter
+    abbreviation, else its offset, "UTC−05:00" (Lima's is only "-05": none is invented)."""
+    abbreviation = moment.tzname() or ""
+    return abbreviation if abbreviation[:1].isalpha() else utc_offset_text(moment)
+
+
 def zone_text(post: Post, instant: datetime | None = None) -> str:
     """The post's zone at ``instant`` as everyone reads it: "Lima time (UTC−05:00)", or "New
     York time (EDT, UTC−04:00)" where the zone has a letter abbreviation (the tz database has

@@ -20,3 +20,13 @@ class EmailStatus(models.TextChoices):
 # Still to be done by a worker; and done for good.
 EMAIL_OPEN = frozenset({EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.RETRYING})
 EMAIL_FINAL = frozenset({EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.SKIPPED})
+
+
+class ActorKind(models.TextChoices):
+    """Who an audit entry's action came from (docs/audit-log.md). A door entry's account is
+    the staff member signed in on the door's tablet."""
+
+    STAFF = "staff", _("Staff")
+    CITIZEN = "citizen", _("Citizen")
+    DOOR = "door", _("Door")
+    SYSTEM = "system", _("System")

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from acs.core.constants import EmailStatus
+from acs.core.constants import ActorKind, EmailStatus
 
 
 class ProofOfWorkUse(models.Model):
@@ -16,10 +16,13 @@ class ProofOfWorkUse(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One staff action or one staff view of personal data. Append-only: the application
-    never updates or deletes a row (PostgreSQL enforces it with a trigger)."""
+    """One action on a record (by staff, a citizen, the door or the system) or one staff view
+    of personal data. Append-only: the application never updates or deletes a row
+    (PostgreSQL enforces it with a trigger)."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The instant of the change the entry records: the service's own ``now`` (which is the
+    # present, except in tests that set the clock), so that the entry and the change agree.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     post = models.ForeignKey(
         "posts.Post", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -28,6 +31,9 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     actor_name = models.CharField(max_length=150)  # kept when the account is deleted
+    # Blank on entries written before kinds were recorded: staff when ``actor`` is set, else
+    # the system (``kind``).
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices, blank=True)
     action = models.CharField(max_length=100, db_index=True)  # acs.booking.cancelled
     object_type = models.CharField(max_length=100, blank=True)  # appointments.booking
     object_id = models.CharField(max_length=64, blank=True)
@@ -41,6 +47,13 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+    @property
+    def kind(self) -> str:
+        """The actor's kind, for entries of every age."""
+        if self.actor_kind:
+            return self.actor_kind
+        return ActorKind.STAFF if self.actor_id else ActorKind.SYSTEM
 
 
 class OutgoingEmail(models.Model):

@@ -21,6 +21,7 @@ class Entry:
 ENTRIES = [
     Entry("staff:day", _("The day"), "appointments.view_day"),
     Entry("staff:door", _("The door"), "appointments.perform_checkin"),
+    Entry("staff:door-log", _("The door's log"), "appointments.perform_checkin"),
     Entry("staff:closures", _("Closures"), "appointments.close_unit"),
     Entry("staff:capacity", _("Capacity"), "appointments.manage_capacity"),
     Entry("staff:rounds", _("Request rounds"), "appointments.view_figures"),

@@ -24,6 +24,7 @@ urlpatterns = [
     path("door/", door.door, name="door"),
     path("door/check/", door.check, name="door-check"),
     path("door/override/", door.override, name="door-override"),
+    path("door/log/", door.door_log, name="door-log"),
     # Closures and capacity
     path("closures/", capacity.closures, name="closures"),
     path("closures/new/", capacity.closure_new, name="closure-new"),

@@ -335,8 +335,8 @@ def test_the_booking_page_shows_people_contact_and_history(officer, bookings):
     assert "family@example.org" in text and "+51987654321" in text
     assert "Wednesday, January 13, 2027, 09:30" in text
     assert "Lima time (UTC−05:00)" in text
-    # The history: the earlier entry with its change, and this very view.
-    assert "acs.booking.checked_in" in text and "booked → checked_in" in text
+    # The history: the earlier entry with its change (statuses in words), and this very view.
+    assert "acs.booking.checked_in" in text and "Booked → Checked in" in text
     assert "acs.booking.viewed" in text
     viewed = AuditEntry.objects.get(action="acs.booking.viewed")
     assert viewed.actor == officer.user

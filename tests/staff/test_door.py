@@ -106,8 +106,11 @@ def status_of(booking: Booking) -> str:
 
 
 def actions(booking: Booking) -> list[str]:
+    """The booking's entries since it was made (the desk's own ``acs.booking.created`` left
+    out), oldest first."""
     return list(
         AuditEntry.objects.filter(object_type="appointments.booking", object_id=str(booking.pk))
+        .exclude(action="acs.booking.created")
         .order_by("id")
         .values_list("action", flat=True)
     )
@@ -161,7 +164,9 @@ def test_early_says_when_to_come_back_on_the_posts_clock(lima, desk, sent, offic
     assert result.come_back_at.strftime("%H:%M") == "08:30"
     assert str(result.come_back_at.tzinfo) == "America/Lima"
     assert "come back at 08:30" in result.message.lower()
-    assert actions(booking) == []  # a read, not a change
+    # Nothing changes, yet the answer is in the booking's story.
+    assert actions(booking) == ["acs.checkin.early"]
+    assert status_of(booking) == BookingStatus.BOOKED
 
 
 def test_admit_gives_the_place_in_todays_queue_by_check_in_time(lima, desk, sent, officer):
@@ -175,7 +180,7 @@ def test_admit_gives_the_place_in_todays_queue_by_check_in_time(lima, desk, sent
     second = checkin_perform(post=lima, code=nine.code, actor=officer, now=LIMA_0900 + minutes(5))
     assert (first.queue_position, second.queue_position) == (1, 2)
     assert actions(nine) == ["acs.checkin.admitted"]
-    entry = AuditEntry.objects.get(object_id=str(nine.pk))
+    entry = AuditEntry.objects.get(object_id=str(nine.pk), action="acs.checkin.admitted")
     assert entry.actor == officer
     assert entry.changes["status"] == ["booked", "checked_in"]
 
@@ -225,7 +230,7 @@ def test_a_second_scan_is_harmless(lima, desk, sent, officer):
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CHECKED_IN
     assert booking.checked_in_at == LIMA_0900
-    assert actions(booking) == ["acs.checkin.admitted"]
+    assert actions(booking) == ["acs.checkin.admitted", "acs.checkin.refused_already_checked_in"]
 
 
 # The late refusal and its email ---------------------------------------------------------------
@@ -247,7 +252,8 @@ def test_late_refusal_emails_a_link_to_book_again_exactly_once(
     assert f"{SITE}/es/lima/appointments/" in message.body
     assert "appointment.ics" not in str(message.message())
     assert status_of(booking) == BookingStatus.LATE_REFUSED
-    assert actions(booking) == ["acs.checkin.refused_late"]
+    # Both scans are in the story; only the first changed the status.
+    assert actions(booking) == ["acs.checkin.refused_late", "acs.checkin.refused_late"]
     # They may book the same service again at once.
     assert not BookingPerson.objects.filter(booking=booking, active=True).exists()
 

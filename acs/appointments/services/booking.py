@@ -13,12 +13,22 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acs.appointments import availability, selectors
-from acs.appointments.constants import ACTIVE, LATE_CANCELLATION_HOURS, BookingStatus, HoldStatus
+from acs.appointments.constants import (
+    ACTIVE,
+    AUDIT_BOOKING_CANCELLED,
+    AUDIT_BOOKING_CREATED,
+    AUDIT_BOOKING_RESCHEDULED,
+    LATE_CANCELLATION_HOURS,
+    BookingChannel,
+    BookingStatus,
+    HoldStatus,
+)
 from acs.appointments.models import (
     Booking,
     BookingPerson,
@@ -30,7 +40,9 @@ from acs.appointments.models import (
 )
 from acs.appointments.services import closures, holds
 from acs.appointments.services.mail import booking_email_queue
+from acs.core.audit import audit_record
 from acs.core.clock import long_date
+from acs.core.constants import ActorKind
 from acs.core.forms.passport import normalize_passport
 from acs.core.locking import lock_row
 from acs.posts.models import Post
@@ -252,6 +264,7 @@ def booking_create(
     hold_id: int | None = None,
     from_draw: bool = False,
     priority_token: str | None = None,
+    via: BookingChannel = BookingChannel.PAGES,
 ) -> Booking:
     """Book ``people`` into the slot at ``starts_at``, or raise BookingError.
 
@@ -262,7 +275,8 @@ def booking_create(
     this booking's, and it is claimed in the same transaction, or ``holds.HoldError``.
     A service given out by request rounds is booked only by its draw (``from_draw``).
     ``priority_token``: the closure's priority link this booking is made with; it is spent
-    in the same transaction (a second booking with it is refused).
+    in the same transaction (a second booking with it is refused). ``via``: the pages or the
+    API, for the booking's history (a draw's and a waitlist offer's bookings say so).
     """
     _check_first_come(service, from_draw=from_draw)
     now = now or timezone.now()
@@ -307,6 +321,7 @@ def booking_create(
             if hold is not None:
                 holds.hold_claimed(hold=hold, booking=booking, now=now)
             booking_email_queue(booking=booking, kind="confirmation")
+            _audit_created(booking, now=now, from_draw=from_draw, hold=hold, via=via)
     except IntegrityError as error:
         # Another booking for one of these people committed between our check and our insert.
         raise BookingError(
@@ -314,6 +329,43 @@ def booking_create(
             _("One of these people already has an appointment for this service."),
         ) from error
     return booking
+
+
+def _audit_created(
+    booking: Booking,
+    *,
+    now: datetime,
+    from_draw: bool,
+    hold: SeatHold | None,
+    via: BookingChannel,
+) -> None:
+    """The first line of the booking's story: one INSERT, the only write the booking path
+    adds for it (booking is benchmarked). A draw books on the system's behalf; every other
+    booking is the citizen's own."""
+    via = BookingChannel(via)
+    if from_draw:
+        via = BookingChannel.DRAW
+    elif hold is not None:
+        via = BookingChannel.WAITLIST
+    audit_record(
+        actor=None,
+        actor_kind=ActorKind.SYSTEM if from_draw else ActorKind.CITIZEN,
+        action=AUDIT_BOOKING_CREATED,
+        target=booking,
+        summary=f"{booking.code} booked ({via.value})",
+        changes={
+            "status": [None, BookingStatus.BOOKED.value],
+            "starts_at": [None, booking.starts_at.isoformat()],
+            "people_count": [None, booking.people_count],
+            "channel": via.value,
+        },
+        at=now,
+    )
+
+
+def _actor_kind(actor: AbstractBaseUser | None) -> ActorKind:
+    # No account: the citizen, through the link in their email (or the API).
+    return ActorKind.CITIZEN if actor is None else ActorKind.STAFF
 
 
 def _hold_lock(hold_id, service, starts_at, people, now):
@@ -325,8 +377,11 @@ def _hold_lock(hold_id, service, starts_at, people, now):
     )
 
 
-def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
-    """Cancel: the seats are free at once. Cancelling twice is harmless."""
+def booking_cancel(
+    *, booking: Booking, now: datetime | None = None, actor: AbstractBaseUser | None = None
+) -> Booking:
+    """Cancel: the seats are free at once. Cancelling twice is harmless (and recorded once).
+    ``actor``: the staff member who cancels; None for the citizen themselves."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
@@ -340,17 +395,34 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
         booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
         booking.people.update(active=False)
         booking_email_queue(booking=booking, kind="cancelled")
+        audit_record(
+            actor=actor,
+            actor_kind=_actor_kind(actor),
+            action=AUDIT_BOOKING_CANCELLED,
+            target=booking,
+            summary=f"{booking.code} cancelled" + (" late" if booking.cancelled_late else ""),
+            changes={
+                "status": [BookingStatus.BOOKED.value, BookingStatus.CANCELLED.value],
+                "cancelled_late": [False, booking.cancelled_late],
+            },
+            at=now,
+        )
         holds.seat_freed(service_id=booking.service_id, starts_at=booking.starts_at)
     return booking
 
 
 def booking_reschedule(
-    *, booking: Booking, starts_at: datetime, now: datetime | None = None
+    *,
+    booking: Booking,
+    starts_at: datetime,
+    now: datetime | None = None,
+    actor: AbstractBaseUser | None = None,
 ) -> Booking:
     """Move a booking to another slot of the same service.
 
     The new seat is taken before the old one is released: both happen in one transaction
     that first locks the new slot and counts it. If the new time is gone, nothing changes.
+    ``actor``: the staff member who moves it; None for the citizen themselves.
     """
     now = now or timezone.now()
     service = booking.service
@@ -366,11 +438,21 @@ def booking_reschedule(
         state = _slot_state(service, starts_at, exclude=booking)
         _check_state(service, starts_at, state, people=booking.people_count, email="", now=now)
         holds.seat_freed(service_id=booking.service_id, starts_at=booking.starts_at)
+        before = booking.starts_at
         booking.starts_at = starts_at
         booking.reschedule_count += 1
         booking.reminder_sent_at = None
         booking.save(update_fields=["starts_at", "reschedule_count", "reminder_sent_at"])
         booking_email_queue(booking=booking, kind="rescheduled")
+        audit_record(
+            actor=actor,
+            actor_kind=_actor_kind(actor),
+            action=AUDIT_BOOKING_RESCHEDULED,
+            target=booking,
+            summary=f"{booking.code} moved",
+            changes={"starts_at": [before.isoformat(), starts_at.isoformat()]},
+            at=now,
+        )
     return booking
 
 

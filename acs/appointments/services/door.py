@@ -20,9 +20,15 @@ Rules, all from the post's own settings and clock:
 Every change of state locks the booking's row first (``select_for_update``; on SQLite the
 ``IMMEDIATE`` transaction already holds the write lock), so two tablets scanning the same code
 at once cannot both admit: the second one waits, then sees "already checked in". Every change
-of state writes its audit entry in the same transaction. Answers that change nothing (unknown
-code, another day, cancelled, already in, early) are not audited: they are reads, and they
-show no one's name (only the admit screen, whose action is audited, does).
+of state writes its audit entry in the same transaction.
+
+Every answer is in the audit log, one entry per scan, as the booking's story tells it (who was
+at the door, when, what it answered): the answers that change nothing too (another day,
+cancelled, already in, early, a second late scan), on their booking. A code that matches no
+booking is kept as an entry on the post alone, with the code as typed: the door's log of the
+day (``selectors.door_log``). Recording an answer is one INSERT in the scan's transaction.
+The screens still show no one's name on a refusal (only the admit screen does): the story is
+read on the booking's staff page, by those allowed to see it.
 """
 
 from __future__ import annotations
@@ -37,12 +43,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acs.appointments.constants import BookingStatus
+from acs.appointments.constants import DOOR_ACTIONS, BookingStatus
 from acs.appointments.models import CODE_ALPHABET, Booking, BookingPerson
 from acs.appointments.services.mail import booking_email_queue
 from acs.core import clock
 from acs.core.audit import audit_record
 from acs.core.clock import long_date
+from acs.core.constants import ActorKind
 from acs.posts.models import Post
 
 # An override needs a reason someone can read later, not "ok".
@@ -210,6 +217,39 @@ def _not_found() -> CheckinResult:
     )
 
 
+# The longest code the door's log keeps as typed (the door's form takes 40 characters).
+_TYPED_KEPT = 40
+
+
+def _record_answer(
+    result: CheckinResult, *, post: Post, code: str, actor: AbstractBaseUser, now: datetime
+) -> None:
+    """The entry of an answer that changes nothing: on its booking, or, for a code that
+    matches none, on the post with the code as typed (normalised), for the door's log."""
+    action = DOOR_ACTIONS[result.code]
+    booking = result.booking
+    if booking is None:
+        typed = normalize_code(code)[:_TYPED_KEPT]
+        audit_record(
+            actor=actor,
+            actor_kind=ActorKind.DOOR,
+            action=action,
+            post=post,
+            summary=f"{typed}: no such booking",
+            changes={"code": typed},
+            at=now,
+        )
+        return
+    audit_record(
+        actor=actor,
+        actor_kind=ActorKind.DOOR,
+        action=action,
+        target=booking,
+        summary=f"{booking.code}: {result.code}",
+        at=now,
+    )
+
+
 # Changes of state ----------------------------------------------------------------------------
 
 
@@ -230,10 +270,18 @@ def _admit(
     if reason:
         # The summary is cut at 300 characters; the reason is kept whole here.
         changes["override_reason"] = ["", reason]
-    audit_record(actor=actor, action=action, target=booking, summary=summary, changes=changes)
+    audit_record(
+        actor=actor,
+        actor_kind=ActorKind.DOOR,
+        action=action,
+        target=booking,
+        summary=summary,
+        changes=changes,
+        at=now,
+    )
 
 
-def _refuse_late(booking: Booking, *, actor: AbstractBaseUser) -> None:
+def _refuse_late(booking: Booking, *, actor: AbstractBaseUser, now: datetime) -> None:
     """booked (or no-show) → late_refused, once; the citizen is emailed a link to book again.
 
     Their people are released so that they can book again at once.
@@ -244,10 +292,12 @@ def _refuse_late(booking: Booking, *, actor: AbstractBaseUser) -> None:
     booking.people.update(active=False)
     audit_record(
         actor=actor,
-        action="acs.checkin.refused_late",
+        actor_kind=ActorKind.DOOR,
+        action=DOOR_ACTIONS["late"],
         target=booking,
         summary=f"{booking.code}: more than {booking.post.late_limit_minutes} minutes late",
         changes={"status": [before, BookingStatus.LATE_REFUSED]},
+        at=now,
     )
     booking_email_queue(booking=booking, kind="late_refused")
 
@@ -270,23 +320,28 @@ def checkin_perform(
 
     Never raises for a refusal: the answer is in the result. Repeating a scan is harmless: a
     second scan answers "already checked in at HH:MM" and changes nothing; a second scan of
-    a late booking answers "late" again without a second email.
+    a late booking answers "late" again without a second email. Every answer, refusals
+    included, is one audit entry (``_record_answer``).
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         booking = _locked_booking(post, code)
         if booking is None:
-            return _not_found()
+            result = _not_found()
+            _record_answer(result, post=post, code=code, actor=actor, now=now)
+            return result
         verdict = _status_refusal(booking) or _time_verdict(booking, now)
         if verdict is not None:
             if verdict.code == "late" and booking.status != BookingStatus.LATE_REFUSED:
-                _refuse_late(booking, actor=actor)
+                _refuse_late(booking, actor=actor, now=now)
+            else:
+                _record_answer(verdict, post=post, code=code, actor=actor, now=now)
             return verdict
         _admit(
             booking,
             actor=actor,
             now=now,
-            action="acs.checkin.admitted",
+            action=DOOR_ACTIONS["admitted"],
             summary=f"{booking.code} admitted",
         )
         return _admitted(booking, code="admitted", message=_("Admitted."), now=now)
@@ -319,7 +374,9 @@ def checkin_override(
     with transaction.atomic(durable=True):
         booking = _locked_booking(post, code)
         if booking is None:
-            return _not_found()
+            result = _not_found()
+            _record_answer(result, post=post, code=code, actor=actor, now=now)
+            return result
         refusal = _status_refusal(booking)
         if refusal is not None and refusal.code != "late":
             raise CheckinRefused("not_overridable", refusal.message)
@@ -329,7 +386,7 @@ def checkin_override(
                 booking,
                 actor=actor,
                 now=now,
-                action="acs.checkin.admitted",
+                action=DOOR_ACTIONS["admitted"],
                 summary=f"{booking.code} admitted",
             )
             return _admitted(booking, code="admitted", message=_("Admitted."), now=now)
@@ -337,7 +394,7 @@ def checkin_override(
             booking,
             actor=actor,
             now=now,
-            action="acs.checkin.overridden",
+            action=DOOR_ACTIONS["overridden"],
             summary=f"{booking.code} admitted despite “{verdict.code}”: {reason}",
             reason=reason,
         )
@@ -380,6 +437,7 @@ def booking_mark_served(
                 "status": [BookingStatus.CHECKED_IN, BookingStatus.SERVED],
                 "served_at": [None, str(now)],
             },
+            at=now,
         )
     return booking
 
@@ -416,5 +474,6 @@ def no_shows_mark(*, now: datetime | None = None) -> int:
                 target=booking,
                 summary=f"{booking.code}: no-show",
                 changes={"status": [BookingStatus.BOOKED, BookingStatus.NO_SHOW]},
+                at=now,
             )
     return marked

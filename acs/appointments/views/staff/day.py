@@ -1,5 +1,5 @@
 """The day's appointments for staff — the page, its CSV, its PDF day sheet — and one booking's
-page.
+page, with its whole story (``acs.appointments.story``).
 
 Each of these shows citizens' personal data, so each request writes one audit entry (who,
 when, what) before it answers. Times are the post's wall clock, always shown with the zone.
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from acs.appointments import selectors
+from acs.appointments import selectors, story
 from acs.appointments.constants import BookingStatus
 from acs.appointments.models import Booking, Service
 from acs.core import audit, clock
@@ -46,6 +46,7 @@ class DayRow:
     time: str  # HH:MM on the post's clock
     zone: str  # only when it differs from the caption's (a daylight-saving change that day)
     names: list[str]
+    door: story.DoorAnswer | None = None  # the door's last answer, if it was scanned
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def _caption_zone(post: Post, day: date) -> tuple[str, timedelta | None]:
 
 def _rows(query: DayQuery, offset: timedelta | None) -> list[DayRow]:
     rows = []
-    bookings = selectors.day_bookings(post=query.post, day=query.day, filters=query.filters)
+    bookings = list(selectors.day_bookings(post=query.post, day=query.day, filters=query.filters))
+    answers = story.door_answers_last(post=query.post, bookings=bookings)
     for booking in bookings:
         local = clock.local(query.post, booking.starts_at)
         rows.append(
@@ -102,6 +104,7 @@ def _rows(query: DayQuery, offset: timedelta | None) -> list[DayRow]:
                 time=f"{local:%H:%M}",
                 zone=zone_text(query.post, local) if local.utcoffset() != offset else "",
                 names=[person.full_name for person in booking.people.all()],
+                door=answers.get(booking.pk),
             )
         )
     return rows
@@ -276,24 +279,12 @@ def day_pdf(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _changes(changes: Any) -> list[dict[str, Any]]:
-    """``{field: [before, after]}`` as lines; any other shape is shown as a plain value."""
-    if not isinstance(changes, dict):
-        return [{"field": "", "value": changes}] if changes else []
-    lines = []
-    for field, value in changes.items():
-        if isinstance(value, list | tuple) and len(value) == 2:
-            lines.append({"field": field, "before": value[0], "after": value[1], "pair": True})
-        else:
-            lines.append({"field": field, "value": value})
-    return lines
-
-
 @staff_view("appointments.view_booking")
 @never_cache
 @require_safe
 def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One booking: who, when, what, its life so far, and its audit history."""
+    """One booking: who, when, what, and its whole story: every change by the citizen or
+    staff, every answer of the door, every staff look."""
     booking = selectors.booking_for_staff(post=post_or_404(), pk=pk)
     if booking is None:
         raise Http404(pk)
@@ -313,11 +304,8 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "when_text": f"{long_date(local.date())}, {local:%H:%M}",
         "zone": zone_text(booking.post, local),
         "zone_name": booking.post.time_zone,
-        # History after the entry above, so this very view is listed too.
-        "history": [
-            {"entry": entry, "changes": _changes(entry.changes)}
-            for entry in audit.history(booking)[:_HISTORY_SHOWN]
-        ],
+        # The story after the entry above, so this very view is listed too.
+        "story": story.booking_story(booking, limit=_HISTORY_SHOWN),
         "can_mark_served": (
             booking.status == BookingStatus.CHECKED_IN
             and request.user.has_perm("appointments.mark_served")

@@ -4,10 +4,13 @@ written reason; the booking page marks people served.
 
 The pages work without JavaScript (type the code, press Check); ``acs/door.js`` adds camera
 scanning where the browser has ``BarcodeDetector``. The rules live in
-``acs.appointments.services.door``; these views parse, call one service and render.
+``acs.appointments.services.door``; these views parse, call one service and render. The
+door's log lists, per day, the codes it refused because no booking has them.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -17,8 +20,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from acs.appointments import story
 from acs.appointments.models import Booking
 from acs.appointments.services.door import (
     CheckinRefused,
@@ -28,7 +33,11 @@ from acs.appointments.services.door import (
     checkin_perform,
 )
 from acs.core import clock
+from acs.core.audit import audit_record
+from acs.core.clock import long_date, zone_text
 from acs.core.permissions import staff_view
+from acs.core.ratelimit import client_address
+from acs.core.staffquery import parse_day
 from acs.posts.selectors import post_or_404
 
 OVERRIDE_PERMISSION = "appointments.override_checkin"
@@ -127,3 +136,31 @@ def booking_served(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         target = reverse("staff:booking", kwargs={"pk": booking.pk})
     return redirect(target)
+
+
+@staff_view("appointments.perform_checkin")
+@never_cache
+@require_safe
+def door_log(request: HttpRequest) -> HttpResponse:
+    """The codes the door refused on a day (the post's local date) because no booking has
+    them: when, what was typed, who was at the door. Each look is audited."""
+    post = post_or_404()
+    day, date_error = parse_day(request.GET.get("date", ""), clock.today(post))
+    lines = story.door_log(post=post, day=day)
+    audit_record(
+        actor=request.user,
+        action="acs.door.log_viewed",
+        post=post,
+        summary=f"date={day.isoformat()} rows={len(lines)}",
+        address=client_address(request),
+    )
+    context = {
+        "day": day,
+        "day_text": long_date(day),
+        "zone": zone_text(post, clock.midnight(post, day) + timedelta(hours=12)),
+        "lines": lines,
+        "date_error": date_error,
+        "previous": (day - timedelta(days=1)).isoformat(),
+        "next": (day + timedelta(days=1)).isoformat(),
+    }
+    return render(request, "appointments/staff/door_log.html", context)
