@@ -491,13 +491,20 @@ def deliveries_release(
     """A live worker gives back what is left of its claim (its database connection broke
     mid-batch): QUEUED again, the row it was on marked in doubt, as the sweeper does for a
     dead worker's, and so are the ``unconfirmed`` rows (accepted by the server, their SENT
-    mark lost with the connection). Returns the rows given back."""
+    mark lost with the connection), even those the sweeper took back meanwhile. Returns the
+    rows given back."""
     now = now or timezone.now()
     with transaction.atomic():
         held = deliveries_claimed(claim)
         _mark_in_doubt(held)
         if unconfirmed:
-            held.filter(pk__in=unconfirmed).update(in_doubt=True)
+            # Whoever holds them now: while this worker waited for the database to come
+            # back, the sweeper may have taken its claim back (marking only the first row in
+            # doubt, all it can know), and another worker may have sent them again already.
+            # Only a row whose SENT mark from this claim did reach the server went out once.
+            Delivery.objects.filter(pk__in=unconfirmed).exclude(
+                status=DeliveryStatus.SENT, claimed_by=claim.worker
+            ).update(in_doubt=True)
         return held.update(
             status=DeliveryStatus.QUEUED,
             claimed_by="",

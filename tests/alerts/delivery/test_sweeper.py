@@ -184,3 +184,27 @@ def test_the_tasks_acknowledge_late_and_are_redelivered_if_their_worker_dies():
     for task in (tasks.dispatch_message, tasks.send_batch, tasks.sweep, tasks.send_digest):
         assert task.acks_late is True, task.name
         assert task.reject_on_worker_lost is True, task.name
+
+
+def test_a_live_worker_giving_back_after_the_sweeper_still_marks_what_it_may_have_sent(five):
+    """Its connection broke after the relay accepted two emails whose SENT marks were lost;
+    while it waited for the database, the sweeper took the claim back (marking only the
+    first row in doubt) and another worker sent them again. Both copies are duplicates:
+    both rows must say so. A row whose mark did reach the server went out once."""
+    first, accepted, marked, untouched, _other = five
+    ids = [row.pk for row in (first, accepted, marked, untouched)]
+    claim = services.deliveries_claim(delivery_ids=ids, worker="w:1:a")
+    assert services.delivery_sent(pk=marked.pk, claim=claim, provider_id="<m@x>")
+    # The sweeper takes the claim back; another worker sends the two again.
+    later = timezone.now() + timedelta(seconds=knob("ACS_DELIVERY_CLAIM_TIMEOUT") + 1)
+    assert sorted(services.deliveries_sweep(now=later).stale) == sorted(
+        [first.pk, accepted.pk, untouched.pk]
+    )
+    again = services.deliveries_claim(delivery_ids=[first.pk, accepted.pk], worker="w:2:b")
+    for row in (first, accepted):
+        assert services.delivery_sent(pk=row.pk, claim=again, provider_id="<again@x>")
+
+    services.deliveries_release(claim=claim, unconfirmed=[accepted.pk, marked.pk])
+
+    doubt = dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "in_doubt"))
+    assert doubt == {first.pk: True, accepted.pk: True, marked.pk: False, untouched.pk: False}
