@@ -264,7 +264,7 @@ ACS_MAIL_KEEP_DAYS = env.int("ACS_MAIL_KEEP_DAYS", default=30)
 # Each web process hands the emails its requests committed to the broker in one message per
 # this many seconds, from a thread of its own (acs/core/outbox/queue.py); 0 publishes one
 # message per email from the request, after its commit.
-ACS_MAIL_HANDOVER_SECONDS = env.float("ACS_MAIL_HANDOVER_SECONDS", default=0.05)
+ACS_MAIL_HANDOVER_SECONDS = env.float("ACS_MAIL_HANDOVER_SECONDS", default=0.25)
 
 # Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
