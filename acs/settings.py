@@ -340,6 +340,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "options": {"queue": "periodic"},
     },
+    "appointments.email-holds": {
+        # Every minute: a seat held for a booking made without JavaScript whose emailed link
+        # was not followed in time is freed.
+        "task": "acs.appointments.tasks.email_holds_expire",
+        "schedule": crontab(),
+        "options": {"queue": "periodic"},
+    },
     "appointments.rounds": {
         # Every minute: a request round opens, and is drawn, within a minute of its time.
         "task": "acs.appointments.tasks.rounds_tick",
@@ -463,6 +470,10 @@ ACS_BOOKING_RATE_PER_EMAIL = env.int("ACS_BOOKING_RATE_PER_EMAIL", default=10)
 # The waitlist of first-come services: how long a freed seat is held for the person it is
 # offered to before it passes to the next one waiting (docs/appointments.md).
 ACS_WAITLIST_HOLD_MINUTES = env.int("ACS_WAITLIST_HOLD_MINUTES", default=120)
+# Booking without JavaScript: how long the seat is held for the link emailed to the booker
+# (docs/appointments.md). Long enough for an email to arrive, short enough that a robot with
+# a mailbox cannot sit on seats.
+ACS_BOOKING_HOLD_MINUTES = env.int("ACS_BOOKING_HOLD_MINUTES", default=15)
 # Enrollment accounts: sign-up, sign-in, and emailed links, per address and per email an hour.
 ACS_ACCOUNT_RATE_PER_ADDRESS = env.int("ACS_ACCOUNT_RATE_PER_ADDRESS", default=60)
 ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)

@@ -292,3 +292,19 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "property-based tests: cases tried")
         for what, count in sorted(counts.items()):
             terminalreporter.write_line(f"{count:8,d}  {what}")
+    _key_presses_print(terminalreporter)
+
+
+def _key_presses_print(terminalreporter) -> None:
+    """The keyboard journeys' key presses (each records ``keys: <journey>``)."""
+    presses = [
+        (name[6:], int(value))
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        for name, value in getattr(report, "user_properties", [])
+        if isinstance(name, str) and name.startswith("keys: ")
+    ]
+    if presses:
+        terminalreporter.write_sep("-", "keyboard journeys: key presses")
+        for what, count in presses:
+            terminalreporter.write_line(f"{count:8,d}  {what}")

@@ -108,6 +108,12 @@ AUDIT_WAITLIST_CLAIMED = "acs.waitlist.claimed"
 AUDIT_WAITLIST_OFFER_EXPIRED = "acs.waitlist.offer_expired"
 AUDIT_WAITLIST_OFFER_RELEASED = "acs.waitlist.offer_released"
 
+# Bookings made without JavaScript: the seat held until the emailed link is followed
+# (services/emailhold.py).
+AUDIT_EMAIL_HOLD_CREATED = "acs.email_hold.created"
+AUDIT_EMAIL_HOLD_CONFIRMED = "acs.email_hold.confirmed"
+AUDIT_EMAIL_HOLD_EXPIRED = "acs.email_hold.expired"
+
 
 # Request rounds (docs/release-rounds.md) ------------------------------------------------------
 

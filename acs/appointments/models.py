@@ -406,11 +406,16 @@ class WaitlistPerson(PersonRecord):
 
 
 class SeatHold(models.Model):
-    """Seats of one slot offered to one waitlist entry until ``expires_at``. While ``held``
+    """Seats of one slot offered to one waitlist entry (or held for a booking waiting for its
+    emailed link, ``EmailHold``) until ``expires_at``. While ``held``
     they count as taken for everyone else (``availability``, ``booking_create``), so a seat
     is never both free and offered, nor offered to two entries."""
 
-    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="holds")
+    # Empty for the seats of a booking made without JavaScript (``EmailHold``), held until the
+    # link emailed to the booker is followed.
+    entry = models.ForeignKey(
+        WaitlistEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="holds"
+    )
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     starts_at = models.DateTimeField(_("starts at"))
     people_count = models.PositiveSmallIntegerField(_("people"))
@@ -445,6 +450,53 @@ class SeatHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} {self.starts_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class EmailHold(models.Model):
+    """A booking asked for without JavaScript (the proof of work could not run): its seats
+    are held by ``hold`` for a few minutes, and it is booked only when the booker follows
+    the link emailed to them (``hold.token``). What the booking will be is kept here."""
+
+    hold = models.OneToOneField(SeatHold, on_delete=models.CASCADE, related_name="email_hold")
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=40)
+    language = models.CharField(_("language"), max_length=5, default="en")
+    # A closure's priority link the booking was started with: spent when it is booked.
+    priority_token = models.CharField(max_length=64, blank=True)
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("booking waiting for its email")
+        verbose_name_plural = _("bookings waiting for their email")
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.email} hold {self.hold_id}"
+
+
+class EmailHoldPerson(PersonRecord):
+    """One person of a held booking; ``active`` while the seat is held, so that a person
+    holds at most one seat of a service at a time (the same ``identity_key`` as a
+    booking's)."""
+
+    email_hold = models.ForeignKey(EmailHold, on_delete=models.CASCADE, related_name="people")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("person in a held booking")
+        verbose_name_plural = _("people in held bookings")
+        ordering = ["email_hold", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "identity_key"],
+                condition=Q(active=True),
+                name="one_email_hold_per_person_per_service",
+            ),
+        ]
 
 
 def new_reference() -> str:

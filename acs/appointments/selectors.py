@@ -539,7 +539,18 @@ def waitlist_offer_by_token(token: str) -> SeatHold | None:
     return (
         SeatHold.objects.select_related("service__post", "entry__post")
         .prefetch_related("entry__people")
-        .filter(token=token)
+        .filter(token=token, entry__isnull=False)
+        .first()
+    )
+
+
+def email_hold_by_token(token: str) -> SeatHold | None:
+    """The seat held for a booking made without JavaScript, behind its emailed link, with
+    what the booking will be."""
+    return (
+        SeatHold.objects.select_related("service__post", "email_hold__booking")
+        .prefetch_related("email_hold__people")
+        .filter(token=token, entry__isnull=True, email_hold__isnull=False)
         .first()
     )
 

@@ -13,7 +13,7 @@ from celery import shared_task
 
 from acs.appointments import services
 from acs.appointments.models import Booking, Service
-from acs.appointments.services import rounds, waitlist
+from acs.appointments.services import emailhold, rounds, waitlist
 from acs.appointments.services.door import no_shows_mark
 from acs.appointments.services.mail import CLOSURE_EMAIL
 from acs.core.outbox.queue import email_queue
@@ -69,6 +69,13 @@ def waitlist_service_sweep(service_id: int) -> int:
     joins the line)."""
     service = Service.objects.select_related("post").filter(pk=service_id).first()
     return 0 if service is None else waitlist.offers_make(service=service)
+
+
+@shared_task
+def email_holds_expire() -> int:
+    """Periodic (every minute): seats held for a booking made without JavaScript whose
+    emailed link was not followed in time are freed (``services.emailhold``)."""
+    return emailhold.email_holds_expire()
 
 
 @shared_task

@@ -12,6 +12,7 @@ urlpatterns = [
     path("manage/<str:token>/reschedule/", public.reschedule, name="reschedule"),
     path("manage/<str:token>/appointment.ics", public.calendar, name="ics"),
     path("manage/<str:token>/qr.svg", public.qr, name="qr"),
+    path("confirm/<str:token>/", public.email_hold, name="email_hold"),
     path("waitlist/<str:token>/", public.waitlist_entry, name="waitlist_entry"),
     path("waitlist/offer/<str:token>/", public.waitlist_offer, name="waitlist_offer"),
     path("rounds/<str:token>/", rounds.round_page, name="round"),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("<slug:service>/when/", public.when, name="when"),
     path("<slug:service>/people/", public.people, name="people"),
     path("<slug:service>/review/", public.review, name="review"),
+    path("<slug:service>/check-your-email/", public.email_hold_sent, name="email_hold_sent"),
     path("<slug:service>/waitlist/", public.waitlist_join, name="waitlist"),
     path("<slug:service>/waitlist/sent/", public.waitlist_sent, name="waitlist_sent"),
 ]

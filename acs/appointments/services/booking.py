@@ -251,6 +251,32 @@ def _already_booked(existing: BookingPerson, *, email: str, zone) -> BookingErro
     return BookingError("already_booked", message)
 
 
+def booking_precheck(
+    *,
+    service: Service,
+    starts_at: datetime,
+    people: list[PersonData],
+    email: str,
+    now: datetime,
+    horizon_days: int | None = None,
+) -> list[str]:
+    """What ``booking_create`` checks before it takes the slot's lock, for another path to
+    the same seats (``services.emailhold``): first come, the time offered, the people.
+    Returns their identity keys, or raises BookingError."""
+    _check_first_come(service, from_draw=False)
+    _check_slot(service, starts_at, len(people), now, horizon_days=horizon_days)
+    return _check_people(service, people, email)
+
+
+def booking_check_locked(
+    *, service: Service, starts_at: datetime, keys: list[str], email: str, now: datetime
+) -> None:
+    """What ``booking_create`` checks under the slot's lock (the caller holds it): not
+    closed, none of ``keys`` booked, enough seats beside every booking and hold."""
+    state = _slot_state(service, starts_at, keys=keys)
+    _check_state(service, starts_at, state, people=len(keys), email=email, now=now)
+
+
 def booking_create(
     *,
     service: Service,

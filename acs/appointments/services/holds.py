@@ -1,4 +1,5 @@
-"""The seats the waitlist holds, as the booking path sees them: claiming one (inside
+"""The seats the waitlist holds (and those held for a booking waiting for its emailed link,
+``services.emailhold``), as the booking path sees them: claiming one (inside
 ``booking_create``'s transaction, under the slot's lock) and telling the waitlist that a seat
 was freed.
 
@@ -15,8 +16,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from kombu.exceptions import KombuError
 
-from acs.appointments.constants import AUDIT_WAITLIST_CLAIMED, HoldStatus, WaitlistStatus
-from acs.appointments.models import Booking, SeatHold, Service, WaitlistEntry
+from acs.appointments.constants import (
+    AUDIT_EMAIL_HOLD_CONFIRMED,
+    AUDIT_WAITLIST_CLAIMED,
+    HoldStatus,
+    WaitlistStatus,
+)
+from acs.appointments.models import Booking, EmailHold, SeatHold, Service, WaitlistEntry
 from acs.core.audit import audit_record
 from acs.core.queues import PUBLISH_ONCE, Queues, task_send
 
@@ -45,6 +51,14 @@ def hold_refusal(hold: SeatHold, *, now: datetime) -> HoldError | None:
         )
     if hold.status == HoldStatus.HELD and now < hold.expires_at:
         return None
+    if hold.status in (HoldStatus.HELD, HoldStatus.EXPIRED) and hold.entry_id is None:
+        return HoldError(
+            "expired",
+            _(
+                "This link has expired: we held the time for you for a few minutes, and "
+                "that time has passed, so the seat was freed. Please book again."
+            ),
+        )
     if hold.status in (HoldStatus.HELD, HoldStatus.EXPIRED):
         return HoldError(
             "expired",
@@ -74,11 +88,15 @@ def hold_lock(
 
 
 def hold_claimed(*, hold: SeatHold, booking: Booking, now: datetime) -> None:
-    """Mark the locked ``hold`` claimed by ``booking``, its entry booked, and audit it: in
-    the booking's transaction, so the seat passes from hold to booking at once."""
+    """Mark the locked ``hold`` claimed by ``booking``, its entry (or its emailed booking)
+    booked, and audit it: in the booking's transaction, so the seat passes from hold to
+    booking at once."""
     hold.status = HoldStatus.CLAIMED
     hold.ended_at = now
     hold.save(update_fields=["status", "ended_at"])
+    if hold.entry_id is None:
+        _email_hold_booked(hold, booking)
+        return
     entry = WaitlistEntry.objects.select_for_update().get(pk=hold.entry_id)
     entry.status = WaitlistStatus.BOOKED
     entry.ended_at = now
@@ -91,6 +109,21 @@ def hold_claimed(*, hold: SeatHold, booking: Booking, now: datetime) -> None:
         target=entry,
         post=booking.post,
         summary=f"Offered seat claimed: booking {booking.code}",
+        changes={"hold": [None, hold.pk], "booking": [None, booking.code]},
+    )
+
+
+def _email_hold_booked(hold: SeatHold, booking: Booking) -> None:
+    held = EmailHold.objects.select_for_update().get(hold=hold)
+    held.booking = booking
+    held.save(update_fields=["booking"])
+    held.people.update(active=False)
+    audit_record(
+        actor=None,
+        action=AUDIT_EMAIL_HOLD_CONFIRMED,
+        target=held,
+        post=booking.post,
+        summary=f"Held seat confirmed from the emailed link: booking {booking.code}",
         changes={"hold": [None, hold.pk], "booking": [None, booking.code]},
     )
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from acs.appointments.models import Booking, Closure, RoundRequest, SeatHold, WaitlistEntry
+from acs.appointments.models import (
+    Booking,
+    Closure,
+    EmailHold,
+    RoundRequest,
+    SeatHold,
+    WaitlistEntry,
+)
 from acs.core.outbox.queue import NewEmail, email_queue, emails_queue
 
 # The outbox's kinds: stored on every row, so renaming one strands the rows queued under it.
@@ -19,6 +26,7 @@ BOOKING_EMAIL = "appointments.booking"
 CLOSURE_EMAIL = "appointments.closure"
 WAITLIST_EMAIL = "appointments.waitlist"
 ROUND_EMAIL = "appointments.round"
+EMAIL_HOLD_EMAIL = "appointments.email_hold"
 
 
 def booking_email_queue(*, booking: Booking, kind: str) -> int:
@@ -79,4 +87,15 @@ def round_emails_queue(*, requests: list[RoundRequest], kind: str) -> list[int]:
             )
             for request in requests
         ]
+    )
+
+
+def email_hold_email_queue(*, held: EmailHold) -> int:
+    """Queue the link that confirms a booking made without JavaScript (``hold_emails``), in
+    the caller's transaction. Returns the row's id."""
+    return email_queue(
+        kind=EMAIL_HOLD_EMAIL,
+        to=held.email,
+        language=held.language,
+        arguments={"email_hold_id": held.pk},
     )

@@ -523,7 +523,9 @@ def offer_expire(*, hold_id: int, now: datetime | None = None) -> bool:
     seat passes to the next in line, under the slot's lock. Returns whether it ended now."""
     now = now or timezone.now()
     hold = SeatHold.objects.select_related("service__post").filter(pk=hold_id).first()
-    if hold is None or hold.status != HoldStatus.HELD or hold.expires_at > now:
+    if hold is None or hold.entry_id is None:
+        return False  # not a waitlist offer (``services.emailhold`` ends those)
+    if hold.status != HoldStatus.HELD or hold.expires_at > now:
         return False
     with transaction.atomic(durable=True):
         share_lock_row(Post, hold.service.post_id)
@@ -556,9 +558,10 @@ def waitlist_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     free on days people wait for. Safe to repeat and to run twice at once (every step
     re-checks under the slot's lock). Returns (offers ended, offers made)."""
     now = now or timezone.now()
-    due = SeatHold.objects.filter(status=HoldStatus.HELD, expires_at__lte=now).values_list(
-        "pk", flat=True
-    )
+    # Only the waitlist's offers: the seats held for an emailed link end in ``services.emailhold``.
+    due = SeatHold.objects.filter(
+        status=HoldStatus.HELD, expires_at__lte=now, entry__isnull=False
+    ).values_list("pk", flat=True)
     ended = sum(offer_expire(hold_id=pk, now=now) for pk in list(due))
     services = (
         Service.objects.filter(active=True, waitlist__status=WaitlistStatus.WAITING)

@@ -2,7 +2,8 @@
 confirm; then find, see, move or cancel the appointment from the link in the email.
 
 No account: what the citizen has entered so far is a draft in the session (``wizard``).
-Every step works without JavaScript except the proof-of-work check on the last one. Times
+Every step works without JavaScript. The last one's proof-of-work check needs it; without
+it, the seat is held and booked from a link emailed to the booker (``services.emailhold``). Times
 are shown on the post's wall clock with its zone (``times``, ``summary``).
 """
 
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from acs.appointments import limits, selectors, services, summary, times, waitlistpages
+from acs.appointments import holdpages, limits, selectors, services, summary, times, waitlistpages
 from acs.appointments.calendar import booking_ics
 from acs.appointments.constants import BookingStatus
 from acs.appointments.forms import (
@@ -33,7 +34,7 @@ from acs.appointments.forms import (
 )
 from acs.appointments.models import Booking, Service
 from acs.appointments.peopleforms import PeopleForms
-from acs.appointments.services import waitlist
+from acs.appointments.services import emailhold, waitlist
 from acs.appointments.services.holds import HoldError
 from acs.appointments.wizard import Draft, steps
 from acs.core import pow as proof_of_work
@@ -165,6 +166,7 @@ def _review_page(request: HttpRequest, draft: Draft, status: int = 200, **extra)
         **summary.draft_summary(draft),
         **steps(5),
         **proof_of_work.widget_context(),
+        "hold_minutes": emailhold.hold_minutes(),
         **extra,
     }
     return render(request, "appointments/review.html", context, status=status)
@@ -174,6 +176,8 @@ def _confirm(request: HttpRequest, draft: Draft) -> HttpResponse:
     """The review's POST: rate limits, then the proof of work, then the booking."""
     if limits.booking_over_limit(request, draft.contact["email"]):
         return _too_many(request)
+    if _without_script(request):
+        return _email_hold_create(request, draft)
     try:
         proof_of_work.solution_consume(request.POST.get("altcha"))
         booking = services.booking_create(
@@ -186,6 +190,63 @@ def _confirm(request: HttpRequest, draft: Draft) -> HttpResponse:
         nearest = summary.nearest(draft.service, error.nearest)
         return _review_page(request, draft, status, error_message=error.message, nearest=nearest)
     draft.clear()
+    return redirect(_manage_url(booking, "new"))
+
+
+# Booking without JavaScript: the seat held, confirmed from an emailed link --------------------
+
+
+def _without_script(request: HttpRequest) -> bool:
+    """The review came from its ``<noscript>`` path: no proof of work could run."""
+    return (
+        proof_of_work.enabled()
+        and not request.POST.get("altcha")
+        and request.POST.get("nojs") == "1"
+    )
+
+
+HOLD_SENT_KEY = "appointments.email_hold_sent"
+
+
+def _email_hold_create(request: HttpRequest, draft: Draft) -> HttpResponse:
+    """Hold the seat and email the link that books it (``services.emailhold``)."""
+    try:
+        held = emailhold.email_hold_create(
+            **draft.booking_arguments(), language=request.LANGUAGE_CODE
+        )
+    except services.BookingError as error:
+        status = 409 if error.code == "taken" else 400
+        nearest = summary.nearest(draft.service, error.nearest)
+        return _review_page(request, draft, status, error_message=error.message, nearest=nearest)
+    draft.clear()
+    # What the next page says, for this browser only: the address the link went to.
+    request.session[HOLD_SENT_KEY] = {"email": held.email, "hold": held.hold_id}
+    return redirect("appointments:email_hold_sent", service=draft.service.slug)
+
+
+@never_cache
+@require_safe
+def email_hold_sent(request: HttpRequest, service: str) -> HttpResponse:
+    """The "check your email" page: the seat is held, the link is on its way."""
+    context = holdpages.sent_page(_service_or_404(service), request.session.get(HOLD_SENT_KEY))
+    return render(request, "appointments/email_hold_sent.html", context)
+
+
+@never_cache
+@GET_POST
+def email_hold(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link of a held booking: see it, confirm it (once; again is harmless)."""
+    hold = selectors.email_hold_by_token(token)
+    if hold is None:
+        return render(request, "appointments/invalid_link.html", status=404)
+    if request.method != "POST":
+        context = holdpages.hold_page(hold)
+        return render(request, "appointments/email_hold.html", context, status=context["status"])
+    try:
+        booking = emailhold.email_hold_confirm(hold=hold)
+    except (HoldError, services.BookingError) as error:
+        context = holdpages.hold_page(selectors.email_hold_by_token(token), error=error)
+        return render(request, "appointments/email_hold.html", context, status=context["status"])
     return redirect(_manage_url(booking, "new"))
 
 
