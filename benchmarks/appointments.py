@@ -40,10 +40,14 @@ WARM_UP_CALLS = 5
 CLIENT_THREADS = 32
 LOAD_SECONDS = 20.0
 LOAD_MAX_BOOKINGS = 4_000
-# Tried on 2 cores: gthread 4x4 and 2x8 with --preload were best (2x8 by a nose); sync workers
-# lose keep-alive and were ~30% slower. BENCH_GUNICORN_ARGS overrides.
+# Tried on 2 cores: gthread 4x4 and 2x8 with --preload were best for bookings (2x8 by a nose);
+# sync workers lose keep-alive and were ~30% slower. 2x16 books as fast as 2x8 (276-284/s)
+# and takes round requests faster (655/s against 540/s, same code, same hour): with a
+# thread for each of the 32 clients, more requests meet in each group commit
+# (acs/appointments/services/intake.py). docs/deployment.md says the same. BENCH_GUNICORN_ARGS
+# overrides.
 GUNICORN_ARGS = os.environ.get(
-    "BENCH_GUNICORN_ARGS", "--workers 2 --worker-class gthread --threads 8 --preload"
+    "BENCH_GUNICORN_ARGS", "--workers 2 --worker-class gthread --threads 16 --preload"
 ).split()
 LOCAL_REDIS = "redis://127.0.0.1:6379/13"
 RULES_TABLE = '"appointments_openingrule"'
