@@ -72,6 +72,23 @@ class PersonData:
     passport_number: str = ""
 
 
+def people_create(model: type, people: list[PersonData], keys: list[str], **parent) -> None:
+    """Write ``people`` as rows of ``model`` (a booking's, a waitlist entry's or a held
+    seat's people), each with its identity key and ``parent``'s fields, in one INSERT."""
+    model.objects.bulk_create(
+        [
+            model(
+                **parent,
+                full_name=person.full_name.strip(),
+                date_of_birth=person.date_of_birth,
+                passport_number=normalize_passport(person.passport_number),
+                identity_key=key,
+            )
+            for person, key in zip(people, keys, strict=True)
+        ]
+    )
+
+
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -331,19 +348,7 @@ def booking_create(
                 phone=phone,
                 language=language,
             )
-            BookingPerson.objects.bulk_create(
-                [
-                    BookingPerson(
-                        booking=booking,
-                        service=service,
-                        full_name=person.full_name.strip(),
-                        date_of_birth=person.date_of_birth,
-                        passport_number=normalize_passport(person.passport_number),
-                        identity_key=key,
-                    )
-                    for person, key in zip(people, keys, strict=True)
-                ]
-            )
+            people_create(BookingPerson, people, keys, booking=booking, service=service)
             if hold is not None:
                 holds.hold_claimed(hold=hold, booking=booking, now=now)
             booking_email_queue(booking=booking, kind="confirmation")

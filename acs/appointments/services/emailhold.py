@@ -47,11 +47,11 @@ from acs.appointments.services.booking import (
     booking_check_locked,
     booking_create,
     booking_precheck,
+    people_create,
 )
 from acs.appointments.services.holds import HoldError, hold_refusal
 from acs.appointments.services.mail import email_hold_email_queue
 from acs.core.audit import audit_record
-from acs.core.forms.passport import normalize_passport
 from acs.core.locking import lock_row
 from acs.posts.models import Post
 
@@ -155,19 +155,7 @@ def email_hold_create(
                 language=language,
                 priority_token=priority_token or "",
             )
-            EmailHoldPerson.objects.bulk_create(
-                [
-                    EmailHoldPerson(
-                        email_hold=held,
-                        service=service,
-                        full_name=person.full_name.strip(),
-                        date_of_birth=person.date_of_birth,
-                        passport_number=normalize_passport(person.passport_number),
-                        identity_key=key,
-                    )
-                    for person, key in zip(people, keys, strict=True)
-                ]
-            )
+            people_create(EmailHoldPerson, people, keys, email_hold=held, service=service)
             audit_record(
                 actor=None,
                 action=AUDIT_EMAIL_HOLD_CREATED,

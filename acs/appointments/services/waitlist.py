@@ -58,12 +58,12 @@ from acs.appointments.services.booking import (
     PersonData,
     booking_create,
     identity_key,
+    people_create,
 )
 from acs.appointments.services.holds import HoldError, hold_refusal
 from acs.appointments.services.mail import waitlist_email_queue
 from acs.core import clock
 from acs.core.audit import audit_record
-from acs.core.forms.passport import normalize_passport
 from acs.core.locking import lock_row, share_lock_row
 from acs.core.queues import PUBLISH_ONCE, Queues, task_send
 from acs.posts.models import Post
@@ -174,19 +174,7 @@ def waitlist_join(
             created_at=now,
         )
         WaitlistDay.objects.bulk_create([WaitlistDay(entry=entry, day=day) for day in wanted])
-        WaitlistPerson.objects.bulk_create(
-            [
-                WaitlistPerson(
-                    entry=entry,
-                    service=service,
-                    full_name=person.full_name.strip(),
-                    date_of_birth=person.date_of_birth,
-                    passport_number=normalize_passport(person.passport_number),
-                    identity_key=key,
-                )
-                for person, key in zip(people, keys, strict=True)
-            ]
-        )
+        people_create(WaitlistPerson, people, keys, entry=entry, service=service)
         audit_record(
             actor=None,
             action=AUDIT_WAITLIST_JOINED,
