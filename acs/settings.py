@@ -474,6 +474,9 @@ ACS_WAITLIST_HOLD_MINUTES = env.int("ACS_WAITLIST_HOLD_MINUTES", default=120)
 # (docs/appointments.md). Long enough for an email to arrive, short enough that a robot with
 # a mailbox cannot sit on seats.
 ACS_BOOKING_HOLD_MINUTES = env.int("ACS_BOOKING_HOLD_MINUTES", default=15)
+# The most people of one service held at once for their emailed links: that path skips the
+# proof of work, and this bounds what a robot could keep from everyone else.
+ACS_BOOKING_HOLDS_MOST = env.int("ACS_BOOKING_HOLDS_MOST", default=20)
 # Enrollment accounts: sign-up, sign-in, and emailed links, per address and per email an hour.
 ACS_ACCOUNT_RATE_PER_ADDRESS = env.int("ACS_ACCOUNT_RATE_PER_ADDRESS", default=60)
 ACS_ACCOUNT_RATE_PER_EMAIL = env.int("ACS_ACCOUNT_RATE_PER_EMAIL", default=10)

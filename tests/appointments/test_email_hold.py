@@ -271,6 +271,15 @@ def test_without_script_the_review_holds_and_says_check_your_email(client, page_
     assert Booking.objects.count() == 1
 
 
+def test_over_the_cap_the_review_says_to_try_again_or_call(client, page_service, pow_on, settings):
+    settings.ACS_BOOKING_HOLDS_MOST = 0
+    reach_review(client, page_service, free_page_slots(page_service)[0], [page_person()])
+    response = client.post(url("review", service=page_service.slug), {"nojs": "1"})
+    assert response.status_code == 400
+    assert "try again in a few minutes" in response.content.decode()
+    assert not EmailHold.objects.exists() and not SeatHold.objects.exists()
+
+
 def test_a_review_without_script_or_solution_is_still_refused(client, page_service, pow_on):
     """The JavaScript path is unchanged: a form with neither is told to wait for the check."""
     reach_review(client, page_service, free_page_slots(page_service)[0], [page_person()])
@@ -308,3 +317,18 @@ def test_an_expired_link_says_so_in_plain_words(client, service, language):
 def test_an_unknown_link_shows_nothing(client, service):
     hold(service, 1)
     assert client.get(url("email_hold", token="not-a-token")).status_code == 404
+
+
+def test_no_more_people_of_a_service_are_held_than_the_cap(service, settings):
+    """The path skips the proof of work: a robot from many addresses can hold no more."""
+    settings.ACS_BOOKING_HOLDS_MOST = 3
+    slots = wednesday(service)
+    hold(service, 1, 2, starts_at=slots[0].starts_at, email="a@example.org")
+    with pytest.raises(BookingError) as refused:
+        hold(service, 3, 4, starts_at=slots[1].starts_at, email="b@example.org")
+    assert refused.value.code == "holds_full" and "call us" in refused.value.message
+    assert SeatHold.objects.count() == 1 and free(service, slots[1].starts_at) == 2
+    hold(service, 3, starts_at=slots[1].starts_at, email="b@example.org")  # room for one
+    # Holds that lapsed leave room under the cap, even before the sweep ends them.
+    later = NOW + timedelta(minutes=16)
+    hold(service, 5, 6, starts_at=slots[2].starts_at, email="c@example.org", now=later)

@@ -14,8 +14,9 @@ The rules are the booking's: the same checks before and under the lock (``bookin
 ``booking_check_locked``), the same rate limits (the page counts the attempt before calling
 here), and one person holds at most one seat of a service at a time
 (``EmailHoldPerson``'s partial unique index is the backstop). The emailed link is what stands
-in for the proof of work: a robot must read a real mailbox per held booking, and what it
-holds frees itself within minutes.
+in for the proof of work: a robot must read a real mailbox per held booking, what it holds
+frees itself within minutes, and no more than ``ACS_BOOKING_HOLDS_MOST`` people of a service
+are held this way at once (``_check_room``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,6 +97,27 @@ def _stale_holds_end(service: Service, keys: list[str], now: datetime) -> None:
         email_hold_expire(hold_id=hold_id, now=now)
 
 
+def _check_room(service: Service, count: int, now: datetime) -> None:
+    """At most ``ACS_BOOKING_HOLDS_MOST`` people of a service held for their emailed links at
+    once. This path skips the proof of work, so a robot could otherwise hold seat after seat
+    from many addresses, each for the hold's minutes, without solving anything; the cap
+    bounds what it can keep from everyone else. A person without JavaScript who meets it is
+    told to try again in a few minutes or to call. Counted under the slot's lock, so two
+    holds of one slot never both pass it; holds of other slots made in the same instant may
+    go over it by a few people."""
+    held = SeatHold.objects.filter(
+        service=service, entry__isnull=True, status=HoldStatus.HELD, expires_at__gt=now
+    ).aggregate(people=Sum("people_count"))["people"]
+    if (held or 0) + count > settings.ACS_BOOKING_HOLDS_MOST:
+        raise BookingError(
+            "holds_full",
+            _(
+                "Too many bookings for this service are waiting for their emailed link right "
+                "now. Please try again in a few minutes, turn on JavaScript, or call us."
+            ),
+        )
+
+
 def email_hold_create(
     *,
     service: Service,
@@ -140,6 +163,7 @@ def email_hold_create(
                 service=service, identity_key__in=keys, active=True
             ).exists():
                 raise _already_held()
+            _check_room(service, len(people), now)
             seat = SeatHold.objects.create(
                 service=service,
                 starts_at=starts_at,
