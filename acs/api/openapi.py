@@ -52,6 +52,8 @@ ERROR_CODES = {
     "not_offered": "The service does not offer that start time.",
     "taken": "The slot has no seats left for this many people; see `nearest`.",
     "already_booked": "One of these people already holds a booking for this service.",
+    "already_held": "A seat of this service is held for one of these people, waiting for the "
+    "link emailed to confirm it.",
     "duplicate_person": "The same person is listed twice.",
     "people_count": "Too many or too few people for one booking or request.",
     "no_open_round": "The service takes requests, but no round is open now; see `next_opens`.",
@@ -488,8 +490,8 @@ def _booking_create() -> dict[str, Any]:
             "201": _json(_ref("Booking"), "Booked; a confirmation email is on its way."),
             "400": _error(
                 "`invalid_json`, `invalid_fields`, `pow_missing`, `pow_invalid`, "
-                "`pow_replayed`, `not_offered`, `already_booked`, `duplicate_person`, "
-                "`people_count`."
+                "`pow_replayed`, `not_offered`, `already_booked`, `already_held`, "
+                "`duplicate_person`, `people_count`."
             ),
             "409": _error("`taken`, with `nearest`."),
             "429": _error("`rate_limited`; see the Retry-After header."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db.models import Sum
@@ -256,6 +256,24 @@ def test_a_person_with_a_booking_cannot_book_again_and_learns_nothing_of_it(clie
     text = response.content.decode()
     assert "Ana" not in text
     assert first[:10] not in text
+
+
+def test_a_person_whose_seat_waits_for_its_emailed_link_cannot_book_again(client, service):
+    from acs.appointments.availability import parse_slot_key
+    from acs.appointments.services.booking import PersonData
+    from acs.appointments.services.emailhold import email_hold_create
+
+    first, second = slot_keys(client, service.slug)[:2]
+    email_hold_create(
+        service=service,
+        starts_at=parse_slot_key(first),
+        people=[PersonData("Ana Quispe", date(1985, 4, 12), "123456789")],
+        email="ana@example.org",
+        phone="",
+    )
+    error = error_of(book(client, second), 400)
+    assert error["code"] == "already_held" and "link we emailed" in error["message"]
+    assert not Booking.objects.exists()
 
 
 def test_the_same_person_twice_in_one_booking_is_refused(client, service):

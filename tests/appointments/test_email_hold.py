@@ -185,20 +185,35 @@ def test_someone_already_booked_cannot_hold(service):
     assert refused.value.code == "already_booked"
 
 
-def test_a_person_who_booked_meanwhile_cannot_confirm_the_hold(service):
+def test_a_person_holding_a_seat_cannot_book_another_the_usual_way(service):
+    """One seat per person: while the hold waits for its link, the JavaScript path (pages
+    and API alike) refuses the same person another time, without naming the hold's."""
     held = hold(service, 1)
+    with pytest.raises(BookingError) as refused:
+        booking_create(
+            service=service,
+            starts_at=wednesday(service)[1].starts_at,
+            people=[person(1)],
+            email="someone-else@example.org",
+            phone=PHONE,
+            now=NOW,
+        )
+    assert refused.value.code == "already_held" and "link we emailed" in refused.value.message
+    assert not Booking.objects.exists()
+    # The hold's own link still books it; then the person is booked, as any other.
+    email_hold_confirm(hold=held.hold, now=NOW + timedelta(minutes=1))
+    assert Booking.objects.get().starts_at == first_slot(service)
+    # Once the hold lapses, nothing of it stands in the way.
+    other = hold(service, 2, email="other@example.org")
+    email_hold_expire(hold_id=other.hold.pk, now=NOW + timedelta(minutes=16))
     booking_create(
         service=service,
         starts_at=wednesday(service)[1].starts_at,
-        people=[person(1)],
-        email="holder@example.org",
+        people=[person(2)],
+        email="other@example.org",
         phone=PHONE,
-        now=NOW,
+        now=NOW + timedelta(minutes=16),
     )
-    with pytest.raises(BookingError) as refused:
-        email_hold_confirm(hold=held.hold, now=NOW + timedelta(minutes=1))
-    assert refused.value.code == "already_booked"
-    assert Booking.objects.count() == 1
 
 
 def test_the_hold_never_outlasts_the_last_moment_to_book(lima):

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -33,6 +34,8 @@ from acs.appointments.models import (
     Booking,
     BookingPerson,
     Closure,
+    EmailHold,
+    EmailHoldPerson,
     OpeningRule,
     SeatHold,
     Service,
@@ -115,6 +118,7 @@ class SlotState:
 
     closed: bool  # a closure of the post or of the service covers it now
     person_booked: int | None  # an active BookingPerson with one of the identity keys
+    person_held: bool  # one of them waits for the emailed link of another seat's hold
     taken: int  # people in the slot's active bookings and waitlist holds
     seats: int  # the service's seats per slot, as of now
 
@@ -141,13 +145,23 @@ def _slot_state(
     held = quote(SeatHold._meta.db_table)
     statuses = sorted(ACTIVE)
     params: list = [service.post_id, service.pk, when(end), when(starts_at)]
-    person = "NULL"
+    person, person_held = "NULL", "FALSE"
     if keys:
+        among = ", ".join(["%s"] * len(keys))
         person = (
             f"(SELECT id FROM {people} WHERE service_id = %s AND active = %s AND identity_key "  # noqa: S608  # nosec B608
-            f"IN ({', '.join(['%s'] * len(keys))}) ORDER BY booking_id, id LIMIT 1)"
+            f"IN ({among}) ORDER BY booking_id, id LIMIT 1)"
         )
-        params += [service.pk, True, *keys]
+        hold_people = quote(EmailHoldPerson._meta.db_table)
+        email_holds = quote(EmailHold._meta.db_table)
+        # Held for a booking without JavaScript, whose link was not followed yet; the hold
+        # this booking claims (``hold_id``) is its own.
+        person_held = (
+            f"EXISTS (SELECT 1 FROM {hold_people} p JOIN {email_holds} e "  # noqa: S608  # nosec B608
+            f"ON e.id = p.email_hold_id WHERE p.service_id = %s AND p.active = %s "
+            f"AND p.identity_key IN ({among}) AND e.hold_id <> %s)"
+        )
+        params += [service.pk, True, *keys, service.pk, True, *keys, hold_id or 0]
     params += [service.pk, when(starts_at), *statuses, exclude.pk if exclude else 0]
     params += [service.pk, when(starts_at), HoldStatus.HELD.value, hold_id or 0, service.pk]
     sql = f"""
@@ -155,6 +169,7 @@ def _slot_state(
           EXISTS (SELECT 1 FROM {closures} WHERE post_id = %s
                   AND (service_id IS NULL OR service_id = %s) AND starts_at < %s AND ends_at > %s),
           {person},
+          {person_held},
           COALESCE((SELECT SUM(people_count) FROM {bookings} WHERE service_id = %s
                     AND starts_at = %s AND status IN ({", ".join(["%s"] * len(statuses))})
                     AND id <> %s), 0)
@@ -164,8 +179,8 @@ def _slot_state(
     """  # noqa: S608 — table names from the models, every value a parameter  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        closed, person_booked, taken, seats = cursor.fetchone()
-    return SlotState(bool(closed), person_booked, int(taken), int(seats))
+        closed, person_booked, person_held, taken, seats = cursor.fetchone()
+    return SlotState(bool(closed), person_booked, bool(person_held), int(taken), int(seats))
 
 
 def _check_slot(
@@ -248,8 +263,24 @@ def _check_state(
     if state.person_booked is not None:
         existing = BookingPerson.objects.select_related("booking").get(pk=state.person_booked)
         raise _already_booked(existing, email=email, zone=service.post.zone)
+    if state.person_held:
+        raise already_held()
     if state.taken + people > state.seats:
         raise _taken(service, starts_at, people, now)
+
+
+def already_held() -> BookingError:
+    # The same words whoever asks: a stranger who knows a passport number learns nothing
+    # about when its holder comes.
+    return BookingError(
+        "already_held",
+        _(
+            "A time for this service is already held for one of these people. Open the link "
+            "we emailed to confirm it, or wait until it expires (at most %(minutes)d minutes) "
+            "and book again."
+        )
+        % {"minutes": settings.ACS_BOOKING_HOLD_MINUTES},
+    )
 
 
 def _already_booked(existing: BookingPerson, *, email: str, zone) -> BookingError:

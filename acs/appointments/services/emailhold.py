@@ -46,6 +46,7 @@ from acs.appointments.services import closures, holds
 from acs.appointments.services.booking import (
     BookingError,
     PersonData,
+    already_held,
     booking_check_locked,
     booking_create,
     booking_precheck,
@@ -60,20 +61,6 @@ from acs.posts.models import Post
 
 def hold_minutes() -> int:
     return settings.ACS_BOOKING_HOLD_MINUTES
-
-
-def _already_held() -> BookingError:
-    # The same words whoever asks: a stranger who knows a passport number learns nothing
-    # about when its holder comes.
-    return BookingError(
-        "already_held",
-        _(
-            "A time for this service is already held for one of these people. Open the link "
-            "we emailed to confirm it, or wait until it expires (at most %(minutes)d minutes) "
-            "and book again."
-        )
-        % {"minutes": hold_minutes()},
-    )
 
 
 def _expiry(service: Service, starts_at: datetime, now: datetime) -> datetime:
@@ -162,7 +149,7 @@ def email_hold_create(
             if EmailHoldPerson.objects.filter(
                 service=service, identity_key__in=keys, active=True
             ).exists():
-                raise _already_held()
+                raise already_held()
             _check_room(service, len(people), now)
             seat = SeatHold.objects.create(
                 service=service,
@@ -194,7 +181,7 @@ def email_hold_create(
             email_hold_email_queue(held=held)
     except IntegrityError as error:
         # Another hold of one of these people committed between our check and our insert.
-        raise _already_held() from error
+        raise already_held() from error
     return held
 
 
