@@ -75,6 +75,15 @@ class PersonData:
     passport_number: str = ""
 
 
+def people_data(records) -> list[PersonData]:
+    """What ``booking_create`` takes from stored people (of a waitlist entry, a held seat, a
+    round's request)."""
+    return [
+        PersonData(record.full_name, record.date_of_birth, record.passport_number)
+        for record in records
+    ]
+
+
 def people_create(model: type, people: list[PersonData], keys: list[str], **parent) -> None:
     """Write ``people`` as rows of ``model`` (a booking's, a waitlist entry's or a held
     seat's people), each with its identity key and ``parent``'s fields, in one INSERT."""

@@ -21,7 +21,7 @@ are held this way at once (``_check_room``).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -51,8 +51,9 @@ from acs.appointments.services.booking import (
     booking_create,
     booking_precheck,
     people_create,
+    people_data,
 )
-from acs.appointments.services.holds import HoldError, hold_refusal
+from acs.appointments.services.holds import HoldError, hold_expiry, hold_refusal
 from acs.appointments.services.mail import email_hold_email_queue
 from acs.core.audit import audit_record
 from acs.core.locking import lock_row
@@ -61,13 +62,6 @@ from acs.posts.models import Post
 
 def hold_minutes() -> int:
     return settings.ACS_BOOKING_HOLD_MINUTES
-
-
-def _expiry(service: Service, starts_at: datetime, now: datetime) -> datetime:
-    """The hold lasts its minutes, but never past the last moment the slot can be booked,
-    so that a confirmation within the hold is never refused for short notice."""
-    last = starts_at - timedelta(hours=service.min_notice_hours)
-    return min(now + timedelta(minutes=hold_minutes()), last)
 
 
 def _stale_holds_end(service: Service, keys: list[str], now: datetime) -> None:
@@ -133,7 +127,7 @@ def email_hold_create(
         now=now,
         horizon_days=horizon_days,
     )
-    expires_at = _expiry(service, starts_at, now)
+    expires_at = hold_expiry(service, starts_at, now, minutes=hold_minutes())
     if expires_at <= now:
         raise BookingError(
             "not_offered",
@@ -146,10 +140,6 @@ def email_hold_create(
             booking_check_locked(
                 service=service, starts_at=starts_at, keys=keys, email=email, now=now
             )
-            if EmailHoldPerson.objects.filter(
-                service=service, identity_key__in=keys, active=True
-            ).exists():
-                raise already_held()
             _check_room(service, len(people), now)
             seat = SeatHold.objects.create(
                 service=service,
@@ -185,17 +175,6 @@ def email_hold_create(
     return held
 
 
-def _people_of(held: EmailHold) -> list[PersonData]:
-    return [
-        PersonData(
-            full_name=person.full_name,
-            date_of_birth=person.date_of_birth,
-            passport_number=person.passport_number,
-        )
-        for person in held.people.all()
-    ]
-
-
 def _booked_already(hold: SeatHold) -> Booking | None:
     """The booking a claimed hold made, if it is claimed."""
     if hold.status != HoldStatus.CLAIMED:
@@ -225,7 +204,7 @@ def email_hold_confirm(*, hold: SeatHold, now: datetime | None = None) -> Bookin
         return booking_create(
             service=hold.service,
             starts_at=hold.starts_at,
-            people=_people_of(held),
+            people=people_data(held.people.all()),
             email=held.email,
             phone=held.phone,
             language=held.language,

@@ -10,7 +10,7 @@ booking module can call these without importing the waitlist back.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -85,6 +85,13 @@ def hold_lock(
     if refusal is not None:
         raise refusal
     return hold
+
+
+def hold_expiry(service: Service, starts_at: datetime, now: datetime, *, minutes: int) -> datetime:
+    """When a hold made ``now`` ends: after its ``minutes``, but never past the last moment
+    the slot can be booked, so that claiming it in time is never refused for short notice."""
+    last = starts_at - timedelta(hours=service.min_notice_hours)
+    return min(now + timedelta(minutes=minutes), last)
 
 
 def hold_claimed(*, hold: SeatHold, booking: Booking, now: datetime) -> None:

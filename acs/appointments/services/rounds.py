@@ -56,6 +56,7 @@ from acs.appointments.services.booking import (
     PersonData,
     booking_create,
     identity_key,
+    people_data,
 )
 from acs.appointments.services.mail import round_emails_queue
 from acs.core import clock
@@ -555,7 +556,7 @@ def _winner_book(request: RoundRequest, round_: Round, service: Service, now: da
         booking = booking_create(
             service=service,
             starts_at=request.starts_at,
-            people=[PersonData(p.full_name, p.date_of_birth, p.passport_number) for p in people],
+            people=people_data(people),
             email=request.email,
             phone=request.phone,
             language=request.language,

@@ -59,8 +59,9 @@ from acs.appointments.services.booking import (
     booking_create,
     identity_key,
     people_create,
+    people_data,
 )
-from acs.appointments.services.holds import HoldError, hold_refusal
+from acs.appointments.services.holds import HoldError, hold_expiry, hold_refusal
 from acs.appointments.services.mail import waitlist_email_queue
 from acs.core import clock
 from acs.core.audit import audit_record
@@ -400,19 +401,13 @@ def _booked_meanwhile(entry: WaitlistEntry, now: datetime) -> bool:
     return True
 
 
-def _hold_expiry(service: Service, starts_at: datetime, now: datetime) -> datetime:
-    """The hold lasts its minutes, but never past the last moment the slot can be booked."""
-    last = starts_at - timedelta(hours=service.min_notice_hours)
-    return min(now + timedelta(minutes=hold_minutes()), last)
-
-
 def _offer_to(entry: WaitlistEntry, service: Service, starts_at: datetime, now: datetime):
     hold = SeatHold.objects.create(
         entry=entry,
         service=service,
         starts_at=starts_at,
         people_count=entry.people_count,
-        expires_at=_hold_expiry(service, starts_at, now),
+        expires_at=hold_expiry(service, starts_at, now, minutes=hold_minutes()),
     )
     entry.status = WaitlistStatus.OFFERED
     entry.save(update_fields=["status"])
@@ -435,7 +430,7 @@ def _offer_locked(service: Service, starts_at: datetime, now: datetime) -> list[
     party fit, one entry at a time, until no seat or no fitting entry is left."""
     if availability.slot_offered(service, starts_at, now=now, count_seats=False) is None:
         return []
-    if _hold_expiry(service, starts_at, now) <= now:
+    if hold_expiry(service, starts_at, now, minutes=hold_minutes()) <= now:
         return []
     day = clock.today(service.post, starts_at)
     free = availability.seats_free(service, starts_at)
@@ -563,17 +558,6 @@ def waitlist_sweep(*, now: datetime | None = None) -> tuple[int, int]:
 # Claiming -----------------------------------------------------------------------------------
 
 
-def _people_of(entry: WaitlistEntry) -> list[PersonData]:
-    return [
-        PersonData(
-            full_name=person.full_name,
-            date_of_birth=person.date_of_birth,
-            passport_number=person.passport_number,
-        )
-        for person in entry.people.all()
-    ]
-
-
 def offer_claim(*, hold: SeatHold, now: datetime | None = None) -> Booking:
     """Book the offered seat for the entry's people, through ``booking_create`` (the
     confirmation email, calendar file, QR code and manage link of any booking). Raises
@@ -588,7 +572,7 @@ def offer_claim(*, hold: SeatHold, now: datetime | None = None) -> Booking:
         return booking_create(
             service=hold.service,
             starts_at=hold.starts_at,
-            people=_people_of(entry),
+            people=people_data(entry.people.all()),
             email=entry.email,
             phone=entry.phone,
             language=entry.language,
